@@ -1,0 +1,58 @@
+# Zapcut AdGen backend. `make dev` runs the whole stack locally; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: help install dev test test-fast bench migrate migrate-down protos protos-check lint tox clean reset-data
+
+help:
+	@echo "make dev       run gateway, accounts, media, jobs and a worker (starts Postgres/Redis/S3 when no URL is set)"
+	@echo "make test      run the whole test suite against real servers started on free ports"
+	@echo "make bench     latency/throughput figures against a running 'make dev' stack"
+	@echo "make migrate   upgrade every service's schema to head (DATABASE_URL, or the running dev stack)"
+	@echo "make protos    regenerate gRPC stubs from protos/"
+	@echo "make lint      ruff"
+	@echo "make reset-data  delete .data/ (the dev database and Redis data)"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+dev: $(STAMP)
+	$(PY) -m devstack
+
+test: $(STAMP)
+	$(PY) -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m bench $(BENCH_ARGS)
+
+migrate: $(STAMP)
+	$(PY) -m devstack migrate
+
+migrate-down: $(STAMP)
+	$(PY) -m devstack migrate --down base
+
+protos: $(STAMP)
+	$(PY) -m devstack.protogen
+
+protos-check: $(STAMP)
+	$(PY) -m devstack.protogen --check
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+tox: $(STAMP)
+	$(VENV)/bin/tox
+
+reset-data:
+	rm -rf .data
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .tox .coverage .coverage.* htmlcov

@@ -1,0 +1,185 @@
+"""Child processes that never outlive the process that started them.
+
+Each child runs in its own session (so a terminal's Ctrl-C reaches only the supervisor, which then
+stops the children in order) and gets PR_SET_PDEATHSIG, so even a SIGKILLed supervisor leaves no
+orphan. Stopping sends the child's own stop signal to its whole process group, waits, then SIGKILLs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+COLORS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m", "\033[31m", "\033[96m", "\033[95m"]
+RESET = "\033[0m"
+
+
+def _die_with_parent() -> None:
+    if _libc is not None:
+        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def as_user(user: str | None) -> dict:
+    """Popen arguments that drop to `user` with its own group and no supplementary root groups."""
+    if user is None:
+        return {}
+    import pwd
+
+    pw = pwd.getpwnam(user)
+    return {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout_s: float, proc: ManagedProcess | None = None, host: str = "127.0.0.1") -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and not proc.running:
+            raise RuntimeError(f"{proc.name} exited with code {proc.returncode} before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on {host}:{port} after {timeout_s:.0f} s")
+
+
+class ManagedProcess:
+    """One child process; its output goes to a prefixed console stream or to a log file."""
+
+    _color = 0
+
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        *,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        user: str | None = None,
+        stop_signal: int = signal.SIGTERM,
+        log_file: Path | None = None,
+        console: IO[str] | None = None,
+    ):
+        self.name = name
+        self.argv = argv
+        self.env = env
+        self.cwd = cwd
+        self.user = user
+        self.stop_signal = stop_signal
+        self.log_file = log_file
+        self.console = console
+        self.popen: subprocess.Popen | None = None
+        self._pump: threading.Thread | None = None
+        self.color = COLORS[ManagedProcess._color % len(COLORS)]
+        ManagedProcess._color += 1
+
+    def start(self) -> ManagedProcess:
+        if self.log_file is not None:
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
+            out: int | IO = open(self.log_file, "ab")  # noqa: SIM115 - owned by the child
+        else:
+            out = subprocess.PIPE
+        self.popen = subprocess.Popen(
+            self.argv,
+            env=self.env,
+            cwd=self.cwd,
+            **as_user(self.user),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        if out is subprocess.PIPE:
+            self._pump = threading.Thread(target=self._copy_output, name=f"log-{self.name}", daemon=True)
+            self._pump.start()
+        else:
+            out.close()
+        return self
+
+    def _copy_output(self) -> None:
+        assert self.popen is not None and self.popen.stdout is not None
+        stream = self.console or sys.stdout
+        tty = stream.isatty()
+        prefix = f"{self.color}{self.name:>9} |{RESET} " if tty else f"{self.name:>9} | "
+        for raw in iter(self.popen.stdout.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            try:
+                stream.write(prefix + line + "\n")
+                stream.flush()
+            except (ValueError, OSError):
+                break
+
+    @property
+    def pid(self) -> int | None:
+        return self.popen.pid if self.popen else None
+
+    @property
+    def running(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.poll() if self.popen else None
+
+    def signal_group(self, sig: int) -> None:
+        if self.popen is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, sig)
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        """Ask politely, then insist; always reap, so nothing is left behind."""
+        if self.popen is None:
+            return
+        if self.running:
+            self.signal_group(self.stop_signal)
+            try:
+                self.popen.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.signal_group(signal.SIGKILL)
+                self.popen.wait(5)
+        # Grandchildren (an RQ work horse, say) may still hold the group.
+        self.signal_group(signal.SIGKILL)
+        if self._pump is not None:
+            self._pump.join(2)
+
+    def kill(self) -> None:
+        """SIGKILL the whole group at once, as a crash would."""
+        self.signal_group(signal.SIGKILL)
+        if self.popen is not None:
+            self.popen.wait(10)
+
+
+def stop_all(processes: list[ManagedProcess], timeout_s: float = 15.0, on_stop: Callable[[str], None] = print) -> None:
+    """Stop in reverse start order: apps before the servers they use."""
+    for proc in reversed(processes):
+        if proc.running:
+            on_stop(f"stopping {proc.name}")
+        proc.stop(timeout_s)

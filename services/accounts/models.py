@@ -1,0 +1,150 @@
+"""The accounts schema. Migrations in migrations/accounts are written from these models; a test
+checks the two agree."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.common.db import created_at, in_values, schema_base, updated_at, uuid_pk
+
+SCHEMA = "accounts"
+Base = schema_base(SCHEMA)
+
+SUBSCRIPTION_TIERS = ("free", "pro", "business")
+PROJECT_STATUSES = ("draft", "scripting", "generating", "completed", "failed")
+CHAT_ROLES = ("user", "assistant", "system")
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(in_values("subscription_tier", SUBSCRIPTION_TIERS), name="subscription_tier"),
+        CheckConstraint("credits >= 0", name="credits_non_negative"),
+        CheckConstraint("free_videos_used >= 0", name="free_videos_used_non_negative"),
+        # Case-insensitive uniqueness; the API also lower-cases emails before storing them.
+        Index("uq_users_email_lower", func.lower(text("email")), unique=True),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    email: Mapped[str] = mapped_column(String(320), nullable=False)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    password_hash: Mapped[str] = mapped_column(Text, nullable=False)
+    subscription_tier: Mapped[str] = mapped_column(String(20), nullable=False, server_default="free")
+    credits: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    free_videos_used: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class Session(Base):
+    __tablename__ = "sessions"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    # SHA-256 hex digest of the bearer token; the token itself is never stored.
+    token: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    created_at: Mapped[datetime] = created_at()
+
+
+class Brand(Base):
+    __tablename__ = "brands"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    # Object keys of the brand's product images, in the order the user added them.
+    product_images: Mapped[list] = mapped_column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
+    brand_guidelines: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class AdProject(Base):
+    __tablename__ = "ad_projects"
+    __table_args__ = (CheckConstraint(in_values("status", PROJECT_STATUSES), name="status"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    brand_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("brands.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="draft", index=True)
+    ad_details: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+    # The id of the matching project in the Zapcut editor, once the ad is exported there.
+    zapcut_project_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class ChatMessage(Base):
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        CheckConstraint(in_values("role", CHAT_ROLES), name="role"),
+        Index("ix_chat_messages_ad_project_id_created_at", "ad_project_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    ad_project_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("ad_projects.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    role: Mapped[str] = mapped_column(String(20), nullable=False)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = created_at()
+
+
+class Script(Base):
+    __tablename__ = "scripts"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    ad_project_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("ad_projects.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+        unique=True,
+    )
+    storyline: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    scenes: Mapped[list] = mapped_column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class OutboxEvent(Base):
+    """Domain events written in the same transaction as the change they describe; a relay
+    publishes unpublished rows to a Redis Stream (DESIGN.md section 3)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_unpublished", "created_at", postgresql_where=text("published_at IS NULL")),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    event_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    aggregate_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    payload: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+    created_at: Mapped[datetime] = created_at()
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,1 @@
+"""What every service shares: settings, logging, gRPC server and client plumbing, database access."""

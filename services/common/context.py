@@ -1,0 +1,17 @@
+"""Per-request values that follow a call across async tasks and into log lines."""
+
+from __future__ import annotations
+
+import uuid
+from contextvars import ContextVar
+
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+user_id_var: ContextVar[str | None] = ContextVar("user_id", default=None)
+
+REQUEST_ID_HEADER = "x-request-id"
+USER_ID_HEADER = "x-user-id"
+INTERNAL_TOKEN_HEADER = "x-internal-token"
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex

@@ -1,0 +1,92 @@
+"""SQLAlchemy engines for a service's own database (psycopg 3 underneath).
+
+Services use the asyncio engine; RQ workers and Alembic, which are synchronous, use the sync one.
+Pool sizes come from settings (5 kept, 20 at most by default).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, MetaData, create_engine, func, text
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+CONNECT_TIMEOUT_S = 5
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def sqlalchemy_url(url: str) -> str:
+    """postgresql://... (what users and compose write) -> postgresql+psycopg://... (what SQLAlchemy needs)."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    raise ValueError("DATABASE_URL must start with postgresql://")
+
+
+def create_async_db(database_url: str, pool_size: int = 5, max_overflow: int = 15) -> AsyncEngine:
+    return create_async_engine(
+        sqlalchemy_url(database_url),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        pool_timeout=5,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
+    )
+
+
+def create_sync_db(database_url: str, pool_size: int = 5, max_overflow: int = 15) -> Engine:
+    return create_engine(
+        sqlalchemy_url(database_url),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        pool_timeout=5,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+def schema_base(schema: str) -> type[DeclarativeBase]:
+    """A declarative base whose tables all live in `schema` (one Postgres schema per service)."""
+
+    class Base(DeclarativeBase):
+        metadata = MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+    return Base
+
+
+def uuid_pk() -> Mapped[uuid.UUID]:
+    return mapped_column(UUID(as_uuid=True), primary_key=True, server_default=func.gen_random_uuid())
+
+
+def created_at() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+def updated_at() -> Mapped[datetime]:
+    # Kept current by a trigger (see services.common.migrations.updated_at_trigger), not only by the ORM.
+    return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+def in_values(column: str, values: tuple[str, ...]) -> str:
+    """SQL for a CHECK constraint that limits an enumerated column to `values`."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"

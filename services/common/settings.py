@@ -1,0 +1,93 @@
+"""Configuration from environment variables (and `.env` when present), through pydantic-settings.
+
+Each service declares its own settings class on top of these bases; `load_settings` turns a
+missing or malformed variable into one line naming it and exit status 2, instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Literal, TypeVar
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Used only when DEBUG is true, so `make dev` works with no .env; production must set real values.
+DEV_INTERNAL_TOKEN = "dev-internal-token-not-secret"
+DEV_SECRET_KEY = "dev-secret-key-not-secret"
+
+
+class BaseConfig(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    debug: bool = False
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    # Shared secret carried as x-internal-token on every internal gRPC call.
+    internal_token: SecretStr | None = None
+
+    # Where the gRPC services listen (host part for the server, port per service) ...
+    grpc_bind_host: str = "0.0.0.0"
+    accounts_port: int = Field(50051, ge=1, le=65535)
+    media_port: int = Field(50052, ge=1, le=65535)
+    jobs_port: int = Field(50053, ge=1, le=65535)
+    # ... and where clients reach them.
+    accounts_addr: str = "localhost:50051"
+    media_addr: str = "localhost:50052"
+    jobs_addr: str = "localhost:50053"
+
+    grpc_deadline_s: float = Field(5.0, gt=0)
+    health_deadline_s: float = Field(1.0, gt=0)
+    # How long a stopping server lets in-flight calls finish after SIGTERM.
+    shutdown_grace_s: float = Field(10.0, ge=0)
+
+    @model_validator(mode="after")
+    def _dev_defaults(self):
+        if self.internal_token is None:
+            if not self.debug:
+                raise ValueError("INTERNAL_TOKEN is required when DEBUG is false")
+            self.internal_token = SecretStr(DEV_INTERNAL_TOKEN)
+        return self
+
+
+class DatabaseConfig(BaseConfig):
+    database_url: SecretStr
+    db_pool_size: int = Field(5, ge=1)
+    db_max_overflow: int = Field(15, ge=0)
+    # Apply this service's migrations at start-up, under an advisory lock.
+    migrate_on_start: bool = False
+
+    @model_validator(mode="after")
+    def _postgres_url(self):
+        url = self.database_url.get_secret_value()
+        if not url.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
+            raise ValueError("DATABASE_URL must be a postgresql:// URL")
+        return self
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load_settings(cls: type[S], **overrides) -> S:
+    """Build settings or stop the process with one line per bad variable."""
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        print(f"configuration error: {describe_validation_error(exc)}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        name = "_".join(str(p) for p in err["loc"]).upper()
+        if err["type"] == "missing":
+            problems.append(f"{name} is required but not set")
+        elif not name:
+            # model-level validators already name the variable in their message
+            problems.append(str(err["msg"]).removeprefix("Value error, "))
+        else:
+            # never echo the input: it may be a secret
+            problems.append(f"{name} is invalid: {err['msg']}")
+    return "; ".join(problems)
