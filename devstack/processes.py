@@ -58,7 +58,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout_s: float, proc: ManagedProcess | None = None, host: str = "127.0.0.1") -> None:
+def wait_for_port(
+    port: int, timeout_s: float, proc: ManagedProcess | None = None, host: str = "127.0.0.1"
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc is not None and not proc.running:
@@ -177,7 +179,9 @@ class ManagedProcess:
             self.popen.wait(10)
 
 
-def stop_all(processes: list[ManagedProcess], timeout_s: float = 15.0, on_stop: Callable[[str], None] = print) -> None:
+def stop_all(
+    processes: list[ManagedProcess], timeout_s: float = 15.0, on_stop: Callable[[str], None] = print
+) -> None:
     """Stop in reverse start order: apps before the servers they use."""
     for proc in reversed(processes):
         if proc.running:

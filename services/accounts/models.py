@@ -107,8 +107,9 @@ class ChatMessage(Base):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
+    # Indexed by ix_chat_messages_ad_project_id_created_at, which also serves the ordered listing.
     ad_project_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("ad_projects.id", ondelete="CASCADE"), nullable=False, index=True
+        UUID(as_uuid=True), ForeignKey("ad_projects.id", ondelete="CASCADE"), nullable=False
     )
     role: Mapped[str] = mapped_column(String(20), nullable=False)
     content: Mapped[str] = mapped_column(Text, nullable=False)

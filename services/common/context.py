@@ -10,7 +10,7 @@ user_id_var: ContextVar[str | None] = ContextVar("user_id", default=None)
 
 REQUEST_ID_HEADER = "x-request-id"
 USER_ID_HEADER = "x-user-id"
-INTERNAL_TOKEN_HEADER = "x-internal-token"
+INTERNAL_TOKEN_HEADER = "x-internal-token"  # noqa: S105 - a header name
 
 
 def new_request_id() -> str:

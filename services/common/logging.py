@@ -65,9 +65,9 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         payload = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace(
-                "+00:00", "Z"
-            ),
+            "ts": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
             "level": record.levelname,
             "service": self.service,
             "logger": record.name,
@@ -90,7 +90,9 @@ class TextFormatter(logging.Formatter):
         )
 
 
-def configure_logging(service: str, level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = ()) -> None:
+def configure_logging(
+    service: str, level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = ()
+) -> None:
     """Replace the root handlers with one stdout handler; route uvicorn's and RQ's loggers through it."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service) if fmt == "json" else TextFormatter(service))
@@ -113,6 +115,8 @@ def configure_from_settings(service: str, settings) -> None:
     from pydantic import SecretStr
 
     secrets = [
-        v.get_secret_value() for v in settings.__dict__.values() if isinstance(v, SecretStr) and v.get_secret_value()
+        v.get_secret_value()
+        for v in settings.__dict__.values()
+        if isinstance(v, SecretStr) and v.get_secret_value()
     ]
     configure_logging(service, settings.log_level, settings.log_format, secrets)

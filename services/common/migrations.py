@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from logging.config import fileConfig
 from pathlib import Path
 
 from alembic import command, context, op
@@ -33,6 +34,9 @@ def alembic_config(service: str, connection: Connection | None = None) -> Config
 def run_env(schema: str, target_metadata: MetaData) -> None:
     """The body of every env.py: online migrations in `schema`, on a given or a new connection."""
     connection = context.config.attributes.get("connection")
+    if connection is None and context.config.config_file_name:
+        # Run from the alembic CLI: use the ini file's logging so progress is shown.
+        fileConfig(context.config.config_file_name, disable_existing_loggers=False)
     if connection is not None:
         _run(connection, schema, target_metadata)
         return
@@ -64,7 +68,9 @@ def _run(connection: Connection, schema: str, target_metadata: MetaData) -> None
 
 def upgrade_head(service: str, database_url: str) -> None:
     """Apply `service`'s migrations up to head, one process at a time across all replicas."""
-    lock_id = int.from_bytes(hashlib.sha256(f"zapcut-migrate-{service}".encode()).digest()[:8], "big", signed=True)
+    lock_id = int.from_bytes(
+        hashlib.sha256(f"zapcut-migrate-{service}".encode()).digest()[:8], "big", signed=True
+    )
     engine = create_sync_db(database_url, pool_size=1, max_overflow=0)
     try:
         with engine.connect() as conn:

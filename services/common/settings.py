@@ -13,8 +13,8 @@ from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Used only when DEBUG is true, so `make dev` works with no .env; production must set real values.
-DEV_INTERNAL_TOKEN = "dev-internal-token-not-secret"
-DEV_SECRET_KEY = "dev-secret-key-not-secret"
+DEV_INTERNAL_TOKEN = "dev-internal-token-not-secret"  # noqa: S105
+DEV_SECRET_KEY = "dev-secret-key-not-secret"  # noqa: S105
 
 
 class BaseConfig(BaseSettings):
