@@ -187,15 +187,18 @@ class Stack:
     def kill_app(self, app: str) -> None:
         self.apps[app].kill()
 
-    def start_apps(self) -> None:
+    def start_apps(self, only: set[str] | None = None) -> None:
+        """Start the services (and workers), wait for them to listen, then the gateway."""
         names = ["accounts", "media", "jobs"] + [
             "worker" if i == 0 else f"worker-{i + 1}" for i in range(self.workers)
         ]
+        names = [n for n in names if only is None or n.split("-")[0] in only]
         for app in names:
             self.start_app(app, wait=False)
         for app in names:
             self.wait_app(app)
-        self.start_app("gateway")
+        if only is None or "gateway" in only:
+            self.start_app("gateway")
 
     def all_processes(self) -> list[ManagedProcess]:
         return [b.process for b in self.backing.values()] + list(self.apps.values())

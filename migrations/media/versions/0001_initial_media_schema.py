@@ -17,7 +17,6 @@ from services.common.migrations import (
     drop_updated_at_trigger,
 )
 
-
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None

@@ -1,0 +1,31 @@
+"""The accounts service as a real process: health, dependency check, internal token."""
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from zapcut.accounts.v1 import accounts_pb2_grpc
+from zapcut.common.v1 import dependencies_pb2
+
+from services.common.grpc_client import open_channel
+
+
+async def test_accounts_is_serving(grpc_channel):
+    reply = await health_pb2_grpc.HealthStub(grpc_channel("accounts")).Check(
+        health_pb2.HealthCheckRequest(service="accounts"), timeout=2
+    )
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_accounts_reports_postgres(accounts_stub):
+    reply = await accounts_stub.CheckDependencies(dependencies_pb2.CheckDependenciesRequest())
+    assert [(d.name, d.ok) for d in reply.dependencies] == [("postgres", True)]
+
+
+async def test_internal_token_is_required(stack):
+    channel = open_channel(f"127.0.0.1:{stack.ports.accounts}", "not-the-token")
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await accounts_pb2_grpc.AccountsStub(channel).CheckDependencies(
+            dependencies_pb2.CheckDependenciesRequest()
+        )
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    await channel.close()
