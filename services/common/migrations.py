@@ -59,11 +59,24 @@ def _run(connection: Connection, schema: str, target_metadata: MetaData) -> None
         target_metadata=target_metadata,
         version_table_schema=schema,
         include_schemas=True,
-        include_name=lambda name, type_, parent: type_ != "schema" or name == schema,
+        include_name=include_name_for(schema),
         compare_type=True,
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def include_name_for(schema: str):
+    """Autogenerate sees only this service's schema, and never its own alembic_version table."""
+
+    def include_name(name, type_, parent_names) -> bool:
+        if type_ == "schema":
+            return name == schema
+        if type_ == "table":
+            return name != "alembic_version"
+        return True
+
+    return include_name
 
 
 def upgrade_head(service: str, database_url: str) -> None:
