@@ -13,7 +13,7 @@ import sys
 import threading
 
 from devstack.processes import port_is_free
-from devstack.stack import ROOT, PortBusy, Ports, Stack, dev_env
+from devstack.stack import PortBusy, Ports, Stack, data_dir, dev_env
 
 
 def say(msg: str) -> None:
@@ -22,12 +22,10 @@ def say(msg: str) -> None:
 
 def run_dev(workers: int) -> int:
     env = dev_env()
-    stack = Stack(data_dir=ROOT / ".data", ports=Ports.from_env(env), env=env, workers=workers)
+    stack = Stack(data_dir=data_dir(env), ports=Ports.from_env(env), env=env, workers=workers)
     stop = threading.Event()
-    received: list[int] = []
 
-    def on_signal(signum, _frame):
-        received.append(signum)
+    def on_signal(_signum, _frame):
         stop.set()
 
     signal.signal(signal.SIGINT, on_signal)
@@ -36,11 +34,15 @@ def run_dev(workers: int) -> int:
         stack.check_ports(["gateway", "accounts", "media", "jobs", *stack.needed_backing()])
         for name in stack.needed_backing():
             if stop.is_set():
-                return 130
+                return 0
             say(f"starting {name} (set {_url_var(name)} to use your own)")
             stack.start_backing_server(name)
+        if stop.is_set():
+            return 0
         say("migrating accounts, media, jobs")
         stack.migrate()
+        if stop.is_set():
+            return 0
         say("starting accounts, media, jobs, worker, gateway")
         stack.start_apps()
         say(
@@ -76,7 +78,7 @@ def run_migrate(down: str | None) -> int:
     from services.common.migrations import SERVICES, alembic_config, upgrade_head
 
     env = dev_env()
-    stack = Stack(data_dir=ROOT / ".data", ports=Ports.from_env(env), env=env)
+    stack = Stack(data_dir=data_dir(env), ports=Ports.from_env(env), env=env)
     if not env.get("DATABASE_URL"):
         if port_is_free(stack.ports.postgres):
             stack.start_backing_server("postgres")

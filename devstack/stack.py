@@ -221,6 +221,11 @@ def load_dotenv_into(env: dict[str, str], path: Path) -> dict[str, str]:
     return env
 
 
+def data_dir(env: dict[str, str]) -> Path:
+    """Where make dev keeps Postgres and Redis data between runs (DEV_DATA_DIR, default .data/)."""
+    return Path(env.get("DEV_DATA_DIR") or ROOT / ".data").resolve()
+
+
 def dev_env() -> dict[str, str]:
     env = load_dotenv_into(dict(os.environ), ROOT / ".env")
     env.setdefault("DEBUG", "true")
