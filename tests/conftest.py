@@ -117,18 +117,20 @@ def grpc_channel(stack):
     return open_for
 
 
+# The stub fixtures are async so that a channel they open first is bound to the running (session)
+# event loop: a grpc.aio channel opened outside it attaches to another loop and its calls never run.
 @pytest.fixture
-def accounts_stub(grpc_channel):
+async def accounts_stub(grpc_channel):
     return accounts_pb2_grpc.AccountsStub(grpc_channel("accounts"))
 
 
 @pytest.fixture
-def media_stub(grpc_channel):
+async def media_stub(grpc_channel):
     return media_pb2_grpc.MediaStub(grpc_channel("media"))
 
 
 @pytest.fixture
-def jobs_stub(grpc_channel):
+async def jobs_stub(grpc_channel):
     return jobs_pb2_grpc.JobsStub(grpc_channel("jobs"))
 
 

@@ -1,0 +1,3 @@
+from services.media.server import main
+
+main()

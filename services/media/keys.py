@@ -1,0 +1,167 @@
+"""Object keys: built from ids, and raw keys checked against the same layout (DESIGN.md section 5).
+
+    generated-videos/{project_id}/final_ad.mp4
+    product-images/{brand_id}/{name}
+    brand-assets/{brand_id}/{name}
+    scene-videos/{project_id}/scene_{n}.mp4
+    audio/{project_id}/{type}_{n}.mp3
+
+Anything else is InvalidArgument, with a message that says what is wrong. Keys always hold ids in
+canonical lower-case form, so the same object never gets two keys.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+from services.common.errors import InvalidArgument
+
+FINAL_VIDEOS = "generated-videos/"
+PRODUCT_IMAGES = "product-images/"
+BRAND_ASSETS = "brand-assets/"
+SCENE_VIDEOS = "scene-videos/"
+AUDIO = "audio/"
+PREFIXES = (FINAL_VIDEOS, PRODUCT_IMAGES, BRAND_ASSETS, SCENE_VIDEOS, AUDIO)
+
+MAX_KEY_LENGTH = 1024
+MAX_NUMBER = 2**32 - 1  # the protobuf field is a uint32
+
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}")
+_AUDIO_TYPE = re.compile(r"[a-z0-9]{1,20}")
+_NUMBER = r"0|[1-9][0-9]{0,9}"
+_PREFIX_CHARS = re.compile(r"[A-Za-z0-9._/-]*")
+
+NAME_RULE = "1-200 characters of A-Z a-z 0-9 . _ - not starting with '.' and without '..'"
+AUDIO_TYPE_RULE = "1-20 characters of a-z 0-9"
+
+
+@dataclass(frozen=True)
+class ObjectKey:
+    """A checked key and the owner it belongs to (exactly one of the two ids is set)."""
+
+    key: str
+    brand_id: uuid.UUID | None = None
+    ad_project_id: uuid.UUID | None = None
+
+
+# --- building keys from ids --------------------------------------------------------------------
+
+
+def final_video(project_id: str) -> ObjectKey:
+    pid = _uuid(project_id, "project_id")
+    return ObjectKey(f"{FINAL_VIDEOS}{pid}/final_ad.mp4", ad_project_id=pid)
+
+
+def product_image(brand_id: str, name: str) -> ObjectKey:
+    bid = _uuid(brand_id, "brand_id")
+    return ObjectKey(f"{PRODUCT_IMAGES}{bid}/{_name(name)}", brand_id=bid)
+
+
+def brand_asset(brand_id: str, name: str) -> ObjectKey:
+    bid = _uuid(brand_id, "brand_id")
+    return ObjectKey(f"{BRAND_ASSETS}{bid}/{_name(name)}", brand_id=bid)
+
+
+def scene_video(project_id: str, n: int) -> ObjectKey:
+    pid = _uuid(project_id, "project_id")
+    return ObjectKey(f"{SCENE_VIDEOS}{pid}/scene_{_number(n, 'n')}.mp4", ad_project_id=pid)
+
+
+def audio_track(project_id: str, audio_type: str, n: int) -> ObjectKey:
+    pid = _uuid(project_id, "project_id")
+    if not _AUDIO_TYPE.fullmatch(audio_type or ""):
+        raise InvalidArgument(f"audio type must be {AUDIO_TYPE_RULE} (e.g. voiceover, music)")
+    return ObjectKey(f"{AUDIO}{pid}/{audio_type}_{_number(n, 'n')}.mp3", ad_project_id=pid)
+
+
+# --- checking raw keys and prefixes ------------------------------------------------------------
+
+_LAYOUT_RULES = [
+    (FINAL_VIDEOS, rf"(?P<project>{_UUID})/final_ad\.mp4", "{project_id}/final_ad.mp4"),
+    (PRODUCT_IMAGES, rf"(?P<brand>{_UUID})/{_NAME.pattern}", "{brand_id}/{name}"),
+    (BRAND_ASSETS, rf"(?P<brand>{_UUID})/{_NAME.pattern}", "{brand_id}/{name}"),
+    (SCENE_VIDEOS, rf"(?P<project>{_UUID})/scene_(?P<n>{_NUMBER})\.mp4", "{project_id}/scene_{n}.mp4"),
+    (
+        AUDIO,
+        rf"(?P<project>{_UUID})/{_AUDIO_TYPE.pattern}_(?P<n>{_NUMBER})\.mp3",
+        "{project_id}/{type}_{n}.mp3",
+    ),
+]
+# (prefix, the whole key as a regex, the layout for error messages)
+_LAYOUTS = [(prefix, re.compile(re.escape(prefix) + rest), shape) for prefix, rest, shape in _LAYOUT_RULES]
+
+
+def parse_key(key: str) -> ObjectKey:
+    """A raw key (say, one stored in a row earlier), accepted only if it matches a layout exactly."""
+    _check_safe(key, "key")
+    if not key:
+        raise InvalidArgument("key is empty")
+    for prefix, pattern, shape in _LAYOUTS:
+        if not key.startswith(prefix):
+            continue
+        match = pattern.fullmatch(key)
+        if match is None or ("n" in match.groupdict() and int(match["n"]) > MAX_NUMBER):
+            raise InvalidArgument(
+                f"key {_shown(key)} does not match the layout {prefix}{shape} "
+                f"(ids are lower-case UUIDs; names are {NAME_RULE})"
+            )
+        if "brand" in match.groupdict():
+            return ObjectKey(key, brand_id=uuid.UUID(match["brand"]))
+        return ObjectKey(key, ad_project_id=uuid.UUID(match["project"]))
+    raise InvalidArgument(f"key {_shown(key)} must start with one of: {', '.join(PREFIXES)}")
+
+
+def check_prefix(prefix: str) -> str:
+    """A listing prefix: inside one of the layout prefixes, with the same safety checks as keys."""
+    _check_safe(prefix, "prefix")
+    if not prefix.startswith(PREFIXES):
+        raise InvalidArgument(f"prefix {_shown(prefix)} must start with one of: {', '.join(PREFIXES)}")
+    if not _PREFIX_CHARS.fullmatch(prefix) or "//" in prefix:
+        raise InvalidArgument(f"prefix {_shown(prefix)} may hold only A-Z a-z 0-9 . _ - and single '/'")
+    return prefix
+
+
+def is_prefix_marker(key: str) -> bool:
+    """The zero-byte objects that make the five prefixes visible in S3 browsers."""
+    return key in PREFIXES
+
+
+# --- pieces ------------------------------------------------------------------------------------
+
+
+def _check_safe(value: str, what: str) -> None:
+    if len(value) > MAX_KEY_LENGTH:
+        raise InvalidArgument(f"{what} is longer than {MAX_KEY_LENGTH} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise InvalidArgument(f"{what} must not contain control characters")
+    if value.startswith("/"):
+        raise InvalidArgument(f"{what} must not start with '/'")
+    if ".." in value:
+        raise InvalidArgument(f"{what} must not contain '..'")
+
+
+def _uuid(value: str, what: str) -> uuid.UUID:
+    # Only the canonical 36-character form (any case): uuid.UUID alone also takes braces, urn:...
+    if not re.fullmatch(_UUID, (value or "").lower()):
+        raise InvalidArgument(f"{what} must be a UUID, got {_shown(value)}")
+    return uuid.UUID(value)
+
+
+def _name(name: str) -> str:
+    if not _NAME.fullmatch(name or "") or ".." in name:
+        raise InvalidArgument(f"name must be {NAME_RULE}, got {_shown(name)}")
+    return name
+
+
+def _number(n: int, what: str) -> int:
+    if not 0 <= n <= MAX_NUMBER:
+        raise InvalidArgument(f"{what} must be between 0 and {MAX_NUMBER}")
+    return n
+
+
+def _shown(value: str) -> str:
+    """The value for an error message: quoted, and cut short so a huge input stays out of logs."""
+    return repr(value if len(value) <= 120 else value[:120] + "...")

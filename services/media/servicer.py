@@ -1,0 +1,134 @@
+"""gRPC servicer of media: translates between protobuf and the domain modules."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy.ext.asyncio import AsyncEngine
+from zapcut.media.v1 import media_pb2, media_pb2_grpc
+
+from services.common.db import ping
+from services.common.errors import InvalidArgument
+from services.common.probes import check_all
+from services.media import keys, objects, presigned
+from services.media.records import StoredObject
+from services.media.storage import S3Storage
+from services.media.uploads import UploadHeader, check_content_type, upload_stream
+
+
+def object_key(ref: media_pb2.ObjectRef) -> keys.ObjectKey:
+    which = ref.WhichOneof("ref")
+    if which == "key":
+        return keys.parse_key(ref.key)
+    if which == "final_video":
+        return keys.final_video(ref.final_video.project_id)
+    if which == "product_image":
+        return keys.product_image(ref.product_image.brand_id, ref.product_image.name)
+    if which == "brand_asset":
+        return keys.brand_asset(ref.brand_asset.brand_id, ref.brand_asset.name)
+    if which == "scene_video":
+        return keys.scene_video(ref.scene_video.project_id, ref.scene_video.n)
+    if which == "audio":
+        return keys.audio_track(ref.audio.project_id, ref.audio.type, ref.audio.n)
+    raise InvalidArgument(
+        "ref is required: a key, or one of final_video, product_image, brand_asset, scene_video, audio"
+    )
+
+
+def _timestamp(value: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def _stored(obj: StoredObject) -> media_pb2.StoredObject:
+    return media_pb2.StoredObject(
+        key=obj.key,
+        size=obj.size,
+        content_type=obj.content_type,
+        checksum_sha256=obj.checksum_sha256 or "",
+        created_at=_timestamp(obj.created_at),
+        version_id=obj.version_id or "",
+    )
+
+
+async def _chunks(messages: AsyncIterator[media_pb2.UploadObjectRequest]) -> AsyncIterator[bytes]:
+    async for message in messages:
+        if message.WhichOneof("part") != "chunk":
+            raise InvalidArgument("only the first message may be the header; every later one must be a chunk")
+        if message.chunk:
+            yield message.chunk
+
+
+class MediaServicer(media_pb2_grpc.MediaServicer):
+    def __init__(self, engine: AsyncEngine, storage: S3Storage, part_bytes: int, probe_timeout_s: float):
+        self.engine = engine
+        self.storage = storage
+        self.part_bytes = part_bytes
+        self.probe_timeout_s = probe_timeout_s
+
+    async def UploadObject(self, request_iterator, context):
+        messages = aiter(request_iterator)
+        first = await anext(messages, None)
+        if first is None or first.WhichOneof("part") != "header":
+            raise InvalidArgument("the first message must be the header (ref, content_type)")
+        header = first.header
+        upload = UploadHeader(
+            ref=object_key(header.ref),
+            content_type=check_content_type(header.content_type),
+            expected_size=header.expected_size or None,
+        )
+        stored = await upload_stream(self.storage, self.engine, upload, _chunks(messages), self.part_bytes)
+        return _stored(stored)
+
+    async def PresignDownload(self, request, context):
+        url = await presigned.presign_download(self.storage, object_key(request.ref), request.expires_in_s)
+        return media_pb2.PresignedUrl(url=url.url, expires_at=_timestamp(url.expires_at))
+
+    async def PresignUpload(self, request, context):
+        put = await presigned.presign_upload(
+            self.storage,
+            object_key(request.ref),
+            request.content_type,
+            request.size,
+            request.max_size,
+            request.expires_in_s,
+        )
+        return media_pb2.PresignedUpload(
+            url=put.url,
+            method=put.method,
+            headers=put.headers,
+            key=put.key,
+            expires_at=_timestamp(put.expires_at),
+        )
+
+    async def ConfirmUpload(self, request, context):
+        stored = await presigned.confirm_upload(
+            self.storage, self.engine, object_key(request.ref), request.content_type, request.size
+        )
+        return _stored(stored)
+
+    async def ObjectExists(self, request, context):
+        head = await objects.find(self.storage, object_key(request.ref))
+        if head is None:
+            return media_pb2.ObjectExistsResponse(exists=False)
+        return media_pb2.ObjectExistsResponse(exists=True, size=head.size, content_type=head.content_type)
+
+    async def DeleteObject(self, request, context):
+        deleted = await objects.delete(self.storage, self.engine, object_key(request.ref))
+        return media_pb2.DeleteObjectResponse(deleted=deleted)
+
+    async def ListObjects(self, request, context):
+        listing = await objects.list_page(
+            self.storage, self.engine, request.prefix, request.limit, request.page_token
+        )
+        return media_pb2.ListObjectsResponse(
+            objects=[_stored(o) for o in listing.objects], next_page_token=listing.next_page_token or ""
+        )
+
+    async def CheckDependencies(self, request, context):
+        return await check_all(
+            {"postgres": lambda: ping(self.engine), "s3": self.storage.head_bucket}, self.probe_timeout_s
+        )

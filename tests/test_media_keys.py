@@ -1,0 +1,150 @@
+"""Object keys (services.media.keys): pure functions, so plain unit tests."""
+
+import uuid
+
+import pytest
+
+from services.common.errors import InvalidArgument
+from services.media import keys
+
+PID = "0b6f1c8e-3f57-4a3e-9d2a-4c1f7a9e8b10"
+BID = "7d3c2b1a-0e9f-4d8c-8b7a-6f5e4d3c2b1a"
+
+
+def test_keys_are_built_from_ids():
+    assert keys.final_video(PID) == keys.ObjectKey(
+        f"generated-videos/{PID}/final_ad.mp4", ad_project_id=uuid.UUID(PID)
+    )
+    assert keys.product_image(BID, "hero.png") == keys.ObjectKey(
+        f"product-images/{BID}/hero.png", brand_id=uuid.UUID(BID)
+    )
+    assert keys.brand_asset(BID, "logo_v2-final.svg").key == f"brand-assets/{BID}/logo_v2-final.svg"
+    assert keys.scene_video(PID, 3).key == f"scene-videos/{PID}/scene_3.mp4"
+    assert keys.audio_track(PID, "voiceover", 1).key == f"audio/{PID}/voiceover_1.mp3"
+
+
+def test_ids_are_written_in_canonical_lower_case():
+    assert keys.final_video(PID.upper()).key == f"generated-videos/{PID}/final_ad.mp4"
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: keys.final_video("not-a-uuid"),
+        lambda: keys.final_video(""),
+        lambda: keys.final_video("{" + PID + "}"),
+        lambda: keys.final_video(PID.replace("-", "")),
+        lambda: keys.product_image("x", "a.png"),
+        lambda: keys.product_image(BID, ""),
+        lambda: keys.product_image(BID, ".hidden"),
+        lambda: keys.product_image(BID, "a..b"),
+        lambda: keys.product_image(BID, "../etc/passwd"),
+        lambda: keys.product_image(BID, "dir/file.png"),
+        lambda: keys.product_image(BID, "sp ace.png"),
+        lambda: keys.product_image(BID, "x" * 201),
+        lambda: keys.brand_asset(BID, "bad\nname"),
+        lambda: keys.scene_video(PID, -1),
+        lambda: keys.audio_track(PID, "Voice", 1),
+        lambda: keys.audio_track(PID, "", 1),
+        lambda: keys.audio_track(PID, "a" * 21, 1),
+    ],
+)
+def test_bad_parts_are_invalid_argument(build):
+    with pytest.raises(InvalidArgument):
+        build()
+
+
+def test_a_name_of_200_characters_is_fine():
+    assert keys.product_image(BID, "x" * 200).key.endswith("/" + "x" * 200)
+
+
+@pytest.mark.parametrize(
+    "key,brand_id,project_id",
+    [
+        (f"generated-videos/{PID}/final_ad.mp4", None, PID),
+        (f"product-images/{BID}/hero.png", BID, None),
+        (f"brand-assets/{BID}/logo.svg", BID, None),
+        (f"scene-videos/{PID}/scene_12.mp4", None, PID),
+        (f"audio/{PID}/music_0.mp3", None, PID),
+    ],
+)
+def test_raw_keys_in_the_layout_are_accepted_with_their_owner(key, brand_id, project_id):
+    parsed = keys.parse_key(key)
+    assert parsed.key == key
+    assert parsed.brand_id == (uuid.UUID(brand_id) if brand_id else None)
+    assert parsed.ad_project_id == (uuid.UUID(project_id) if project_id else None)
+
+
+def test_built_keys_parse_back_to_themselves():
+    for built in (
+        keys.final_video(PID),
+        keys.product_image(BID, "a.b-c_d"),
+        keys.brand_asset(BID, "x"),
+        keys.scene_video(PID, 2**32 - 1),
+        keys.audio_track(PID, "sfx2", 0),
+    ):
+        assert keys.parse_key(built.key) == built
+
+
+@pytest.mark.parametrize(
+    "key,message",
+    [
+        ("", "empty"),
+        ("../x", ".."),
+        (f"product-images/{BID}/../x", ".."),
+        ("/abs", "'/'"),
+        (f"/product-images/{BID}/a.png", "'/'"),
+        ("other-prefix/x", "must start with one of"),
+        ("generated-videos", "must start with one of"),
+        (f"product-images/{BID}/a\x00.png", "control characters"),
+        (f"product-images/{BID}/a\n.png", "control characters"),
+        (f"product-images/{BID}/a\x7f.png", "control characters"),
+        ("product-images/not-a-uuid/a.png", "does not match"),
+        (f"product-images/{BID.upper()}/a.png", "does not match"),
+        (f"product-images/{BID}/", "does not match"),
+        (f"product-images/{BID}/dir/a.png", "does not match"),
+        (f"product-images/{BID}/.hidden", "does not match"),
+        (f"generated-videos/{PID}/other.mp4", "does not match"),
+        (f"generated-videos/{PID}/final_ad.mp4/x", "does not match"),
+        (f"scene-videos/{PID}/scene_01.mp4", "does not match"),
+        (f"scene-videos/{PID}/scene_4294967296.mp4", "does not match"),
+        (f"scene-videos/{PID}/scene_x.mp4", "does not match"),
+        (f"audio/{PID}/Music_1.mp3", "does not match"),
+        (f"audio/{PID}/music_1.wav", "does not match"),
+        ("product-images/" + "a" * 1100, "longer than"),
+    ],
+)
+def test_raw_keys_outside_the_layout_are_invalid_argument(key, message):
+    with pytest.raises(InvalidArgument) as err:
+        keys.parse_key(key)
+    assert message in err.value.message
+
+
+@pytest.mark.parametrize(
+    "prefix", ["product-images/", f"product-images/{BID}/", "audio/", f"scene-videos/{PID}/scene_"]
+)
+def test_listing_prefixes_inside_the_layout_are_accepted(prefix):
+    assert keys.check_prefix(prefix) == prefix
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "",
+        "product-images",
+        "other/",
+        "/product-images/",
+        "product-images/../x",
+        "audio//x",
+        "audio/\x01",
+        "audio/a b",
+    ],
+)
+def test_other_listing_prefixes_are_invalid_argument(prefix):
+    with pytest.raises(InvalidArgument):
+        keys.check_prefix(prefix)
+
+
+def test_prefix_markers_are_only_the_five_prefixes():
+    assert all(keys.is_prefix_marker(p) for p in keys.PREFIXES)
+    assert not keys.is_prefix_marker(f"product-images/{BID}/a.png")
