@@ -1,0 +1,1 @@
+"""gateway: the REST/JSON edge in front of accounts, media and jobs (stateless)."""

@@ -1,0 +1,17 @@
+"""The REST API under /api: one router per resource."""
+
+from fastapi import APIRouter
+
+from services.gateway.api.routes import auth, brands, health, projects
+
+api_router = APIRouter(prefix="/api")
+for module in (health, auth, brands, projects):
+    api_router.include_router(module.router)
+
+# Descriptions for /docs; a tag shows there even before its router has endpoints.
+OPENAPI_TAGS = [
+    {"name": "health", "description": "Liveness of the gateway, the services and the servers they use."},
+    {"name": "auth", "description": "Accounts and sessions: sign-up, login, logout, the current user."},
+    {"name": "brands", "description": "Brands, their product images and guidelines."},
+    {"name": "projects", "description": "Ad projects: chat, scripts, generation jobs and results."},
+]

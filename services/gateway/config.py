@@ -1,0 +1,64 @@
+"""Gateway settings (environment variables, on top of the shared BaseConfig)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import Depends, Request
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
+
+from services.common.settings import DEV_SECRET_KEY, BaseConfig
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseConfig):
+    # Where `python -m services.gateway` listens; devstack and compose pass --host/--port to uvicorn.
+    host: str = "0.0.0.0"
+    port: int = Field(8000, ge=1, le=65535)
+
+    # The gateway's signing secret; required outside DEBUG so production never runs on the dev value.
+    secret_key: SecretStr | None = None
+
+    # Browser origins allowed to call the API with credentials. A comma-separated list or a JSON array.
+    cors_origins: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
+
+    # Largest request body accepted (413 beyond it); upload routes get their own limit by path prefix.
+    max_body_bytes: int = Field(MIB, ge=0)
+    # Requests handled at once; beyond this the gateway sheds load with 429 instead of queueing.
+    max_concurrent_requests: int = Field(256, ge=1)
+    # Seconds a client is told to wait (Retry-After) after an overload 429.
+    overload_retry_after_s: int = Field(1, ge=1)
+
+    # Each call behind /api/health gets this long; the whole check is bounded by HEALTH_DEADLINE_S.
+    # A little over the services' own probe timeout (0.8 s), so a hung server is reported by the
+    # service that owns it (with its reason) rather than as a silent service.
+    health_call_timeout_s: float = Field(0.9, gt=0)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value):
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [origin.strip() for origin in text.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _dev_secret_key(self):
+        if self.secret_key is None:
+            if not self.debug:
+                raise ValueError("SECRET_KEY is required when DEBUG is false")
+            self.secret_key = SecretStr(DEV_SECRET_KEY)
+        return self
+
+
+def app_settings(request: Request) -> Settings:
+    """The settings the running app was built with (a FastAPI dependency)."""
+    return request.app.state.settings
+
+
+AppSettings = Annotated[Settings, Depends(app_settings)]

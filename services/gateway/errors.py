@@ -1,0 +1,167 @@
+"""The one mapping from gRPC status to HTTP, and the one error body every failure gets:
+
+    {"error": {"code": "not_found", "message": "...", "request_id": "..."}}
+
+Handlers for FastAPI's validation errors, HTTP exceptions and anything unexpected produce the same
+body, so a client never sees a traceback or a second error format.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+import grpc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.common.context import request_id_var
+
+log = logging.getLogger(__name__)
+
+HTTP_STATUS_FOR_GRPC: dict[grpc.StatusCode, int] = {
+    grpc.StatusCode.INVALID_ARGUMENT: 422,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.FAILED_PRECONDITION: 409,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 503,
+}
+
+# Codes whose details come from our own domain code (ServiceError messages) and are meant for the
+# client; anything else (INTERNAL, UNKNOWN, ...) is described generically and logged instead.
+_CLIENT_FACING = {code for code, status in HTTP_STATUS_FOR_GRPC.items() if status < 500}
+
+INTERNAL_ERROR_MESSAGE = "internal error"
+
+
+def http_status_for(code: grpc.StatusCode) -> int:
+    return HTTP_STATUS_FOR_GRPC.get(code, 500)
+
+
+# Codes for errors that start at the HTTP layer; 401/403/503 use the same names as the gRPC codes
+# that map to them, so a client sees one name per situation. Fixed here rather than derived from
+# http.HTTPStatus, whose phrases differ between Python versions.
+_CODE_FOR_STATUS = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def code_for_status(status: int) -> str:
+    """not_found, method_not_allowed, ... for an HTTP status code."""
+    if status in _CODE_FOR_STATUS:
+        return _CODE_FOR_STATUS[status]
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        return "error"
+    return re.sub(r"[^a-z0-9]+", "_", phrase.lower()).strip("_")
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "request_id": request_id_var.get(), **extra}}
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    return JSONResponse(error_body(code, message, **extra), status_code=status, headers=headers)
+
+
+class ServiceCallError(Exception):
+    """A failed call to an internal service, knowing which service it was."""
+
+    def __init__(self, service: str | None, code: grpc.StatusCode, details: str):
+        super().__init__(f"{service or 'upstream'}: {code.name}: {details}")
+        self.service = service
+        self.code = code
+        self.details = details
+
+    @classmethod
+    def from_rpc_error(cls, service: str | None, exc: grpc.aio.AioRpcError) -> ServiceCallError:
+        return cls(service, exc.code(), exc.details() or "")
+
+
+def service_error_response(error: ServiceCallError) -> JSONResponse:
+    status = http_status_for(error.code)
+    code = error.code.name.lower()
+    if error.code in _CLIENT_FACING:
+        return error_response(status, code, error.details or code_for_status(status).replace("_", " "))
+    who = f"{error.service} service" if error.service else "upstream service"
+    extra = {"service": error.service} if error.service else {}
+    if status == 503:
+        log.warning("%s: %s %s", who, error.code.name, error.details)
+        timed_out = error.code == grpc.StatusCode.DEADLINE_EXCEEDED
+        reason = "did not answer in time" if timed_out else "unavailable"
+        return error_response(status, code, f"{who} {reason}", headers={"Retry-After": "1"}, **extra)
+    log.error("%s failed: %s %s", who, error.code.name, error.details)
+    return error_response(status, "internal_error", INTERNAL_ERROR_MESSAGE, **extra)
+
+
+def validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
+    # Only where and why: the rejected input may be a password, so it is never echoed back.
+    return [
+        {"field": ".".join(str(part) for part in err.get("loc", ())), "message": str(err.get("msg", ""))}
+        for err in exc.errors()
+    ]
+
+
+def unexpected_error_response() -> JSONResponse:
+    return error_response(500, "internal_error", INTERNAL_ERROR_MESSAGE)
+
+
+# --- exception handlers ------------------------------------------------------------------------
+
+
+async def _service_call_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceCallError)
+    return service_error_response(exc)
+
+
+async def _rpc_error(_request: Request, exc: Exception) -> JSONResponse:
+    # A stub called directly rather than through clients.ServiceClient: same mapping, no service name.
+    assert isinstance(exc, grpc.aio.AioRpcError)
+    return service_error_response(ServiceCallError.from_rpc_error(None, exc))
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = validation_details(exc)
+    return error_response(422, "validation_error", "request validation failed", details=details)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) and exc.detail else HTTPStatus(exc.status_code).phrase
+    return error_response(exc.status_code, code_for_status(exc.status_code), message, headers=exc.headers)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return unexpected_error_response()
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ServiceCallError, _service_call_error)
+    app.add_exception_handler(grpc.aio.AioRpcError, _rpc_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

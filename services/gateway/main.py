@@ -1,0 +1,85 @@
+"""The gateway app: `uvicorn services.gateway.main:app` (wiring only).
+
+Settings load when this module is imported, so a missing or malformed variable stops uvicorn with
+one line naming it (a failure inside the lifespan would be taken for "lifespan unsupported").
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+from services.common.logging import configure_from_settings
+from services.common.settings import load_settings
+from services.gateway.api import OPENAPI_TAGS, api_router
+from services.gateway.clients import open_service_clients
+from services.gateway.config import Settings
+from services.gateway.errors import install_error_handlers
+from services.gateway.middleware import (
+    REQUEST_ID_HEADER,
+    BodyLimitMiddleware,
+    OverloadLimitMiddleware,
+    RequestContextMiddleware,
+)
+
+SERVICE = "gateway"
+
+
+def _version() -> str:
+    try:
+        return version("zapcut-adgen")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # One channel per service for the life of the process; gRPC reconnects it when a service restarts.
+        app.state.clients = open_service_clients(settings)
+        try:
+            yield
+        finally:
+            await app.state.clients.close()
+
+    app = FastAPI(
+        title="Zapcut AdGen API",
+        version=_version(),
+        description="Brands, ad projects and AI video generation for Zapcut.",
+        openapi_tags=OPENAPI_TAGS,
+        lifespan=lifespan,
+        # Outermost first: every response, including CORS rejections, 429s and 413s, gets a request
+        # id and a log line; CORS headers reach the error responses the browser must be able to read.
+        middleware=[
+            Middleware(RequestContextMiddleware),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_credentials=True,
+                allow_methods=["*"],
+                allow_headers=["*"],
+                expose_headers=[REQUEST_ID_HEADER],
+                max_age=600,
+            ),
+            Middleware(
+                OverloadLimitMiddleware,
+                max_concurrent=settings.max_concurrent_requests,
+                retry_after_s=settings.overload_retry_after_s,
+            ),
+            Middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes),
+        ],
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(api_router)
+    return app
+
+
+settings = load_settings(Settings)
+configure_from_settings(SERVICE, settings)
+app = create_app(settings)

@@ -1,0 +1,206 @@
+"""Pure ASGI middleware (no BaseHTTPMiddleware: it buffers and breaks context variables).
+
+From the outside in (see main.create_app): RequestContextMiddleware (request id, one log line per
+request, the last-resort 500), CORS, OverloadLimitMiddleware (429 when too busy), BodyLimitMiddleware
+(413 for a body over the limit).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterable, Mapping
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.common.context import new_request_id, request_id_var
+from services.gateway.errors import error_response, unexpected_error_response
+
+log = logging.getLogger("services.gateway.requests")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+def request_id_from(headers: Headers) -> str:
+    """The client's X-Request-ID when it is a sane value (it ends up in logs and metadata), else a new one."""
+    given = headers.get(REQUEST_ID_HEADER)
+    if given is not None and _SANE_REQUEST_ID.fullmatch(given):
+        return given
+    return new_request_id()
+
+
+def _loggable_path(scope: Scope) -> str:
+    # The raw path stays percent-encoded, so a crafted URL cannot put a line break into the log;
+    # the query string is left out entirely, since it may carry tokens.
+    raw = scope.get("raw_path")
+    if raw:
+        return raw.decode("latin-1").partition("?")[0]
+    return scope.get("path", "").encode("unicode_escape").decode("ascii")
+
+
+class RequestContextMiddleware:
+    """Request id in and out (context variable -> gRPC metadata and logs; X-Request-ID response
+    header), one log line per request, and a JSON 500 for any exception the app let through."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_from(Headers(scope=scope))
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status: int | None = None
+
+        async def send_with_request_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_request_id)
+        except Exception:
+            if status is not None:
+                raise  # too late for an error body; the server closes the connection
+            log.exception("unhandled error on %s %s", scope["method"], _loggable_path(scope))
+            await unexpected_error_response()(scope, receive, send_with_request_id)
+        finally:
+            self._log_request(scope, status, started)
+            request_id_var.reset(token)
+
+    @staticmethod
+    def _log_request(scope: Scope, status: int | None, started: float) -> None:
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        method, path = scope["method"], _loggable_path(scope)
+        client = scope.get("client")
+        level = logging.WARNING if status is None or status >= 500 else logging.INFO
+        log.log(
+            level,
+            "%s %s %s %.1f ms",
+            method,
+            path,
+            status if status is not None else "disconnected",
+            duration_ms,
+            extra={
+                "method": method,
+                "path": path,
+                "status": status,
+                "duration_ms": duration_ms,
+                "client": client[0] if client else None,
+            },
+        )
+
+
+class OverloadLimitMiddleware:
+    """Sheds load beyond `max_concurrent` requests in flight with 429 + Retry-After, so a burst gets
+    a fast answer instead of piling up behind the internal services' deadlines."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_concurrent: int,
+        retry_after_s: int = 1,
+        exempt_paths: Iterable[str] = ("/api/health",),
+    ):
+        self.app = app
+        self.max_concurrent = max_concurrent
+        self.retry_after_s = retry_after_s
+        # The aggregate health check stays answerable under load: an orchestrator that saw 429
+        # there would restart a gateway that is merely busy.
+        self.exempt_paths = frozenset(exempt_paths)
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exempt_paths:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.max_concurrent:
+            response = error_response(
+                429,
+                "too_many_requests",
+                "the server is busy; retry shortly",
+                headers={"Retry-After": str(self.retry_after_s)},
+            )
+            await response(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+
+class BodyTooLarge(HTTPException):
+    def __init__(self, limit: int):
+        super().__init__(413, f"request body is larger than {limit} bytes")
+
+
+class BodyLimitMiddleware:
+    """413 for a request body over the limit: at once when Content-Length says so, or as soon as a
+    chunked body grows past it.
+
+    `limits_by_prefix` is the hook for routes that need another limit (uploads, say):
+    {"/api/uploads": 100 * 1024 * 1024}; the longest matching prefix wins.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, limits_by_prefix: Mapping[str, int] | None = None):
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.limits_by_prefix = sorted((limits_by_prefix or {}).items(), key=lambda kv: -len(kv[0]))
+
+    def limit_for(self, path: str) -> int:
+        for prefix, limit in self.limits_by_prefix:
+            base = prefix.rstrip("/")
+            if path == base or path.startswith(base + "/"):
+                return limit
+        return self.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["path"])
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large_response(limit)(scope, receive, send)
+            return
+
+        received = 0
+        response_started = False
+
+        async def receive_within_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    # Raised inside the app: FastAPI re-raises HTTPExceptions from body reading, and
+                    # the error handlers turn it into the JSON 413.
+                    raise BodyTooLarge(limit)
+            return message
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive_within_limit, send_tracking)
+        except BodyTooLarge:
+            if response_started:
+                raise
+            await _too_large_response(limit)(scope, receive, send)
+
+
+def _too_large_response(limit: int):
+    return error_response(413, "payload_too_large", f"request body is larger than {limit} bytes")
