@@ -43,7 +43,9 @@ def generate(out_dir: Path) -> list[Path]:
         while d != out_dir:
             (d / "__init__.py").touch()
             d = d.parent
-    return sorted(p.relative_to(out_dir) for p in out_dir.rglob("*.py*") if p.is_file())
+    return sorted(
+        p.relative_to(out_dir) for p in out_dir.rglob("*") if p.suffix in (".py", ".pyi") and p.is_file()
+    )
 
 
 def check() -> list[str]:

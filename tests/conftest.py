@@ -22,13 +22,13 @@ import httpx
 import psycopg
 import pytest
 import redis
-from zapcut.accounts.v1 import accounts_pb2_grpc
-from zapcut.jobs.v1 import jobs_pb2_grpc
-from zapcut.media.v1 import media_pb2_grpc
 
 from devstack.processes import free_port
 from devstack.stack import Ports, Stack
 from services.common.grpc_client import open_channel
+from zapcut.accounts.v1 import accounts_pb2_grpc
+from zapcut.jobs.v1 import jobs_pb2_grpc
+from zapcut.media.v1 import media_pb2_grpc
 
 INTERNAL_TOKEN = secrets.token_urlsafe(32)
 SECRET_KEY = secrets.token_urlsafe(32)

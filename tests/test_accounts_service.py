@@ -3,10 +3,10 @@
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from zapcut.accounts.v1 import accounts_pb2_grpc
-from zapcut.common.v1 import dependencies_pb2
 
 from services.common.grpc_client import open_channel
+from zapcut.accounts.v1 import accounts_pb2_grpc
+from zapcut.common.v1 import dependencies_pb2
 
 
 async def test_accounts_is_serving(grpc_channel):
@@ -16,9 +16,9 @@ async def test_accounts_is_serving(grpc_channel):
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
-async def test_accounts_reports_postgres(accounts_stub):
+async def test_accounts_reports_postgres_and_redis(accounts_stub):
     reply = await accounts_stub.CheckDependencies(dependencies_pb2.CheckDependenciesRequest())
-    assert [(d.name, d.ok) for d in reply.dependencies] == [("postgres", True)]
+    assert [(d.name, d.ok) for d in reply.dependencies] == [("postgres", True), ("redis", True)]
 
 
 async def test_internal_token_is_required(stack):

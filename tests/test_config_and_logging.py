@@ -46,7 +46,7 @@ def _run(module: str, env: dict[str, str], timeout: float = 60) -> subprocess.Co
     ],
 )
 def test_bad_config_stops_accounts_with_one_line_naming_the_variable(env, named):
-    result = _run("services.accounts", {"DEBUG": "false", **env})
+    result = _run("services.accounts", {"DEBUG": "false", "REDIS_URL": "redis://127.0.0.1:1/0", **env})
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -72,7 +72,9 @@ def test_gateway_needs_secret_key_when_not_debugging():
 def test_debug_mode_has_dev_defaults_for_secrets():
     from services.accounts.config import Settings
 
-    settings = Settings(_env_file=None, debug=True, database_url="postgresql://u@h/db")
+    settings = Settings(
+        _env_file=None, debug=True, database_url="postgresql://u@h/db", redis_url="redis://127.0.0.1:1/0"
+    )
     assert settings.internal_token.get_secret_value()
 
 

@@ -75,9 +75,9 @@ async def test_health_of_accounts_goes_through_to_postgres(http):
     body = response.json()
     assert body["service"] == "accounts"
     assert body["status"] == "SERVING"
-    [postgres] = body["dependencies"]
-    assert postgres["name"] == "postgres"
-    assert postgres["ok"] is True
+    postgres, redis = body["dependencies"]
+    assert (postgres["name"], redis["name"]) == ("postgres", "redis")
+    assert postgres["ok"] is True and redis["ok"] is True
     assert postgres["latency_ms"] >= 0
     assert postgres["detail"] == ""
 

@@ -20,11 +20,11 @@ import grpc
 import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from zapcut.common.v1 import dependencies_pb2
-from zapcut.media.v1 import media_pb2, media_pb2_grpc
 
 from devstack.processes import free_port, wait_for_port
 from services.common.grpc_client import open_channel
+from zapcut.common.v1 import dependencies_pb2
+from zapcut.media.v1 import media_pb2, media_pb2_grpc
 
 MIB = 1024 * 1024
 S3_NS = {"s3": "http://s3.amazonaws.com/doc/2006-03-01/"}

@@ -73,8 +73,10 @@ class Brand(Base):
     )
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
-    # Object keys of the brand's product images, in the order the user added them.
+    # The brand's files media stored, in the order the user added them:
+    # [{"key", "filename", "content_type", "size", "added_at"}, ...]
     product_images: Mapped[list] = mapped_column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
+    brand_assets: Mapped[list] = mapped_column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
     brand_guidelines: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

@@ -1,18 +1,323 @@
-"""gRPC servicer of accounts: translates between protobuf and the domain modules."""
+"""gRPC servicer of accounts: translates between protobuf and the domain modules, nothing more."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+import json
+import uuid
+from datetime import datetime
+
+from google.protobuf import empty_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from services.accounts import brands, projects, users
+from services.accounts.config import Settings
+from services.accounts.models import AdProject, Brand, ChatMessage, Script, User
+from services.accounts.outbox import OutboxRelay
+from services.accounts.rate_limit import LoginRateLimiter
+from services.accounts.validation import record_id
+from services.common.context import user_id_var
+from services.common.db import ping
+from services.common.errors import Unauthenticated
+from services.common.probes import check_all
+from zapcut.accounts.v1 import accounts_pb2 as pb
 from zapcut.accounts.v1 import accounts_pb2_grpc
 
-from services.common.db import ping
-from services.common.probes import check_all
+EMPTY = empty_pb2.Empty()
+
+
+def _ts(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def _caller() -> uuid.UUID:
+    """The user the gateway authenticated, from the x-user-id metadata."""
+    try:
+        return uuid.UUID(user_id_var.get() or "")
+    except ValueError:
+        raise Unauthenticated("no authenticated user on this call") from None
+
+
+def user_pb(user: User) -> pb.User:
+    return pb.User(
+        id=str(user.id),
+        email=user.email,
+        name=user.name,
+        subscription_tier=user.subscription_tier,
+        credits=user.credits,
+        free_videos_used=user.free_videos_used,
+        created_at=_ts(user.created_at),
+    )
+
+
+def _file_pb(file: dict) -> pb.BrandFile:
+    return pb.BrandFile(
+        key=file["key"],
+        filename=file.get("filename", ""),
+        content_type=file.get("content_type", ""),
+        size=file.get("size", 0),
+        added_at=_ts(datetime.fromisoformat(file["added_at"])) if file.get("added_at") else None,
+    )
+
+
+def brand_pb(brand: Brand) -> pb.Brand:
+    return pb.Brand(
+        id=str(brand.id),
+        title=brand.title,
+        description=brand.description or "",
+        product_images=[_file_pb(f) for f in brand.product_images],
+        brand_assets=[_file_pb(f) for f in brand.brand_assets],
+        brand_guidelines_json=json.dumps(brand.brand_guidelines),
+        created_at=_ts(brand.created_at),
+        updated_at=_ts(brand.updated_at),
+    )
+
+
+def project_pb(project: AdProject) -> pb.Project:
+    return pb.Project(
+        id=str(project.id),
+        brand_id=str(project.brand_id),
+        status=project.status,
+        ad_details_json=json.dumps(project.ad_details),
+        zapcut_project_id=project.zapcut_project_id or "",
+        created_at=_ts(project.created_at),
+        updated_at=_ts(project.updated_at),
+    )
+
+
+def message_pb(message: ChatMessage) -> pb.ChatMessage:
+    return pb.ChatMessage(
+        id=str(message.id),
+        ad_project_id=str(message.ad_project_id),
+        role=message.role,
+        content=message.content,
+        created_at=_ts(message.created_at),
+    )
+
+
+def script_pb(script: Script) -> pb.Script:
+    return pb.Script(
+        id=str(script.id),
+        ad_project_id=str(script.ad_project_id),
+        storyline=script.storyline,
+        scenes=[pb.Scene(**scene) for scene in script.scenes],
+        approved_at=_ts(script.approved_at),
+        created_at=_ts(script.created_at),
+        updated_at=_ts(script.updated_at),
+    )
+
+
+def _scene_dict(scene: pb.Scene) -> dict:
+    out = {"order": scene.order, "description": scene.description, "duration_s": scene.duration_s}
+    for field in ("voiceover_text", "on_screen_text"):
+        if scene.HasField(field):
+            out[field] = getattr(scene, field)
+    return out
+
+
+def _optional(message, field: str):
+    return getattr(message, field) if message.HasField(field) else None
 
 
 class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
-    def __init__(self, engine: AsyncEngine, probe_timeout_s: float):
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker,
+        settings: Settings,
+        limiter: LoginRateLimiter,
+        relay: OutboxRelay,
+        redis,
+    ):
         self.engine = engine
-        self.probe_timeout_s = probe_timeout_s
+        self.sessions = sessions
+        self.settings = settings
+        self.limiter = limiter
+        self.relay = relay
+        self.redis = redis
 
     async def CheckDependencies(self, request, context):
-        return await check_all({"postgres": lambda: ping(self.engine)}, self.probe_timeout_s)
+        return await check_all(
+            {"postgres": lambda: ping(self.engine), "redis": self.redis.ping}, self.settings.probe_timeout_s
+        )
+
+    # --- users and sessions
+
+    async def SignUp(self, request, context):
+        user = await users.sign_up(
+            self.sessions, request.email, request.name, request.password, self.settings.starting_credits
+        )
+        return user_pb(user)
+
+    async def LogIn(self, request, context):
+        token, expires_at, user = await users.log_in(
+            self.sessions,
+            self.limiter,
+            request.email,
+            request.password,
+            request.client_ip,
+            self.settings.session_ttl,
+        )
+        return pb.Session(access_token=token, expires_at=_ts(expires_at), user=user_pb(user))
+
+    async def Authenticate(self, request, context):
+        user, session = await users.authenticate(self.sessions, request.token)
+        return pb.AuthenticatedUser(
+            user=user_pb(user), session_id=str(session.id), expires_at=_ts(session.expires_at)
+        )
+
+    async def LogOut(self, request, context):
+        await users.log_out(self.sessions, request.token)
+        return EMPTY
+
+    async def GetMe(self, request, context):
+        return user_pb(await users.get_user(self.sessions, _caller()))
+
+    async def UpdateMe(self, request, context):
+        user = await users.update_user(
+            self.sessions,
+            _caller(),
+            name=_optional(request, "name"),
+            new_password=_optional(request, "new_password"),
+            current_password=request.current_password,
+            keep_token=request.token,
+        )
+        return user_pb(user)
+
+    async def DeleteMe(self, request, context):
+        await users.delete_user(self.sessions, _caller())
+        self.relay.nudge()
+        return EMPTY
+
+    # --- brands
+
+    async def CreateBrand(self, request, context):
+        brand = await brands.create_brand(
+            self.sessions, _caller(), request.title, request.description, request.brand_guidelines_json
+        )
+        return brand_pb(brand)
+
+    async def ListBrands(self, request, context):
+        rows, cursor = await brands.list_brands(self.sessions, _caller(), request.limit, request.cursor)
+        return pb.ListBrandsResponse(brands=[brand_pb(b) for b in rows], next_cursor=cursor)
+
+    async def GetBrand(self, request, context):
+        return brand_pb(await brands.get_brand(self.sessions, _caller(), record_id(request.id, "brand")))
+
+    async def UpdateBrand(self, request, context):
+        brand = await brands.update_brand(
+            self.sessions,
+            _caller(),
+            record_id(request.id, "brand"),
+            title=_optional(request, "title"),
+            description=_optional(request, "description"),
+            guidelines_json=_optional(request, "brand_guidelines_json"),
+        )
+        return brand_pb(brand)
+
+    async def DeleteBrand(self, request, context):
+        await brands.delete_brand(self.sessions, _caller(), record_id(request.id, "brand"))
+        self.relay.nudge()
+        return EMPTY
+
+    async def AddBrandFile(self, request, context):
+        file = {
+            "key": request.file.key,
+            "filename": request.file.filename,
+            "content_type": request.file.content_type,
+            "size": request.file.size,
+        }
+        brand = await brands.add_file(
+            self.sessions, _caller(), record_id(request.brand_id, "brand"), request.kind, file
+        )
+        return brand_pb(brand)
+
+    async def RemoveBrandFile(self, request, context):
+        brand = await brands.remove_file(
+            self.sessions, _caller(), record_id(request.brand_id, "brand"), request.key
+        )
+        return brand_pb(brand)
+
+    # --- projects, chat, scripts
+
+    async def CreateProject(self, request, context):
+        project = await projects.create_project(
+            self.sessions, _caller(), record_id(request.brand_id, "brand"), request.ad_details_json
+        )
+        return project_pb(project)
+
+    async def ListProjects(self, request, context):
+        rows, cursor = await projects.list_projects(
+            self.sessions,
+            _caller(),
+            brand_id=record_id(request.brand_id, "brand") if request.brand_id else None,
+            status=request.status,
+            limit=request.limit,
+            cursor=request.cursor,
+        )
+        return pb.ListProjectsResponse(projects=[project_pb(p) for p in rows], next_cursor=cursor)
+
+    async def GetProject(self, request, context):
+        return project_pb(
+            await projects.get_project(self.sessions, _caller(), record_id(request.id, "project"))
+        )
+
+    async def UpdateProject(self, request, context):
+        project = await projects.update_project(
+            self.sessions,
+            _caller(),
+            record_id(request.id, "project"),
+            status=_optional(request, "status"),
+            ad_details_json=_optional(request, "ad_details_json"),
+            zapcut_project_id=_optional(request, "zapcut_project_id"),
+        )
+        return project_pb(project)
+
+    async def DeleteProject(self, request, context):
+        await projects.delete_project(self.sessions, _caller(), record_id(request.id, "project"))
+        self.relay.nudge()
+        return EMPTY
+
+    async def AddMessage(self, request, context):
+        message = await projects.add_message(
+            self.sessions,
+            _caller(),
+            record_id(request.ad_project_id, "project"),
+            request.role,
+            request.content,
+        )
+        return message_pb(message)
+
+    async def ListMessages(self, request, context):
+        rows, cursor = await projects.list_messages(
+            self.sessions,
+            _caller(),
+            record_id(request.ad_project_id, "project"),
+            request.limit,
+            request.cursor,
+        )
+        return pb.ListMessagesResponse(messages=[message_pb(m) for m in rows], next_cursor=cursor)
+
+    async def PutScript(self, request, context):
+        script = await projects.put_script(
+            self.sessions,
+            _caller(),
+            record_id(request.ad_project_id, "project"),
+            request.storyline,
+            [_scene_dict(s) for s in request.scenes],
+        )
+        return script_pb(script)
+
+    async def GetScript(self, request, context):
+        return script_pb(
+            await projects.get_script(self.sessions, _caller(), record_id(request.id, "project"))
+        )
+
+    async def ApproveScript(self, request, context):
+        return script_pb(
+            await projects.approve_script(self.sessions, _caller(), record_id(request.id, "project"))
+        )

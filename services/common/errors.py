@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import grpc
 
+RETRY_AFTER_TRAILER = "retry-after-s"
+
 
 class ServiceError(Exception):
     code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+    trailers: tuple[tuple[str, str], ...] = ()
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -43,6 +46,29 @@ class Unauthenticated(ServiceError):
 class ResourceExhausted(ServiceError):
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
 
+    def __init__(self, message: str, retry_after_s: int | None = None):
+        super().__init__(message)
+        if retry_after_s is not None:
+            # Sent as trailing metadata; the gateway turns it into a Retry-After header.
+            self.trailers = ((RETRY_AFTER_TRAILER, str(retry_after_s)),)
+
 
 class Unavailable(ServiceError):
     code = grpc.StatusCode.UNAVAILABLE
+
+
+def unavailable_dependency(exc: BaseException) -> str | None:
+    """The name of the backing server an exception says is unreachable (postgres, redis), if any.
+
+    The gRPC boundary turns these into UNAVAILABLE, so every service answers "try again" the same
+    way when its database or Redis is down, instead of each module catching them on its own."""
+    from redis import exceptions as redis_exc
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)):
+        return "postgres"
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return "postgres"
+    if isinstance(exc, (redis_exc.ConnectionError, redis_exc.TimeoutError)):
+        return "redis"
+    return None

@@ -26,7 +26,7 @@ from services.common.context import (
     request_id_var,
     user_id_var,
 )
-from services.common.errors import ServiceError
+from services.common.errors import ServiceError, unavailable_dependency
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,10 @@ def _wrap_handler(handler, method: str, metadata: dict, authorized: bool):
     async def fail(context, exc: Exception, started: float):
         if isinstance(exc, ServiceError):
             log.info("%s -> %s: %s", method, exc.code.name, exc.message)
-            await context.abort(exc.code, exc.message)
+            await context.abort(exc.code, exc.message, trailing_metadata=exc.trailers)
+        if dependency := unavailable_dependency(exc):
+            log.warning("%s: %s unavailable: %s", method, dependency, str(exc).splitlines()[0][:300])
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"{dependency} unavailable; try again shortly")
         log.exception("%s failed after %.1f ms", method, (time.perf_counter() - started) * 1000)
         await context.abort(grpc.StatusCode.INTERNAL, "internal error")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Used only when DEBUG is true, so `make dev` works with no .env; production must set real values.
@@ -42,6 +42,12 @@ class BaseConfig(BaseSettings):
     # How long a stopping server lets in-flight calls finish after SIGTERM.
     shutdown_grace_s: float = Field(10.0, ge=0)
 
+    @field_validator("internal_token", mode="before")
+    @classmethod
+    def _empty_token_is_unset(cls, value):
+        # An empty shared secret is no secret: treat INTERNAL_TOKEN= like a missing one.
+        return None if value == "" else value
+
     @model_validator(mode="after")
     def _dev_defaults(self):
         if self.internal_token is None:
@@ -63,6 +69,20 @@ class DatabaseConfig(BaseConfig):
         url = self.database_url.get_secret_value()
         if not url.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
             raise ValueError("DATABASE_URL must be a postgresql:// URL")
+        return self
+
+
+class RedisConfig(BaseConfig):
+    redis_url: SecretStr
+    # Short, so a dead Redis fails a call fast instead of hanging it.
+    redis_socket_timeout_s: float = Field(1.0, gt=0)
+    # The Redis Stream on which accounts publishes user/brand/project deletions for jobs and media.
+    events_stream: str = "zapcut:events"
+
+    @model_validator(mode="after")
+    def _redis_url(self):
+        if not self.redis_url.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("REDIS_URL must be a redis:// or rediss:// URL")
         return self
 
 

@@ -13,13 +13,13 @@ from typing import Annotated, Any
 
 import grpc
 from fastapi import Depends, Request
-from zapcut.accounts.v1 import accounts_pb2_grpc
-from zapcut.jobs.v1 import jobs_pb2_grpc
-from zapcut.media.v1 import media_pb2_grpc
 
 from services.common.grpc_client import open_channel
 from services.gateway.config import Settings
 from services.gateway.errors import ServiceCallError
+from zapcut.accounts.v1 import accounts_pb2_grpc
+from zapcut.jobs.v1 import jobs_pb2_grpc
+from zapcut.media.v1 import media_pb2_grpc
 
 STUB_FACTORIES: dict[str, Callable[[grpc.aio.Channel], Any]] = {
     "accounts": accounts_pb2_grpc.AccountsStub,

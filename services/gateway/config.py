@@ -32,6 +32,12 @@ class Settings(BaseConfig):
     # Seconds a client is told to wait (Retry-After) after an overload 429.
     overload_retry_after_s: int = Field(1, ge=1)
 
+    # Brand files: product images (PNG, JPEG, WebP) and brand assets (those and PDF).
+    max_product_image_bytes: int = Field(10 * MIB, ge=1)
+    max_brand_asset_bytes: int = Field(25 * MIB, ge=1)
+    # How long a presigned upload URL (and its upload_id) stays valid.
+    upload_url_expiry_s: int = Field(900, ge=60, le=7 * 24 * 3600)
+
     # Each call behind /api/health gets this long; the whole check is bounded by HEALTH_DEADLINE_S.
     # A little over the services' own probe timeout (0.8 s), so a hung server is reported by the
     # service that owns it (with its reason) rather than as a silent service.
@@ -46,6 +52,11 @@ class Settings(BaseConfig):
                 return json.loads(text)
             return [origin.strip() for origin in text.split(",") if origin.strip()]
         return value
+
+    @field_validator("secret_key", mode="before")
+    @classmethod
+    def _empty_secret_is_unset(cls, value):
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _dev_secret_key(self):

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.common.context import request_id_var
+from services.common.errors import RETRY_AFTER_TRAILER
 
 log = logging.getLogger(__name__)
 
@@ -89,22 +90,32 @@ def error_response(
 class ServiceCallError(Exception):
     """A failed call to an internal service, knowing which service it was."""
 
-    def __init__(self, service: str | None, code: grpc.StatusCode, details: str):
+    def __init__(
+        self, service: str | None, code: grpc.StatusCode, details: str, retry_after_s: str | None = None
+    ):
         super().__init__(f"{service or 'upstream'}: {code.name}: {details}")
         self.service = service
         self.code = code
         self.details = details
+        self.retry_after_s = retry_after_s
 
     @classmethod
     def from_rpc_error(cls, service: str | None, exc: grpc.aio.AioRpcError) -> ServiceCallError:
-        return cls(service, exc.code(), exc.details() or "")
+        trailers = dict(exc.trailing_metadata() or ())
+        return cls(service, exc.code(), exc.details() or "", trailers.get(RETRY_AFTER_TRAILER))
 
 
 def service_error_response(error: ServiceCallError) -> JSONResponse:
     status = http_status_for(error.code)
     code = error.code.name.lower()
     if error.code in _CLIENT_FACING:
-        return error_response(status, code, error.details or code_for_status(status).replace("_", " "))
+        headers = {}
+        if status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        if error.retry_after_s:
+            headers["Retry-After"] = error.retry_after_s
+        message = error.details or code_for_status(status).replace("_", " ")
+        return error_response(status, code, message, headers=headers or None)
     who = f"{error.service} service" if error.service else "upstream service"
     extra = {"service": error.service} if error.service else {}
     if status == 503:

@@ -28,6 +28,7 @@ from services.gateway.middleware import (
 )
 
 SERVICE = "gateway"
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 def _version() -> str:
@@ -71,7 +72,17 @@ def create_app(settings: Settings) -> FastAPI:
                 max_concurrent=settings.max_concurrent_requests,
                 retry_after_s=settings.overload_retry_after_s,
             ),
-            Middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes),
+            Middleware(
+                BodyLimitMiddleware,
+                max_body_bytes=settings.max_body_bytes,
+                # The streamed upload checks each file's own limit; the body may carry form overhead.
+                limits_by_path={
+                    r"/api/brands/[^/]+/files": max(
+                        settings.max_brand_asset_bytes, settings.max_product_image_bytes
+                    )
+                    + MULTIPART_OVERHEAD_BYTES
+                },
+            ),
         ],
     )
     app.state.settings = settings

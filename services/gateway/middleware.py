@@ -148,19 +148,18 @@ class BodyLimitMiddleware:
     """413 for a request body over the limit: at once when Content-Length says so, or as soon as a
     chunked body grows past it.
 
-    `limits_by_prefix` is the hook for routes that need another limit (uploads, say):
-    {"/api/uploads": 100 * 1024 * 1024}; the longest matching prefix wins.
+    `limits_by_path` gives routes that need another limit (uploads) their own: a mapping of path
+    regular expressions to limits; the first that matches wins.
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, limits_by_prefix: Mapping[str, int] | None = None):
+    def __init__(self, app: ASGIApp, max_body_bytes: int, limits_by_path: Mapping[str, int] | None = None):
         self.app = app
         self.max_body_bytes = max_body_bytes
-        self.limits_by_prefix = sorted((limits_by_prefix or {}).items(), key=lambda kv: -len(kv[0]))
+        self.limits_by_path = [(re.compile(p), limit) for p, limit in (limits_by_path or {}).items()]
 
     def limit_for(self, path: str) -> int:
-        for prefix, limit in self.limits_by_prefix:
-            base = prefix.rstrip("/")
-            if path == base or path.startswith(base + "/"):
+        for pattern, limit in self.limits_by_path:
+            if pattern.fullmatch(path):
                 return limit
         return self.max_body_bytes
 

@@ -1,13 +1,15 @@
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from services.common.settings import DatabaseConfig
+from services.common.settings import DatabaseConfig, RedisConfig
 
 MIB = 1024 * 1024
 # S3 refuses multipart parts smaller than 5 MiB (except the last one).
 S3_MIN_PART_BYTES = 5 * MIB
 
 
-class Settings(DatabaseConfig):
+class Settings(DatabaseConfig, RedisConfig):
+    """Redis: media consumes the deletion events (EVENTS_STREAM) to remove what deleted owners stored."""
+
     # Static S3 credentials; leave both unset to use the default AWS chain (instance role, profile...).
     aws_access_key_id: SecretStr | None = None
     aws_secret_access_key: SecretStr | None = None
@@ -30,8 +32,8 @@ class Settings(DatabaseConfig):
     # Streamed uploads are sent to S3 in parts of this size (a single PUT below it).
     upload_part_bytes: int = Field(8 * MIB, ge=S3_MIN_PART_BYTES, le=512 * MIB)
 
-    # Checks inside CheckDependencies give up after this long.
-    probe_timeout_s: float = Field(2.0, gt=0)
+    # Checks inside CheckDependencies give up after this long (under the gateway's 0.9 s per call).
+    probe_timeout_s: float = Field(0.8, gt=0)
 
     @field_validator(
         "aws_access_key_id",

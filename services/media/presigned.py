@@ -53,6 +53,15 @@ async def presign_download(storage: S3Storage, ref: ObjectKey, expires_in_s: int
     return PresignedDownload(url, datetime.now(UTC) + timedelta(seconds=expires))
 
 
+async def presign_downloads(
+    storage: S3Storage, refs: list[ObjectKey], expires_in_s: int
+) -> list[PresignedDownload]:
+    """Signing is local computation, so a page of objects costs no round trip to S3."""
+    expires = _expiry(expires_in_s, DEFAULT_DOWNLOAD_EXPIRY_S)
+    expires_at = datetime.now(UTC) + timedelta(seconds=expires)
+    return [PresignedDownload(await storage.presign_get(ref.key, expires), expires_at) for ref in refs]
+
+
 async def presign_upload(
     storage: S3Storage, ref: ObjectKey, content_type: str, size: int, max_size: int, expires_in_s: int
 ) -> PresignedPut:

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.errors import Unavailable
 from services.media.keys import ObjectKey
 from services.media.models import MediaObject
 
@@ -29,20 +24,6 @@ class StoredObject:
     checksum_sha256: str | None
     version_id: str | None
     created_at: datetime
-
-
-@contextlib.contextmanager
-def _database_errors() -> Iterator[None]:
-    """A database that cannot be reached is UNAVAILABLE to the caller, not an internal error."""
-    try:
-        yield
-    except (OperationalError, InterfaceError, PoolTimeout) as exc:
-        log.warning("database unavailable: %s", str(exc).splitlines()[0][:300])
-        raise Unavailable("database unavailable") from None
-    except DBAPIError as exc:
-        if exc.connection_invalidated:
-            raise Unavailable("database unavailable") from None
-        raise
 
 
 async def record(
@@ -69,9 +50,8 @@ async def record(
         .on_conflict_do_update(index_elements=[MediaObject.key], set_=values)
         .returning(MediaObject.created_at)
     )
-    with _database_errors():
-        async with engine.begin() as conn:
-            created_at = (await conn.execute(statement)).scalar_one()
+    async with engine.begin() as conn:
+        created_at = (await conn.execute(statement)).scalar_one()
     return StoredObject(ref.key, size, content_type, checksum_sha256, version_id, created_at)
 
 
@@ -79,9 +59,8 @@ async def find_many(engine: AsyncEngine, keys: list[str]) -> dict[str, StoredObj
     if not keys:
         return {}
     statement = select(MediaObject).where(MediaObject.key.in_(keys))
-    with _database_errors():
-        async with engine.connect() as conn:
-            rows = (await conn.execute(statement)).all()
+    async with engine.connect() as conn:
+        rows = (await conn.execute(statement)).all()
     return {
         row.key: StoredObject(
             row.key, row.size, row.content_type, row.checksum_sha256, row.version_id, row.created_at
@@ -92,7 +71,18 @@ async def find_many(engine: AsyncEngine, keys: list[str]) -> dict[str, StoredObj
 
 async def forget(engine: AsyncEngine, key: str) -> bool:
     """Delete the row of `key`; whether there was one."""
-    with _database_errors():
-        async with engine.begin() as conn:
-            result = await conn.execute(delete(MediaObject).where(MediaObject.key == key))
+    async with engine.begin() as conn:
+        result = await conn.execute(delete(MediaObject).where(MediaObject.key == key))
     return result.rowcount > 0
+
+
+async def forget_owned(engine: AsyncEngine, brand_ids: list, project_ids: list) -> int:
+    """Delete the rows of objects owned by these brands or projects; how many went."""
+    if not brand_ids and not project_ids:
+        return 0
+    statement = delete(MediaObject).where(
+        or_(MediaObject.brand_id.in_(brand_ids), MediaObject.ad_project_id.in_(project_ids))
+    )
+    async with engine.begin() as conn:
+        result = await conn.execute(statement)
+    return result.rowcount

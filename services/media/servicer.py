@@ -7,7 +7,6 @@ from datetime import datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.ext.asyncio import AsyncEngine
-from zapcut.media.v1 import media_pb2, media_pb2_grpc
 
 from services.common.db import ping
 from services.common.errors import InvalidArgument
@@ -16,6 +15,7 @@ from services.media import keys, objects, presigned
 from services.media.records import StoredObject
 from services.media.storage import S3Storage
 from services.media.uploads import UploadHeader, check_content_type, upload_stream
+from zapcut.media.v1 import media_pb2, media_pb2_grpc
 
 
 def object_key(ref: media_pb2.ObjectRef) -> keys.ObjectKey:
@@ -62,6 +62,9 @@ async def _chunks(messages: AsyncIterator[media_pb2.UploadObjectRequest]) -> Asy
             yield message.chunk
 
 
+MAX_PRESIGN_BATCH = 1000
+
+
 class MediaServicer(media_pb2_grpc.MediaServicer):
     def __init__(self, engine: AsyncEngine, storage: S3Storage, part_bytes: int, probe_timeout_s: float):
         self.engine = engine
@@ -86,6 +89,16 @@ class MediaServicer(media_pb2_grpc.MediaServicer):
     async def PresignDownload(self, request, context):
         url = await presigned.presign_download(self.storage, object_key(request.ref), request.expires_in_s)
         return media_pb2.PresignedUrl(url=url.url, expires_at=_timestamp(url.expires_at))
+
+    async def PresignDownloads(self, request, context):
+        if len(request.refs) > MAX_PRESIGN_BATCH:
+            raise InvalidArgument(f"at most {MAX_PRESIGN_BATCH} refs per call")
+        urls = await presigned.presign_downloads(
+            self.storage, [object_key(ref) for ref in request.refs], request.expires_in_s
+        )
+        return media_pb2.PresignDownloadsResponse(
+            urls=[media_pb2.PresignedUrl(url=u.url, expires_at=_timestamp(u.expires_at)) for u in urls]
+        )
 
     async def PresignUpload(self, request, context):
         put = await presigned.presign_upload(

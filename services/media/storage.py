@@ -166,16 +166,26 @@ class S3Storage:
         """Remove every version and delete marker of exactly `key`; the number of versions removed.
 
         With versioning on, a plain DELETE only hides an object behind a marker."""
-        return await self._call("delete all versions", key, self._delete_all_versions_sync, key=key)
+        return await self._call(
+            "delete all versions", key, self._delete_versions_sync, prefix=key, exact=True
+        )
 
-    def _delete_all_versions_sync(self, key: str) -> int:
-        versions, markers = [], []
+    async def delete_everything_under(self, prefix: str) -> int:
+        """Remove every version and delete marker of every key under `prefix` (an owner's folder)."""
+        return await self._call(
+            "delete prefix", prefix, self._delete_versions_sync, prefix=prefix, exact=False
+        )
+
+    def _delete_versions_sync(self, prefix: str, exact: bool) -> int:
+        doomed, removed = [], 0
         paginator = self._s3.get_paginator("list_object_versions")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=key):
-            # The prefix also matches longer keys (x.png.bak): keep the exact key only.
-            versions += [v["VersionId"] for v in page.get("Versions", []) if v["Key"] == key]
-            markers += [m["VersionId"] for m in page.get("DeleteMarkers", []) if m["Key"] == key]
-        doomed = [{"Key": key, "VersionId": v} for v in versions + markers]
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for entry_kind in ("Versions", "DeleteMarkers"):
+                for v in page.get(entry_kind, []):
+                    # For one key, the prefix also matches longer keys (x.png.bak): keep the exact one.
+                    if not exact or v["Key"] == prefix:
+                        doomed.append({"Key": v["Key"], "VersionId": v["VersionId"]})
+                        removed += entry_kind == "Versions"
         for start in range(0, len(doomed), DELETE_BATCH):
             reply = self._s3.delete_objects(
                 Bucket=self.bucket, Delete={"Objects": doomed[start : start + DELETE_BATCH], "Quiet": True}
@@ -183,7 +193,7 @@ class S3Storage:
             if errors := reply.get("Errors"):
                 # DeleteObjects answers 200 and lists the keys it could not delete.
                 raise ClientError({"Error": errors[0]}, "DeleteObjects")
-        return len(versions)
+        return removed
 
     async def list(self, prefix: str, limit: int, page_token: str | None) -> ObjectPage:
         kwargs = {"ContinuationToken": page_token} if page_token else {}

@@ -22,16 +22,78 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from zapcut.common.v1 import dependencies_pb2 as zapcut_dot_common_dot_v1_dot_dependencies__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!zapcut/accounts/v1/accounts.proto\x12\x12zapcut.accounts.v1\x1a#zapcut/common/v1/dependencies.proto2x\n\x08\x41\x63\x63ounts\x12l\n\x11\x43heckDependencies\x12*.zapcut.common.v1.CheckDependenciesRequest\x1a+.zapcut.common.v1.CheckDependenciesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!zapcut/accounts/v1/accounts.proto\x12\x12zapcut.accounts.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#zapcut/common/v1/dependencies.proto\"\xa5\x01\n\x04User\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x19\n\x11subscription_tier\x18\x04 \x01(\t\x12\x0f\n\x07\x63redits\x18\x05 \x01(\x03\x12\x18\n\x10\x66ree_videos_used\x18\x06 \x01(\x03\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\">\n\rSignUpRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08password\x18\x03 \x01(\t\"B\n\x0cLogInRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x11\n\tclient_ip\x18\x03 \x01(\t\"w\n\x07Session\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04user\x18\x03 \x01(\x0b\x32\x18.zapcut.accounts.v1.User\"$\n\x13\x41uthenticateRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\x7f\n\x11\x41uthenticatedUser\x12&\n\x04user\x18\x01 \x01(\x0b\x32\x18.zapcut.accounts.v1.User\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x1e\n\rLogOutRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\x82\x01\n\x0fUpdateMeRequest\x12\x11\n\x04name\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x19\n\x0cnew_password\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x18\n\x10\x63urrent_password\x18\x03 \x01(\t\x12\r\n\x05token\x18\x04 \x01(\tB\x07\n\x05_nameB\x0f\n\r_new_password\"|\n\tBrandFile\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x04\x12,\n\x08\x61\x64\x64\x65\x64_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa2\x02\n\x05\x42rand\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x35\n\x0eproduct_images\x18\x04 \x03(\x0b\x32\x1d.zapcut.accounts.v1.BrandFile\x12\x33\n\x0c\x62rand_assets\x18\x05 \x03(\x0b\x32\x1d.zapcut.accounts.v1.BrandFile\x12\x1d\n\x15\x62rand_guidelines_json\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"W\n\x12\x43reateBrandRequest\x12\r\n\x05title\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x1d\n\x15\x62rand_guidelines_json\x18\x03 \x01(\t\"2\n\x11ListBrandsRequest\x12\r\n\x05limit\x18\x01 \x01(\r\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\"T\n\x12ListBrandsResponse\x12)\n\x06\x62rands\x18\x01 \x03(\x0b\x32\x19.zapcut.accounts.v1.Brand\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"\x1d\n\x0fGetBrandRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xa6\x01\n\x12UpdateBrandRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\x05title\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x18\n\x0b\x64\x65scription\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\"\n\x15\x62rand_guidelines_json\x18\x04 \x01(\tH\x02\x88\x01\x01\x42\x08\n\x06_titleB\x0e\n\x0c_descriptionB\x18\n\x16_brand_guidelines_json\"b\n\x13\x41\x64\x64\x42randFileRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12+\n\x04\x66ile\x18\x03 \x01(\x0b\x32\x1d.zapcut.accounts.v1.BrandFile\"7\n\x16RemoveBrandFileRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\"\xcb\x01\n\x07Project\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x62rand_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x17\n\x0f\x61\x64_details_json\x18\x04 \x01(\t\x12\x19\n\x11zapcut_project_id\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"A\n\x14\x43reateProjectRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x17\n\x0f\x61\x64_details_json\x18\x02 \x01(\t\"V\n\x13ListProjectsRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\r\x12\x0e\n\x06\x63ursor\x18\x04 \x01(\t\"Z\n\x14ListProjectsResponse\x12-\n\x08projects\x18\x01 \x03(\x0b\x32\x1b.zapcut.accounts.v1.Project\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"\x1f\n\x11GetProjectRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xaa\x01\n\x14UpdateProjectRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x06status\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x1c\n\x0f\x61\x64_details_json\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x1e\n\x11zapcut_project_id\x18\x04 \x01(\tH\x02\x88\x01\x01\x42\t\n\x07_statusB\x12\n\x10_ad_details_jsonB\x14\n\x12_zapcut_project_id\"\x7f\n\x0b\x43hatMessage\x12\n\n\x02id\x18\x01 \x01(\t\x12\x15\n\rad_project_id\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"I\n\x11\x41\x64\x64MessageRequest\x12\x15\n\rad_project_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\t\"K\n\x13ListMessagesRequest\x12\x15\n\rad_project_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\"^\n\x14ListMessagesResponse\x12\x31\n\x08messages\x18\x01 \x03(\x0b\x32\x1f.zapcut.accounts.v1.ChatMessage\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"\x9f\x01\n\x05Scene\x12\r\n\x05order\x18\x01 \x01(\r\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x12\n\nduration_s\x18\x03 \x01(\x01\x12\x1b\n\x0evoiceover_text\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x1b\n\x0eon_screen_text\x18\x05 \x01(\tH\x01\x88\x01\x01\x42\x11\n\x0f_voiceover_textB\x11\n\x0f_on_screen_text\"\xfa\x01\n\x06Script\x12\n\n\x02id\x18\x01 \x01(\t\x12\x15\n\rad_project_id\x18\x02 \x01(\t\x12\x11\n\tstoryline\x18\x03 \x01(\t\x12)\n\x06scenes\x18\x04 \x03(\x0b\x32\x19.zapcut.accounts.v1.Scene\x12/\n\x0b\x61pproved_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"g\n\x10PutScriptRequest\x12\x15\n\rad_project_id\x18\x01 \x01(\t\x12\x11\n\tstoryline\x18\x02 \x01(\t\x12)\n\x06scenes\x18\x03 \x03(\x0b\x32\x19.zapcut.accounts.v1.Scene2\x96\x10\n\x08\x41\x63\x63ounts\x12l\n\x11\x43heckDependencies\x12*.zapcut.common.v1.CheckDependenciesRequest\x1a+.zapcut.common.v1.CheckDependenciesResponse\x12\x45\n\x06SignUp\x12!.zapcut.accounts.v1.SignUpRequest\x1a\x18.zapcut.accounts.v1.User\x12\x46\n\x05LogIn\x12 .zapcut.accounts.v1.LogInRequest\x1a\x1b.zapcut.accounts.v1.Session\x12^\n\x0c\x41uthenticate\x12\'.zapcut.accounts.v1.AuthenticateRequest\x1a%.zapcut.accounts.v1.AuthenticatedUser\x12\x43\n\x06LogOut\x12!.zapcut.accounts.v1.LogOutRequest\x1a\x16.google.protobuf.Empty\x12\x39\n\x05GetMe\x12\x16.google.protobuf.Empty\x1a\x18.zapcut.accounts.v1.User\x12I\n\x08UpdateMe\x12#.zapcut.accounts.v1.UpdateMeRequest\x1a\x18.zapcut.accounts.v1.User\x12:\n\x08\x44\x65leteMe\x12\x16.google.protobuf.Empty\x1a\x16.google.protobuf.Empty\x12P\n\x0b\x43reateBrand\x12&.zapcut.accounts.v1.CreateBrandRequest\x1a\x19.zapcut.accounts.v1.Brand\x12[\n\nListBrands\x12%.zapcut.accounts.v1.ListBrandsRequest\x1a&.zapcut.accounts.v1.ListBrandsResponse\x12J\n\x08GetBrand\x12#.zapcut.accounts.v1.GetBrandRequest\x1a\x19.zapcut.accounts.v1.Brand\x12P\n\x0bUpdateBrand\x12&.zapcut.accounts.v1.UpdateBrandRequest\x1a\x19.zapcut.accounts.v1.Brand\x12J\n\x0b\x44\x65leteBrand\x12#.zapcut.accounts.v1.GetBrandRequest\x1a\x16.google.protobuf.Empty\x12R\n\x0c\x41\x64\x64\x42randFile\x12\'.zapcut.accounts.v1.AddBrandFileRequest\x1a\x19.zapcut.accounts.v1.Brand\x12X\n\x0fRemoveBrandFile\x12*.zapcut.accounts.v1.RemoveBrandFileRequest\x1a\x19.zapcut.accounts.v1.Brand\x12V\n\rCreateProject\x12(.zapcut.accounts.v1.CreateProjectRequest\x1a\x1b.zapcut.accounts.v1.Project\x12\x61\n\x0cListProjects\x12\'.zapcut.accounts.v1.ListProjectsRequest\x1a(.zapcut.accounts.v1.ListProjectsResponse\x12P\n\nGetProject\x12%.zapcut.accounts.v1.GetProjectRequest\x1a\x1b.zapcut.accounts.v1.Project\x12V\n\rUpdateProject\x12(.zapcut.accounts.v1.UpdateProjectRequest\x1a\x1b.zapcut.accounts.v1.Project\x12N\n\rDeleteProject\x12%.zapcut.accounts.v1.GetProjectRequest\x1a\x16.google.protobuf.Empty\x12T\n\nAddMessage\x12%.zapcut.accounts.v1.AddMessageRequest\x1a\x1f.zapcut.accounts.v1.ChatMessage\x12\x61\n\x0cListMessages\x12\'.zapcut.accounts.v1.ListMessagesRequest\x1a(.zapcut.accounts.v1.ListMessagesResponse\x12M\n\tPutScript\x12$.zapcut.accounts.v1.PutScriptRequest\x1a\x1a.zapcut.accounts.v1.Script\x12N\n\tGetScript\x12%.zapcut.accounts.v1.GetProjectRequest\x1a\x1a.zapcut.accounts.v1.Script\x12R\n\rApproveScript\x12%.zapcut.accounts.v1.GetProjectRequest\x1a\x1a.zapcut.accounts.v1.Scriptb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'zapcut.accounts.v1.accounts_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ACCOUNTS']._serialized_start=94
-  _globals['_ACCOUNTS']._serialized_end=214
+  _globals['_USER']._serialized_start=157
+  _globals['_USER']._serialized_end=322
+  _globals['_SIGNUPREQUEST']._serialized_start=324
+  _globals['_SIGNUPREQUEST']._serialized_end=386
+  _globals['_LOGINREQUEST']._serialized_start=388
+  _globals['_LOGINREQUEST']._serialized_end=454
+  _globals['_SESSION']._serialized_start=456
+  _globals['_SESSION']._serialized_end=575
+  _globals['_AUTHENTICATEREQUEST']._serialized_start=577
+  _globals['_AUTHENTICATEREQUEST']._serialized_end=613
+  _globals['_AUTHENTICATEDUSER']._serialized_start=615
+  _globals['_AUTHENTICATEDUSER']._serialized_end=742
+  _globals['_LOGOUTREQUEST']._serialized_start=744
+  _globals['_LOGOUTREQUEST']._serialized_end=774
+  _globals['_UPDATEMEREQUEST']._serialized_start=777
+  _globals['_UPDATEMEREQUEST']._serialized_end=907
+  _globals['_BRANDFILE']._serialized_start=909
+  _globals['_BRANDFILE']._serialized_end=1033
+  _globals['_BRAND']._serialized_start=1036
+  _globals['_BRAND']._serialized_end=1326
+  _globals['_CREATEBRANDREQUEST']._serialized_start=1328
+  _globals['_CREATEBRANDREQUEST']._serialized_end=1415
+  _globals['_LISTBRANDSREQUEST']._serialized_start=1417
+  _globals['_LISTBRANDSREQUEST']._serialized_end=1467
+  _globals['_LISTBRANDSRESPONSE']._serialized_start=1469
+  _globals['_LISTBRANDSRESPONSE']._serialized_end=1553
+  _globals['_GETBRANDREQUEST']._serialized_start=1555
+  _globals['_GETBRANDREQUEST']._serialized_end=1584
+  _globals['_UPDATEBRANDREQUEST']._serialized_start=1587
+  _globals['_UPDATEBRANDREQUEST']._serialized_end=1753
+  _globals['_ADDBRANDFILEREQUEST']._serialized_start=1755
+  _globals['_ADDBRANDFILEREQUEST']._serialized_end=1853
+  _globals['_REMOVEBRANDFILEREQUEST']._serialized_start=1855
+  _globals['_REMOVEBRANDFILEREQUEST']._serialized_end=1910
+  _globals['_PROJECT']._serialized_start=1913
+  _globals['_PROJECT']._serialized_end=2116
+  _globals['_CREATEPROJECTREQUEST']._serialized_start=2118
+  _globals['_CREATEPROJECTREQUEST']._serialized_end=2183
+  _globals['_LISTPROJECTSREQUEST']._serialized_start=2185
+  _globals['_LISTPROJECTSREQUEST']._serialized_end=2271
+  _globals['_LISTPROJECTSRESPONSE']._serialized_start=2273
+  _globals['_LISTPROJECTSRESPONSE']._serialized_end=2363
+  _globals['_GETPROJECTREQUEST']._serialized_start=2365
+  _globals['_GETPROJECTREQUEST']._serialized_end=2396
+  _globals['_UPDATEPROJECTREQUEST']._serialized_start=2399
+  _globals['_UPDATEPROJECTREQUEST']._serialized_end=2569
+  _globals['_CHATMESSAGE']._serialized_start=2571
+  _globals['_CHATMESSAGE']._serialized_end=2698
+  _globals['_ADDMESSAGEREQUEST']._serialized_start=2700
+  _globals['_ADDMESSAGEREQUEST']._serialized_end=2773
+  _globals['_LISTMESSAGESREQUEST']._serialized_start=2775
+  _globals['_LISTMESSAGESREQUEST']._serialized_end=2850
+  _globals['_LISTMESSAGESRESPONSE']._serialized_start=2852
+  _globals['_LISTMESSAGESRESPONSE']._serialized_end=2946
+  _globals['_SCENE']._serialized_start=2949
+  _globals['_SCENE']._serialized_end=3108
+  _globals['_SCRIPT']._serialized_start=3111
+  _globals['_SCRIPT']._serialized_end=3361
+  _globals['_PUTSCRIPTREQUEST']._serialized_start=3363
+  _globals['_PUTSCRIPTREQUEST']._serialized_end=3466
+  _globals['_ACCOUNTS']._serialized_start=3469
+  _globals['_ACCOUNTS']._serialized_end=5539
 # @@protoc_insertion_point(module_scope)

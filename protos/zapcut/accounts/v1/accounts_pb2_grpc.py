@@ -3,6 +3,8 @@
 import grpc
 import warnings
 
+from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
+from zapcut.accounts.v1 import accounts_pb2 as zapcut_dot_accounts_dot_v1_dot_accounts__pb2
 from zapcut.common.v1 import dependencies_pb2 as zapcut_dot_common_dot_v1_dot_dependencies__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -27,8 +29,10 @@ if _version_not_supported:
 
 class AccountsStub:
     """Accounts owns users, sessions, brands, ad projects, chat messages, scripts and the outbox.
-    The account and workspace RPCs arrive with the accounts issue; the foundation has what the
-    health check needs.
+
+    Every RPC below the auth block acts for the user named in the x-user-id metadata, which the
+    gateway sets after Authenticate. Another user's record is NOT_FOUND, exactly like a record that
+    does not exist. JSON-valued fields travel as JSON text (`*_json`) and are checked here.
     """
 
     def __init__(self, channel):
@@ -42,15 +46,289 @@ class AccountsStub:
                 request_serializer=zapcut_dot_common_dot_v1_dot_dependencies__pb2.CheckDependenciesRequest.SerializeToString,
                 response_deserializer=zapcut_dot_common_dot_v1_dot_dependencies__pb2.CheckDependenciesResponse.FromString,
                 _registered_method=True)
+        self.SignUp = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/SignUp',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.SignUpRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.User.FromString,
+                _registered_method=True)
+        self.LogIn = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/LogIn',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.LogInRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Session.FromString,
+                _registered_method=True)
+        self.Authenticate = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/Authenticate',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AuthenticateRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AuthenticatedUser.FromString,
+                _registered_method=True)
+        self.LogOut = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/LogOut',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.LogOutRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.GetMe = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/GetMe',
+                request_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.User.FromString,
+                _registered_method=True)
+        self.UpdateMe = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/UpdateMe',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.UpdateMeRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.User.FromString,
+                _registered_method=True)
+        self.DeleteMe = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/DeleteMe',
+                request_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.CreateBrand = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/CreateBrand',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.CreateBrandRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Brand.FromString,
+                _registered_method=True)
+        self.ListBrands = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/ListBrands',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ListBrandsRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ListBrandsResponse.FromString,
+                _registered_method=True)
+        self.GetBrand = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/GetBrand',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetBrandRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Brand.FromString,
+                _registered_method=True)
+        self.UpdateBrand = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/UpdateBrand',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.UpdateBrandRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Brand.FromString,
+                _registered_method=True)
+        self.DeleteBrand = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/DeleteBrand',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetBrandRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.AddBrandFile = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/AddBrandFile',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AddBrandFileRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Brand.FromString,
+                _registered_method=True)
+        self.RemoveBrandFile = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/RemoveBrandFile',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.RemoveBrandFileRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Brand.FromString,
+                _registered_method=True)
+        self.CreateProject = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/CreateProject',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.CreateProjectRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Project.FromString,
+                _registered_method=True)
+        self.ListProjects = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/ListProjects',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ListProjectsRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ListProjectsResponse.FromString,
+                _registered_method=True)
+        self.GetProject = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/GetProject',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetProjectRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Project.FromString,
+                _registered_method=True)
+        self.UpdateProject = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/UpdateProject',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.UpdateProjectRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Project.FromString,
+                _registered_method=True)
+        self.DeleteProject = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/DeleteProject',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetProjectRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.AddMessage = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/AddMessage',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AddMessageRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ChatMessage.FromString,
+                _registered_method=True)
+        self.ListMessages = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/ListMessages',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ListMessagesRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ListMessagesResponse.FromString,
+                _registered_method=True)
+        self.PutScript = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/PutScript',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.PutScriptRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Script.FromString,
+                _registered_method=True)
+        self.GetScript = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/GetScript',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetProjectRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Script.FromString,
+                _registered_method=True)
+        self.ApproveScript = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/ApproveScript',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetProjectRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Script.FromString,
+                _registered_method=True)
 
 
 class AccountsServicer:
     """Accounts owns users, sessions, brands, ad projects, chat messages, scripts and the outbox.
-    The account and workspace RPCs arrive with the accounts issue; the foundation has what the
-    health check needs.
+
+    Every RPC below the auth block acts for the user named in the x-user-id metadata, which the
+    gateway sets after Authenticate. Another user's record is NOT_FOUND, exactly like a record that
+    does not exist. JSON-valued fields travel as JSON text (`*_json`) and are checked here.
     """
 
     def CheckDependencies(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SignUp(self, request, context):
+        """--- users and sessions
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LogIn(self, request, context):
+        """RESOURCE_EXHAUSTED (with a retry-after-s trailer) when the email or client IP is over its limit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Authenticate(self, request, context):
+        """One indexed lookup of the token's digest; UNAUTHENTICATED for unknown, expired or revoked.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LogOut(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMe(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateMe(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteMe(self, request, context):
+        """Deletes the user and all it owns here; jobs and media follow through the outbox events.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateBrand(self, request, context):
+        """--- brands
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBrands(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBrand(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateBrand(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteBrand(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddBrandFile(self, request, context):
+        """Record a file media has already stored and verified under the brand's prefix.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveBrandFile(self, request, context):
+        """Forget a file; the caller deletes the object through media.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateProject(self, request, context):
+        """--- ad projects, chat, scripts
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListProjects(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetProject(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateProject(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteProject(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddMessage(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMessages(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutScript(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetScript(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveScript(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -64,6 +342,126 @@ def add_AccountsServicer_to_server(servicer, server):
                     request_deserializer=zapcut_dot_common_dot_v1_dot_dependencies__pb2.CheckDependenciesRequest.FromString,
                     response_serializer=zapcut_dot_common_dot_v1_dot_dependencies__pb2.CheckDependenciesResponse.SerializeToString,
             ),
+            'SignUp': grpc.unary_unary_rpc_method_handler(
+                    servicer.SignUp,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.SignUpRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.User.SerializeToString,
+            ),
+            'LogIn': grpc.unary_unary_rpc_method_handler(
+                    servicer.LogIn,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.LogInRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Session.SerializeToString,
+            ),
+            'Authenticate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Authenticate,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AuthenticateRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AuthenticatedUser.SerializeToString,
+            ),
+            'LogOut': grpc.unary_unary_rpc_method_handler(
+                    servicer.LogOut,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.LogOutRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'GetMe': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMe,
+                    request_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.User.SerializeToString,
+            ),
+            'UpdateMe': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateMe,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.UpdateMeRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.User.SerializeToString,
+            ),
+            'DeleteMe': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteMe,
+                    request_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'CreateBrand': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateBrand,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.CreateBrandRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Brand.SerializeToString,
+            ),
+            'ListBrands': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBrands,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ListBrandsRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ListBrandsResponse.SerializeToString,
+            ),
+            'GetBrand': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBrand,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetBrandRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Brand.SerializeToString,
+            ),
+            'UpdateBrand': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateBrand,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.UpdateBrandRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Brand.SerializeToString,
+            ),
+            'DeleteBrand': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteBrand,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetBrandRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'AddBrandFile': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddBrandFile,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AddBrandFileRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Brand.SerializeToString,
+            ),
+            'RemoveBrandFile': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveBrandFile,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.RemoveBrandFileRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Brand.SerializeToString,
+            ),
+            'CreateProject': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateProject,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.CreateProjectRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Project.SerializeToString,
+            ),
+            'ListProjects': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListProjects,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ListProjectsRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ListProjectsResponse.SerializeToString,
+            ),
+            'GetProject': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetProject,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetProjectRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Project.SerializeToString,
+            ),
+            'UpdateProject': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateProject,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.UpdateProjectRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Project.SerializeToString,
+            ),
+            'DeleteProject': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteProject,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetProjectRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'AddMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddMessage,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AddMessageRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ChatMessage.SerializeToString,
+            ),
+            'ListMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMessages,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ListMessagesRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ListMessagesResponse.SerializeToString,
+            ),
+            'PutScript': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutScript,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.PutScriptRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Script.SerializeToString,
+            ),
+            'GetScript': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetScript,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetProjectRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Script.SerializeToString,
+            ),
+            'ApproveScript': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveScript,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetProjectRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Script.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'zapcut.accounts.v1.Accounts', rpc_method_handlers)
@@ -74,8 +472,10 @@ def add_AccountsServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class Accounts:
     """Accounts owns users, sessions, brands, ad projects, chat messages, scripts and the outbox.
-    The account and workspace RPCs arrive with the accounts issue; the foundation has what the
-    health check needs.
+
+    Every RPC below the auth block acts for the user named in the x-user-id metadata, which the
+    gateway sets after Authenticate. Another user's record is NOT_FOUND, exactly like a record that
+    does not exist. JSON-valued fields travel as JSON text (`*_json`) and are checked here.
     """
 
     @staticmethod
@@ -95,6 +495,654 @@ class Accounts:
             '/zapcut.accounts.v1.Accounts/CheckDependencies',
             zapcut_dot_common_dot_v1_dot_dependencies__pb2.CheckDependenciesRequest.SerializeToString,
             zapcut_dot_common_dot_v1_dot_dependencies__pb2.CheckDependenciesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SignUp(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/SignUp',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.SignUpRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.User.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LogIn(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/LogIn',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.LogInRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Session.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Authenticate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/Authenticate',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AuthenticateRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AuthenticatedUser.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LogOut(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/LogOut',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.LogOutRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/GetMe',
+            google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.User.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateMe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/UpdateMe',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.UpdateMeRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.User.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteMe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/DeleteMe',
+            google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateBrand(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/CreateBrand',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.CreateBrandRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Brand.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBrands(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/ListBrands',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ListBrandsRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ListBrandsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBrand(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/GetBrand',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetBrandRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Brand.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateBrand(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/UpdateBrand',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.UpdateBrandRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Brand.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteBrand(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/DeleteBrand',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetBrandRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddBrandFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/AddBrandFile',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AddBrandFileRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Brand.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveBrandFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/RemoveBrandFile',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.RemoveBrandFileRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Brand.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateProject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/CreateProject',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.CreateProjectRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Project.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListProjects(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/ListProjects',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ListProjectsRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ListProjectsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetProject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/GetProject',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetProjectRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Project.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateProject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/UpdateProject',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.UpdateProjectRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Project.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteProject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/DeleteProject',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetProjectRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/AddMessage',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AddMessageRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ChatMessage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/ListMessages',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ListMessagesRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ListMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutScript(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/PutScript',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.PutScriptRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Script.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetScript(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/GetScript',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetProjectRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Script.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveScript(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/ApproveScript',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetProjectRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Script.FromString,
             options,
             channel_credentials,
             insecure,

@@ -108,6 +108,20 @@ class PresignDownloadRequest(_message.Message):
     expires_in_s: int
     def __init__(self, ref: _Optional[_Union[ObjectRef, _Mapping]] = ..., expires_in_s: _Optional[int] = ...) -> None: ...
 
+class PresignDownloadsRequest(_message.Message):
+    __slots__ = ("refs", "expires_in_s")
+    REFS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_IN_S_FIELD_NUMBER: _ClassVar[int]
+    refs: _containers.RepeatedCompositeFieldContainer[ObjectRef]
+    expires_in_s: int
+    def __init__(self, refs: _Optional[_Iterable[_Union[ObjectRef, _Mapping]]] = ..., expires_in_s: _Optional[int] = ...) -> None: ...
+
+class PresignDownloadsResponse(_message.Message):
+    __slots__ = ("urls",)
+    URLS_FIELD_NUMBER: _ClassVar[int]
+    urls: _containers.RepeatedCompositeFieldContainer[PresignedUrl]
+    def __init__(self, urls: _Optional[_Iterable[_Union[PresignedUrl, _Mapping]]] = ...) -> None: ...
+
 class PresignedUrl(_message.Message):
     __slots__ = ("url", "expires_at")
     URL_FIELD_NUMBER: _ClassVar[int]

@@ -47,6 +47,11 @@ class MediaStub:
                 request_serializer=zapcut_dot_media_dot_v1_dot_media__pb2.PresignDownloadRequest.SerializeToString,
                 response_deserializer=zapcut_dot_media_dot_v1_dot_media__pb2.PresignedUrl.FromString,
                 _registered_method=True)
+        self.PresignDownloads = channel.unary_unary(
+                '/zapcut.media.v1.Media/PresignDownloads',
+                request_serializer=zapcut_dot_media_dot_v1_dot_media__pb2.PresignDownloadsRequest.SerializeToString,
+                response_deserializer=zapcut_dot_media_dot_v1_dot_media__pb2.PresignDownloadsResponse.FromString,
+                _registered_method=True)
         self.PresignUpload = channel.unary_unary(
                 '/zapcut.media.v1.Media/PresignUpload',
                 request_serializer=zapcut_dot_media_dot_v1_dot_media__pb2.PresignUploadRequest.SerializeToString,
@@ -93,6 +98,13 @@ class MediaServicer:
 
     def PresignDownload(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PresignDownloads(self, request, context):
+        """Many at once, for listings: no HEAD per object (the caller got the keys from its own records).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -146,6 +158,11 @@ def add_MediaServicer_to_server(servicer, server):
                     servicer.PresignDownload,
                     request_deserializer=zapcut_dot_media_dot_v1_dot_media__pb2.PresignDownloadRequest.FromString,
                     response_serializer=zapcut_dot_media_dot_v1_dot_media__pb2.PresignedUrl.SerializeToString,
+            ),
+            'PresignDownloads': grpc.unary_unary_rpc_method_handler(
+                    servicer.PresignDownloads,
+                    request_deserializer=zapcut_dot_media_dot_v1_dot_media__pb2.PresignDownloadsRequest.FromString,
+                    response_serializer=zapcut_dot_media_dot_v1_dot_media__pb2.PresignDownloadsResponse.SerializeToString,
             ),
             'PresignUpload': grpc.unary_unary_rpc_method_handler(
                     servicer.PresignUpload,
@@ -234,6 +251,33 @@ class Media:
             '/zapcut.media.v1.Media/PresignDownload',
             zapcut_dot_media_dot_v1_dot_media__pb2.PresignDownloadRequest.SerializeToString,
             zapcut_dot_media_dot_v1_dot_media__pb2.PresignedUrl.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PresignDownloads(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.media.v1.Media/PresignDownloads',
+            zapcut_dot_media_dot_v1_dot_media__pb2.PresignDownloadsRequest.SerializeToString,
+            zapcut_dot_media_dot_v1_dot_media__pb2.PresignDownloadsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,5 +1,58 @@
-"""/api/auth: sign-up, login, logout and the current user (endpoints arrive with the auth issue)."""
+"""/api/auth: sign-up, login, logout and the current user."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from google.protobuf import empty_pb2
+
+from services.gateway.auth import CurrentCaller
+from services.gateway.clients import Accounts
+from services.gateway.schemas.auth import LogIn, SignUp, TokenOut, UpdateMe, UserOut
+from services.gateway.schemas.common import timestamp
+from zapcut.accounts.v1 import accounts_pb2 as pb
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post("/signup", status_code=201, response_model=UserOut)
+async def sign_up(body: SignUp, accounts: Accounts) -> UserOut:
+    user = await accounts.call(
+        "SignUp", pb.SignUpRequest(email=body.email, name=body.name, password=body.password)
+    )
+    return UserOut.from_pb(user)
+
+
+@router.post("/login", response_model=TokenOut)
+async def log_in(body: LogIn, request: Request, accounts: Accounts) -> TokenOut:
+    client_ip = request.client.host if request.client else ""
+    session = await accounts.call(
+        "LogIn", pb.LogInRequest(email=body.email, password=body.password, client_ip=client_ip)
+    )
+    return TokenOut(access_token=session.access_token, expires_at=timestamp(session.expires_at))
+
+
+@router.post("/logout", status_code=204)
+async def log_out(caller: CurrentCaller, accounts: Accounts) -> Response:
+    await accounts.call("LogOut", pb.LogOutRequest(token=caller.token))
+    return Response(status_code=204)
+
+
+@router.get("/me", response_model=UserOut)
+async def get_me(caller: CurrentCaller) -> UserOut:
+    return UserOut.from_pb(caller.user)
+
+
+@router.patch("/me", response_model=UserOut)
+async def update_me(body: UpdateMe, caller: CurrentCaller, accounts: Accounts) -> UserOut:
+    request = pb.UpdateMeRequest(current_password=body.current_password or "", token=caller.token)
+    if body.name is not None:
+        request.name = body.name
+    if body.new_password is not None:
+        request.new_password = body.new_password
+    return UserOut.from_pb(await accounts.call("UpdateMe", request))
+
+
+@router.delete("/me", status_code=204)
+async def delete_me(caller: CurrentCaller, accounts: Accounts) -> Response:
+    await accounts.call("DeleteMe", empty_pb2.Empty())
+    return Response(status_code=204)

@@ -1,5 +1,332 @@
-"""/api/brands: a user's brands and their assets (endpoints arrive with the brands issue)."""
+"""/api/brands: brands, their product images and brand assets."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+
+from services.gateway.auth import CurrentCaller
+from services.gateway.clients import Accounts, Media, ServiceClient
+from services.gateway.config import AppSettings
+from services.gateway.schemas.brands import (
+    BrandCreate,
+    BrandFileOut,
+    BrandOut,
+    BrandUpdate,
+    FileKind,
+    UploadConfirm,
+    UploadRequest,
+    UploadTicket,
+)
+from services.gateway.schemas.common import Limit, Page, timestamp
+from services.gateway.uploads import (
+    MultipartFileStream,
+    check_file,
+    file_ref,
+    looks_like,
+    object_name,
+    read_ticket,
+    rules_for,
+    sign_ticket,
+)
+from zapcut.accounts.v1 import accounts_pb2 as pb
+from zapcut.media.v1 import media_pb2
 
 router = APIRouter(prefix="/brands", tags=["brands"])
+
+DOWNLOAD_URL_EXPIRY_S = 3600
+
+
+async def brands_out(media: ServiceClient, brands: list[pb.Brand]) -> list[BrandOut]:
+    """Brands with a presigned URL for every file, signed in one call to media."""
+    keys = [f.key for b in brands for f in (*b.product_images, *b.brand_assets)]
+    urls: dict[str, str] = {}
+    if keys:
+        reply = await media.call(
+            "PresignDownloads",
+            media_pb2.PresignDownloadsRequest(
+                refs=[media_pb2.ObjectRef(key=k) for k in keys], expires_in_s=DOWNLOAD_URL_EXPIRY_S
+            ),
+        )
+        urls = {k: u.url for k, u in zip(keys, reply.urls, strict=True)}
+
+    def files(items) -> list[BrandFileOut]:
+        return [
+            BrandFileOut(
+                key=f.key,
+                filename=f.filename,
+                content_type=f.content_type,
+                size=f.size,
+                added_at=timestamp(f.added_at, f.HasField("added_at")),
+                url=urls[f.key],
+            )
+            for f in items
+        ]
+
+    return [
+        BrandOut(
+            id=b.id,
+            title=b.title,
+            description=b.description,
+            brand_guidelines=json.loads(b.brand_guidelines_json or "{}"),
+            product_images=files(b.product_images),
+            brand_assets=files(b.brand_assets),
+            created_at=timestamp(b.created_at),
+            updated_at=timestamp(b.updated_at),
+        )
+        for b in brands
+    ]
+
+
+async def brand_out(media: ServiceClient, brand: pb.Brand) -> BrandOut:
+    return (await brands_out(media, [brand]))[0]
+
+
+@router.post("", status_code=201, response_model=BrandOut)
+async def create_brand(
+    body: BrandCreate, caller: CurrentCaller, accounts: Accounts, media: Media
+) -> BrandOut:
+    brand = await accounts.call(
+        "CreateBrand",
+        pb.CreateBrandRequest(
+            title=body.title,
+            description=body.description,
+            brand_guidelines_json=json.dumps(body.brand_guidelines),
+        ),
+    )
+    return await brand_out(media, brand)
+
+
+@router.get("", response_model=Page[BrandOut])
+async def list_brands(
+    caller: CurrentCaller, accounts: Accounts, media: Media, limit: Limit = 20, cursor: str = ""
+) -> Page[BrandOut]:
+    reply = await accounts.call("ListBrands", pb.ListBrandsRequest(limit=limit, cursor=cursor))
+    return Page(items=await brands_out(media, list(reply.brands)), next_cursor=reply.next_cursor or None)
+
+
+@router.get("/{brand_id}", response_model=BrandOut)
+async def get_brand(brand_id: uuid.UUID, caller: CurrentCaller, accounts: Accounts, media: Media) -> BrandOut:
+    brand = await accounts.call("GetBrand", pb.GetBrandRequest(id=str(brand_id)))
+    return await brand_out(media, brand)
+
+
+@router.patch("/{brand_id}", response_model=BrandOut)
+async def update_brand(
+    brand_id: uuid.UUID, body: BrandUpdate, caller: CurrentCaller, accounts: Accounts, media: Media
+) -> BrandOut:
+    request = pb.UpdateBrandRequest(id=str(brand_id))
+    if body.title is not None:
+        request.title = body.title
+    if body.description is not None:
+        request.description = body.description
+    if body.brand_guidelines is not None:
+        request.brand_guidelines_json = json.dumps(body.brand_guidelines)
+    return await brand_out(media, await accounts.call("UpdateBrand", request))
+
+
+@router.delete("/{brand_id}", status_code=204)
+async def delete_brand(brand_id: uuid.UUID, caller: CurrentCaller, accounts: Accounts) -> Response:
+    # The brand's files, projects, jobs and objects go too: media and jobs follow the event.
+    await accounts.call("DeleteBrand", pb.GetBrandRequest(id=str(brand_id)))
+    return Response(status_code=204)
+
+
+# --- files: presigned PUT, then confirm ---------------------------------------------------------
+
+
+@router.post("/{brand_id}/uploads", status_code=201, response_model=UploadTicket)
+async def request_upload(
+    brand_id: uuid.UUID,
+    body: UploadRequest,
+    caller: CurrentCaller,
+    accounts: Accounts,
+    media: Media,
+    settings: AppSettings,
+) -> UploadTicket:
+    await accounts.call("GetBrand", pb.GetBrandRequest(id=str(brand_id)))
+    rules = rules_for(body.kind, settings)
+    content_type = check_file(rules, body.content_type, body.size)
+    name = object_name(body.filename)
+    put = await media.call(
+        "PresignUpload",
+        media_pb2.PresignUploadRequest(
+            ref=file_ref(body.kind, str(brand_id), name),
+            content_type=content_type,
+            size=body.size,
+            max_size=rules.max_bytes,
+            expires_in_s=settings.upload_url_expiry_s,
+        ),
+    )
+    ticket = sign_ticket(
+        settings.secret_key.get_secret_value().encode(),
+        {
+            "brand_id": str(brand_id),
+            "user_id": caller.id,
+            "kind": body.kind,
+            "key": put.key,
+            "filename": body.filename,
+            "content_type": content_type,
+            "size": body.size,
+            "exp": int(time.time()) + settings.upload_url_expiry_s,
+        },
+    )
+    return UploadTicket(
+        upload_id=ticket,
+        url=put.url,
+        headers=dict(put.headers),
+        key=put.key,
+        expires_at=timestamp(put.expires_at),
+    )
+
+
+@router.post("/{brand_id}/uploads/confirm", response_model=BrandOut)
+async def confirm_upload(
+    brand_id: uuid.UUID,
+    body: UploadConfirm,
+    caller: CurrentCaller,
+    accounts: Accounts,
+    media: Media,
+    settings: AppSettings,
+) -> BrandOut:
+    ticket = read_ticket(
+        settings.secret_key.get_secret_value().encode(), body.upload_id, str(brand_id), caller.id
+    )
+    stored = await media.call(
+        "ConfirmUpload",
+        media_pb2.ConfirmUploadRequest(
+            ref=media_pb2.ObjectRef(key=ticket["key"]),
+            content_type=ticket["content_type"],
+            size=ticket["size"],
+        ),
+    )
+    return await _record_file(accounts, media, brand_id, ticket["kind"], stored, ticket["filename"])
+
+
+async def _record_file(accounts, media, brand_id, kind, stored, filename) -> BrandOut:
+    brand = await accounts.call(
+        "AddBrandFile",
+        pb.AddBrandFileRequest(
+            brand_id=str(brand_id),
+            kind=kind,
+            file=pb.BrandFile(
+                key=stored.key, filename=filename, content_type=stored.content_type, size=stored.size
+            ),
+        ),
+    )
+    return await brand_out(media, brand)
+
+
+# --- files: multipart through the gateway -------------------------------------------------------
+
+
+@router.post(
+    "/{brand_id}/files",
+    status_code=201,
+    response_model=BrandOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "required": ["file"],
+                    }
+                }
+            },
+        }
+    },
+)
+async def upload_file(
+    brand_id: uuid.UUID,
+    request: Request,
+    caller: CurrentCaller,
+    accounts: Accounts,
+    media: Media,
+    settings: AppSettings,
+    kind: FileKind = Query(...),
+) -> BrandOut:
+    """For clients that can't PUT to S3: the file streams through to media in chunks, so memory
+    stays bounded whatever its size."""
+    await accounts.call("GetBrand", pb.GetBrandRequest(id=str(brand_id)))
+    rules = rules_for(kind, settings)
+    stream = MultipartFileStream(request, rules.max_bytes)
+    pump = asyncio.create_task(stream.pump())
+    try:
+        filename, declared_type = await _first_of(stream.header, pump)
+        content_type = check_file(rules, declared_type, None)
+        refusal: list[HTTPException] = []
+
+        async def messages():
+            yield media_pb2.UploadObjectRequest(
+                header=media_pb2.UploadHeader(
+                    ref=file_ref(kind, str(brand_id), object_name(filename)), content_type=content_type
+                )
+            )
+            head = b""
+            async for chunk in stream.chunks():
+                if len(head) < 16:
+                    head += chunk[:16]
+                    if len(head) >= 16 and not looks_like(content_type, head):
+                        refusal.append(HTTPException(422, f"the file's content is not {content_type}"))
+                        raise refusal[0]
+                yield media_pb2.UploadObjectRequest(chunk=chunk)
+            if len(head) < 16 and not looks_like(content_type, head):
+                refusal.append(HTTPException(422, f"the file's content is not {content_type}"))
+                raise refusal[0]
+
+        try:
+            stored = await media.call("UploadObject", messages())
+        except BaseException:
+            # Our own reason to stop the upload beats whatever the interrupted call reports.
+            if stream.error is not None:
+                raise stream.error from None
+            if refusal:
+                raise refusal[0] from None
+            raise
+        await pump
+    finally:
+        if not pump.done():
+            pump.cancel()
+    return await _record_file(accounts, media, brand_id, kind, stored, filename)
+
+
+async def _first_of(header: asyncio.Future, pump: asyncio.Task):
+    """The file part's (filename, content type), or the error that ended the body first."""
+    await asyncio.wait({header, pump}, return_when=asyncio.FIRST_COMPLETED)
+    if header.done():
+        return header.result()
+    pump.result()  # raises the pump's error
+    return header.result()
+
+
+# --- removing a file ----------------------------------------------------------------------------
+
+
+async def _remove_file(accounts, media, brand_id: uuid.UUID, key: str) -> BrandOut:
+    brand = await accounts.call("GetBrand", pb.GetBrandRequest(id=str(brand_id)))
+    if not any(f.key == key for f in (*brand.product_images, *brand.brand_assets)):
+        raise HTTPException(404, "file not found")
+    await media.call("DeleteObject", media_pb2.ObjectRequest(ref=media_pb2.ObjectRef(key=key)))
+    brand = await accounts.call("RemoveBrandFile", pb.RemoveBrandFileRequest(brand_id=str(brand_id), key=key))
+    return await brand_out(media, brand)
+
+
+@router.delete("/{brand_id}/product-images/{name}", response_model=BrandOut)
+async def remove_product_image(
+    brand_id: uuid.UUID, name: str, caller: CurrentCaller, accounts: Accounts, media: Media
+) -> BrandOut:
+    return await _remove_file(accounts, media, brand_id, f"product-images/{brand_id}/{name}")
+
+
+@router.delete("/{brand_id}/brand-assets/{name}", response_model=BrandOut)
+async def remove_brand_asset(
+    brand_id: uuid.UUID, name: str, caller: CurrentCaller, accounts: Accounts, media: Media
+) -> BrandOut:
+    return await _remove_file(accounts, media, brand_id, f"brand-assets/{brand_id}/{name}")

@@ -16,23 +16,28 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from zapcut.common.v1 import dependencies_pb2
 
 from services.common.grpc_client import health_status
 from services.common.logging import redact
 from services.gateway.clients import SERVICES, Clients, ServiceClient
 from services.gateway.config import AppSettings
 from services.gateway.errors import ServiceCallError
+from zapcut.common.v1 import dependencies_pb2
 
 router = APIRouter(prefix="/health", tags=["health"])
 
 SERVING = "SERVING"
-# What each service must report as ok; the service owning a server is the one that vouches for it.
+# What each service must report as ok; the services using a server are the ones that vouch for it.
 OWNED_DEPENDENCIES = {
-    "accounts": ("postgres",),
+    "accounts": ("postgres", "redis"),
     "media": ("postgres", "s3"),
     "jobs": ("postgres", "redis"),
 }
+
+
+def _all_ok(results: list[ServiceHealth], dependency: str) -> bool:
+    """True when every service that uses `dependency` reports it ok."""
+    return all(r.dependency_ok(dependency) for r in results if dependency in OWNED_DEPENDENCIES[r.name])
 
 
 class DependencyOut(BaseModel):
@@ -138,13 +143,12 @@ async def system_health(clients: Clients, settings: AppSettings):
             for client in clients.all()
         )
     )
-    by_name = {r.name: r for r in results}
     body = HealthOut(
         status="healthy",
         timestamp=_timestamp(),
-        db_connected=all(r.dependency_ok("postgres") for r in results),
-        redis_connected=by_name["jobs"].dependency_ok("redis"),
-        s3_connected=by_name["media"].dependency_ok("s3"),
+        db_connected=_all_ok(results, "postgres"),
+        redis_connected=_all_ok(results, "redis"),
+        s3_connected=_all_ok(results, "s3"),
         services={r.name: r.status for r in results},
     )
     problems = [problem for r in results for problem in r.problems()]

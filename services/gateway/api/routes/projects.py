@@ -1,5 +1,155 @@
-"""/api/projects: ad projects, their chat, scripts and generation (endpoints come with their issue)."""
+"""/api/projects: ad projects, their chat and their script."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import json
+import uuid
+
+from fastapi import APIRouter, Response
+
+from services.gateway.auth import CurrentCaller
+from services.gateway.clients import Accounts
+from services.gateway.schemas.common import Limit, Page, timestamp
+from services.gateway.schemas.projects import (
+    MessageCreate,
+    MessageOut,
+    ProjectCreate,
+    ProjectOut,
+    ProjectStatus,
+    ProjectUpdate,
+    SceneOut,
+    ScriptOut,
+    ScriptPut,
+)
+from zapcut.accounts.v1 import accounts_pb2 as pb
 
 router = APIRouter(prefix="/projects", tags=["projects"])
+
+
+def project_out(p: pb.Project) -> ProjectOut:
+    return ProjectOut(
+        id=p.id,
+        brand_id=p.brand_id,
+        status=p.status,
+        ad_details=json.loads(p.ad_details_json or "{}"),
+        zapcut_project_id=p.zapcut_project_id or None,
+        created_at=timestamp(p.created_at),
+        updated_at=timestamp(p.updated_at),
+    )
+
+
+def message_out(m: pb.ChatMessage) -> MessageOut:
+    return MessageOut(id=m.id, role=m.role, content=m.content, created_at=timestamp(m.created_at))
+
+
+def script_out(s: pb.Script) -> ScriptOut:
+    return ScriptOut(
+        id=s.id,
+        storyline=s.storyline,
+        scenes=[
+            SceneOut(
+                order=scene.order,
+                description=scene.description,
+                duration_s=scene.duration_s,
+                voiceover_text=scene.voiceover_text if scene.HasField("voiceover_text") else None,
+                on_screen_text=scene.on_screen_text if scene.HasField("on_screen_text") else None,
+            )
+            for scene in s.scenes
+        ],
+        approved_at=timestamp(s.approved_at, s.HasField("approved_at")),
+        created_at=timestamp(s.created_at),
+        updated_at=timestamp(s.updated_at),
+    )
+
+
+@router.post("", status_code=201, response_model=ProjectOut)
+async def create_project(body: ProjectCreate, caller: CurrentCaller, accounts: Accounts) -> ProjectOut:
+    project = await accounts.call(
+        "CreateProject",
+        pb.CreateProjectRequest(brand_id=str(body.brand_id), ad_details_json=json.dumps(body.ad_details)),
+    )
+    return project_out(project)
+
+
+@router.get("", response_model=Page[ProjectOut])
+async def list_projects(
+    caller: CurrentCaller,
+    accounts: Accounts,
+    brand_id: uuid.UUID | None = None,
+    status: ProjectStatus | None = None,
+    limit: Limit = 20,
+    cursor: str = "",
+) -> Page[ProjectOut]:
+    reply = await accounts.call(
+        "ListProjects",
+        pb.ListProjectsRequest(
+            brand_id=str(brand_id) if brand_id else "", status=status or "", limit=limit, cursor=cursor
+        ),
+    )
+    return Page(items=[project_out(p) for p in reply.projects], next_cursor=reply.next_cursor or None)
+
+
+@router.get("/{project_id}", response_model=ProjectOut)
+async def get_project(project_id: uuid.UUID, caller: CurrentCaller, accounts: Accounts) -> ProjectOut:
+    return project_out(await accounts.call("GetProject", pb.GetProjectRequest(id=str(project_id))))
+
+
+@router.patch("/{project_id}", response_model=ProjectOut)
+async def update_project(
+    project_id: uuid.UUID, body: ProjectUpdate, caller: CurrentCaller, accounts: Accounts
+) -> ProjectOut:
+    request = pb.UpdateProjectRequest(id=str(project_id))
+    if body.status is not None:
+        request.status = body.status
+    if body.ad_details is not None:
+        request.ad_details_json = json.dumps(body.ad_details)
+    if body.zapcut_project_id is not None:
+        request.zapcut_project_id = body.zapcut_project_id
+    return project_out(await accounts.call("UpdateProject", request))
+
+
+@router.delete("/{project_id}", status_code=204)
+async def delete_project(project_id: uuid.UUID, caller: CurrentCaller, accounts: Accounts) -> Response:
+    await accounts.call("DeleteProject", pb.GetProjectRequest(id=str(project_id)))
+    return Response(status_code=204)
+
+
+@router.post("/{project_id}/messages", status_code=201, response_model=MessageOut)
+async def add_message(
+    project_id: uuid.UUID, body: MessageCreate, caller: CurrentCaller, accounts: Accounts
+) -> MessageOut:
+    message = await accounts.call(
+        "AddMessage",
+        pb.AddMessageRequest(ad_project_id=str(project_id), role=body.role, content=body.content),
+    )
+    return message_out(message)
+
+
+@router.get("/{project_id}/messages", response_model=Page[MessageOut])
+async def list_messages(
+    project_id: uuid.UUID, caller: CurrentCaller, accounts: Accounts, limit: Limit = 50, cursor: str = ""
+) -> Page[MessageOut]:
+    reply = await accounts.call(
+        "ListMessages", pb.ListMessagesRequest(ad_project_id=str(project_id), limit=limit, cursor=cursor)
+    )
+    return Page(items=[message_out(m) for m in reply.messages], next_cursor=reply.next_cursor or None)
+
+
+@router.put("/{project_id}/script", response_model=ScriptOut)
+async def put_script(
+    project_id: uuid.UUID, body: ScriptPut, caller: CurrentCaller, accounts: Accounts
+) -> ScriptOut:
+    request = pb.PutScriptRequest(ad_project_id=str(project_id), storyline=body.storyline)
+    for scene in body.scenes:
+        request.scenes.add(**scene.model_dump(exclude_none=True))
+    return script_out(await accounts.call("PutScript", request))
+
+
+@router.get("/{project_id}/script", response_model=ScriptOut)
+async def get_script(project_id: uuid.UUID, caller: CurrentCaller, accounts: Accounts) -> ScriptOut:
+    return script_out(await accounts.call("GetScript", pb.GetProjectRequest(id=str(project_id))))
+
+
+@router.post("/{project_id}/script/approve", response_model=ScriptOut)
+async def approve_script(project_id: uuid.UUID, caller: CurrentCaller, accounts: Accounts) -> ScriptOut:
+    return script_out(await accounts.call("ApproveScript", pb.GetProjectRequest(id=str(project_id))))

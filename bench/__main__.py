@@ -1,0 +1,207 @@
+"""`make bench` (python -m bench): figures against a running `make dev` stack.
+
+    make bench
+    make bench BENCH_ARGS="--gateway http://localhost:18000 --requests 500"
+
+Only loopback targets; every scenario stops at a request count and a time limit, and the whole run
+at --time-limit. Exits 1 with one line when the stack is not running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import sys
+import time
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import load, processes
+from bench.report import Row, megabytes, render
+from bench.target import BenchError, Target, resolve
+from devstack.processes import ManagedProcess, free_port, wait_for_port
+from services.common.grpc_client import health_status, open_channel
+
+HEALTH_TARGET_MS = 100  # the original target for health checks
+DATABASE_TARGET_MS = 50  # ... for database queries
+S3_TARGET_MS = 500  # ... for S3 operations
+CONCURRENCY = (1, 32)
+
+
+def progress(message: str) -> None:
+    print(f"bench | {message}", file=sys.stderr, flush=True)
+
+
+async def require_stack(target: Target, channels: dict) -> str:
+    """Fail with one line unless the gateway and the three services answer; return the address
+    the gateway's host name reached (so the TCP floor does not pay for a refused ::1 each time)."""
+    host, port = target.gateway_host_port
+    try:
+        _reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 2)
+        address = writer.get_extra_info("peername")[0]
+        writer.close()
+    except (OSError, TimeoutError):
+        raise BenchError(
+            f"no stack running: nothing listens at {target.gateway_url} (start it with `make dev`, "
+            "or pass --gateway)"
+        ) from None
+    for name, channel in channels.items():
+        status = await health_status(channel, 1.0)
+        if status != "SERVING":
+            raise BenchError(
+                f"no stack running: {name} at {target.grpc[name]} answers {status} (start it with `make dev`)"
+            )
+    return address
+
+
+def start_trivial_server() -> tuple[ManagedProcess, int]:
+    port = free_port()
+    proc = ManagedProcess(
+        "bench-floor",
+        [sys.executable, "-m", "bench.trivial_server", str(port)],
+        cwd=Path(__file__).resolve().parent.parent,
+        log_file=Path(os.devnull),
+    ).start()
+    wait_for_port(port, 10, proc)
+    return proc, port
+
+
+async def load_row(label: str, calls: list, args: argparse.Namespace, **row) -> Row:
+    """Warm up (connections, caches), then measure; the concurrency is len(calls)."""
+    progress(f"{label} at concurrency {len(calls)}")
+    await load.measure(calls, requests=max(20, 2 * len(calls)), max_s=5)
+    samples = await load.measure(calls, requests=args.requests, max_s=args.seconds)
+    return Row(label, samples, len(calls), **row)
+
+
+async def http_row(base_url: str, path: str, concurrency: int, args: argparse.Namespace, **row) -> Row:
+    async with load.http_clients(base_url, concurrency) as clients:
+        return await load_row(f"GET {path}", [load.http_get(c, path) for c in clients], args, **row)
+
+
+async def run(target: Target, args: argparse.Namespace) -> str:
+    async with AsyncExitStack() as stack:
+        # Started before any gRPC channel exists: forking a process that has gRPC threads is unsafe.
+        floor_proc, floor_port = start_trivial_server()
+        stack.callback(floor_proc.stop)
+        floor_url = f"http://127.0.0.1:{floor_port}"
+        channels = {name: open_channel(addr, target.internal_token) for name, addr in target.grpc.items()}
+        for channel in channels.values():
+            stack.push_async_callback(channel.close)
+        gateway_address = await require_stack(target, channels)
+
+        # Floors: what the machine, the HTTP client and grpc.aio cost with nothing behind them.
+        port = target.gateway_host_port[1]
+        connect = load.tcp_connect(gateway_address, port)
+        floors = [await load_row(f"TCP connect to gateway :{port}", [connect], args, throughput=False)]
+        http_floor = {}
+        for c in CONCURRENCY:
+            row = await http_row(floor_url, "/", c, args)
+            row.label = "GET trivial local HTTP endpoint"
+            http_floor[c] = row.samples.p(50)
+            floors.append(row)
+        grpc_floor = {}
+        for name, channel in channels.items():
+            row = await load_row(f"{name} gRPC health Check", [load.grpc_health(channel)], args)
+            grpc_floor[name] = row.samples.p(50)
+            floors.append(row)
+
+        http_rows = []
+        for path, target_ms in (
+            ("/api/health", HEALTH_TARGET_MS),
+            ("/api/health/accounts", DATABASE_TARGET_MS),
+        ):
+            for c in CONCURRENCY:
+                http_rows.append(
+                    await http_row(target.gateway_url, path, c, args, target_ms=target_ms,
+                                   baseline=f"trivial HTTP c={c}", baseline_ms=http_floor[c])
+                )  # fmt: skip
+
+        progress(f"{args.jobs} diagnostic jobs, one at a time")
+        to_start, to_finish = await load.job_start_delays(channels["jobs"], args.jobs, max_s=args.seconds * 6)
+        job_floor = {"baseline": "jobs gRPC health", "baseline_ms": grpc_floor["jobs"], "throughput": False}
+        job_rows = [
+            Row("diagnostic job: created -> started", to_start, **job_floor),
+            Row("diagnostic job: created -> finished", to_finish, **job_floor),
+        ]
+
+        progress(f"{args.s3_rounds} rounds of S3 operations through media")
+        s3 = await load.s3_operations(channels["media"], args.s3_rounds, max_s=args.seconds * 6)
+        s3_rows = [
+            Row(f"media {name} (4 KiB)" if name == "UploadObject" else f"media {name}", samples,
+                target_ms=S3_TARGET_MS, baseline="media gRPC health", baseline_ms=grpc_floor["media"],
+                throughput=False)
+            for name, samples in s3.items()
+        ]  # fmt: skip
+
+        ports = {"gateway": port} | {n: int(a.rsplit(":", 1)[1]) for n, a in target.grpc.items()}
+        memory = processes.find(ports)
+
+    title = (
+        f"zapcut bench  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  {os.cpu_count()} CPUs  "
+        f"Python {platform.python_version()}\n"
+        f"gateway {target.gateway_url}  "
+        + "  ".join(f"{n} {a}" for n, a in target.grpc.items())
+        + f"\nup to {args.requests} requests or {args.seconds:g} s per load row;"
+        " latencies are of successful calls"
+    )
+    table = render(
+        title,
+        [
+            ("floors", floors),
+            ("gateway (HTTP)", http_rows),
+            ("jobs (gRPC CreateJob, then GetJob until it ends; from the row's timestamps)", job_rows),
+            ("S3 through media (gRPC, sequential)", s3_rows),
+        ],
+    )
+    if memory:
+        table += "\n\npeak RSS (VmHWM): " + ", ".join(
+            f"{p.name} {megabytes(p.peak_rss)} (now {megabytes(p.rss)})" for p in memory
+        )
+    else:
+        table += "\n\npeak RSS: the stack's processes were not found (not listening on this machine?)"
+    return table
+
+
+async def run_with_limit(target: Target, args: argparse.Namespace) -> str:
+    return await asyncio.wait_for(run(target, args), args.time_limit)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--gateway", help="gateway base URL (default http://localhost:$PORT, PORT=8000)")
+    parser.add_argument("--requests", type=int, default=1000, help="requests per load row (default 1000)")
+    parser.add_argument("--seconds", type=float, default=10, help="time cap per load row (default 10)")
+    parser.add_argument("--jobs", type=int, default=20, help="diagnostic jobs to time (default 20)")
+    parser.add_argument("--s3-rounds", type=int, default=30, help="upload/presign/exists/delete rounds")
+    parser.add_argument("--time-limit", type=float, default=300, help="stop the whole run after this")
+    args = parser.parse_args(argv)
+    for name in ("requests", "seconds", "jobs", "s3_rounds", "time_limit"):
+        if getattr(args, name) <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be positive")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    started = time.monotonic()
+    try:
+        target = resolve(args.gateway)
+        table = asyncio.run(run_with_limit(target, args))
+    except BenchError as exc:
+        print(f"bench: {exc.message}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except TimeoutError:
+        print(f"bench: stopped at the {args.time_limit:g} s time limit", file=sys.stderr)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    print(table)
+    print(f"\n(bench took {time.monotonic() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""Brands, owned by one user; their product images and brand assets are objects media stored."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.accounts import outbox
+from services.accounts.models import AdProject, Brand
+from services.accounts.pagination import decode_cursor, encode_cursor, page_limit
+from services.accounts.validation import check_length, json_object
+from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
+
+FILE_KINDS = {"product_image": "product_images", "brand_asset": "brand_assets"}
+MAX_FILES_PER_KIND = 50
+MAX_DESCRIPTION = 5000
+
+
+async def owned_brand(
+    session: AsyncSession, user_id: uuid.UUID, brand_id: uuid.UUID, lock: bool = False
+) -> Brand:
+    """The brand if `user_id` owns it; anyone else's is NOT_FOUND, like one that doesn't exist."""
+    query = select(Brand).where(Brand.id == brand_id, Brand.user_id == user_id)
+    if lock:
+        query = query.with_for_update()
+    brand = (await session.execute(query)).scalar_one_or_none()
+    if brand is None:
+        raise NotFound("brand not found")
+    return brand
+
+
+async def create_brand(
+    sessions: async_sessionmaker, user_id: uuid.UUID, title: str, description: str, guidelines_json: str
+) -> Brand:
+    brand = Brand(
+        user_id=user_id,
+        title=check_length(title, "title", 1, 200),
+        description=check_length(description, "description", 0, MAX_DESCRIPTION),
+        brand_guidelines=json_object(guidelines_json, "brand_guidelines"),
+    )
+    async with sessions() as session, session.begin():
+        session.add(brand)
+        await session.flush()
+        await session.refresh(brand)
+    return brand
+
+
+async def list_brands(
+    sessions: async_sessionmaker, user_id: uuid.UUID, limit: int, cursor: str
+) -> tuple[list[Brand], str]:
+    limit = page_limit(limit)
+    query = select(Brand).where(Brand.user_id == user_id)
+    if after := decode_cursor(cursor):
+        query = query.where(tuple_(Brand.created_at, Brand.id) < tuple_(*after))
+    query = query.order_by(Brand.created_at.desc(), Brand.id.desc()).limit(limit + 1)
+    async with sessions() as session:
+        rows = list((await session.execute(query)).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more else ""
+
+
+async def get_brand(sessions: async_sessionmaker, user_id: uuid.UUID, brand_id: uuid.UUID) -> Brand:
+    async with sessions() as session:
+        return await owned_brand(session, user_id, brand_id)
+
+
+async def update_brand(
+    sessions: async_sessionmaker,
+    user_id: uuid.UUID,
+    brand_id: uuid.UUID,
+    *,
+    title: str | None,
+    description: str | None,
+    guidelines_json: str | None,
+) -> Brand:
+    async with sessions() as session, session.begin():
+        brand = await owned_brand(session, user_id, brand_id, lock=True)
+        if title is not None:
+            brand.title = check_length(title, "title", 1, 200)
+        if description is not None:
+            brand.description = check_length(description, "description", 0, MAX_DESCRIPTION)
+        if guidelines_json is not None:
+            brand.brand_guidelines = json_object(guidelines_json, "brand_guidelines")
+        await session.flush()
+        await session.refresh(brand)
+    return brand
+
+
+async def delete_brand(sessions: async_sessionmaker, user_id: uuid.UUID, brand_id: uuid.UUID) -> None:
+    async with sessions() as session, session.begin():
+        brand = await owned_brand(session, user_id, brand_id, lock=True)
+        project_ids = (
+            (await session.execute(select(AdProject.id).where(AdProject.brand_id == brand_id)))
+            .scalars()
+            .all()
+        )
+        outbox.record_event(
+            session,
+            outbox.BRAND_DELETED,
+            brand_id,
+            {
+                "user_id": str(user_id),
+                "brand_ids": [str(brand_id)],
+                "project_ids": [str(p) for p in project_ids],
+            },
+        )
+        await session.delete(brand)
+
+
+async def add_file(
+    sessions: async_sessionmaker, user_id: uuid.UUID, brand_id: uuid.UUID, kind: str, file: dict
+) -> Brand:
+    column = _column(kind)
+    prefix = f"{'product-images' if kind == 'product_image' else 'brand-assets'}/{brand_id}/"
+    if not file.get("key", "").startswith(prefix):
+        raise InvalidArgument(f"a {kind} key must start with {prefix}")
+    async with sessions() as session, session.begin():
+        brand = await owned_brand(session, user_id, brand_id, lock=True)
+        files = [f for f in getattr(brand, column) if f["key"] != file["key"]]
+        if len(files) >= MAX_FILES_PER_KIND:
+            raise FailedPrecondition(f"a brand holds at most {MAX_FILES_PER_KIND} files of kind {kind}")
+        files.append({**file, "added_at": datetime.now(UTC).isoformat()})
+        setattr(brand, column, files)
+        await session.flush()
+        await session.refresh(brand)
+    return brand
+
+
+async def remove_file(
+    sessions: async_sessionmaker, user_id: uuid.UUID, brand_id: uuid.UUID, key: str
+) -> Brand:
+    async with sessions() as session, session.begin():
+        brand = await owned_brand(session, user_id, brand_id, lock=True)
+        found = False
+        for column in FILE_KINDS.values():
+            files = getattr(brand, column)
+            kept = [f for f in files if f["key"] != key]
+            if len(kept) != len(files):
+                setattr(brand, column, kept)
+                found = True
+        if not found:
+            raise NotFound("file not found")
+        await session.flush()
+        await session.refresh(brand)
+    return brand
+
+
+def _column(kind: str) -> str:
+    try:
+        return FILE_KINDS[kind]
+    except KeyError:
+        raise InvalidArgument("kind must be product_image or brand_asset") from None

@@ -1,0 +1,221 @@
+"""Ad projects, their chat messages and their script — all reached through a project the caller owns."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.accounts import outbox
+from services.accounts.brands import owned_brand
+from services.accounts.models import CHAT_ROLES, PROJECT_STATUSES, AdProject, ChatMessage, Script
+from services.accounts.pagination import decode_cursor, encode_cursor, page_limit
+from services.accounts.validation import check_length, json_object
+from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
+
+MAX_SCENES = 12
+MAX_STORYLINE = 10_000
+MAX_SCENE_TEXT = 2_000
+
+
+async def owned_project(
+    session: AsyncSession, user_id: uuid.UUID, project_id: uuid.UUID, lock: bool = False
+) -> AdProject:
+    query = select(AdProject).where(AdProject.id == project_id, AdProject.user_id == user_id)
+    if lock:
+        query = query.with_for_update()
+    project = (await session.execute(query)).scalar_one_or_none()
+    if project is None:
+        raise NotFound("project not found")
+    return project
+
+
+def _status(status: str) -> str:
+    if status not in PROJECT_STATUSES:
+        raise InvalidArgument(f"status must be one of {', '.join(PROJECT_STATUSES)}")
+    return status
+
+
+async def create_project(
+    sessions: async_sessionmaker, user_id: uuid.UUID, brand_id: uuid.UUID, ad_details_json: str
+) -> AdProject:
+    details = json_object(ad_details_json, "ad_details")
+    async with sessions() as session, session.begin():
+        await owned_brand(session, user_id, brand_id)
+        project = AdProject(user_id=user_id, brand_id=brand_id, ad_details=details)
+        session.add(project)
+        await session.flush()
+        await session.refresh(project)
+    return project
+
+
+async def list_projects(
+    sessions: async_sessionmaker,
+    user_id: uuid.UUID,
+    *,
+    brand_id: uuid.UUID | None,
+    status: str,
+    limit: int,
+    cursor: str,
+) -> tuple[list[AdProject], str]:
+    limit = page_limit(limit)
+    query = select(AdProject).where(AdProject.user_id == user_id)
+    if brand_id is not None:
+        query = query.where(AdProject.brand_id == brand_id)
+    if status:
+        query = query.where(AdProject.status == _status(status))
+    if after := decode_cursor(cursor):
+        query = query.where(tuple_(AdProject.created_at, AdProject.id) < tuple_(*after))
+    query = query.order_by(AdProject.created_at.desc(), AdProject.id.desc()).limit(limit + 1)
+    async with sessions() as session:
+        rows = list((await session.execute(query)).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more else ""
+
+
+async def get_project(sessions: async_sessionmaker, user_id: uuid.UUID, project_id: uuid.UUID) -> AdProject:
+    async with sessions() as session:
+        return await owned_project(session, user_id, project_id)
+
+
+async def update_project(
+    sessions: async_sessionmaker,
+    user_id: uuid.UUID,
+    project_id: uuid.UUID,
+    *,
+    status: str | None,
+    ad_details_json: str | None,
+    zapcut_project_id: str | None,
+) -> AdProject:
+    async with sessions() as session, session.begin():
+        project = await owned_project(session, user_id, project_id, lock=True)
+        if status is not None:
+            project.status = _status(status)
+        if ad_details_json is not None:
+            project.ad_details = json_object(ad_details_json, "ad_details")
+        if zapcut_project_id is not None:
+            project.zapcut_project_id = check_length(zapcut_project_id, "zapcut_project_id", 0, 100) or None
+        await session.flush()
+        await session.refresh(project)
+    return project
+
+
+async def delete_project(sessions: async_sessionmaker, user_id: uuid.UUID, project_id: uuid.UUID) -> None:
+    async with sessions() as session, session.begin():
+        project = await owned_project(session, user_id, project_id, lock=True)
+        outbox.record_event(
+            session,
+            outbox.PROJECT_DELETED,
+            project_id,
+            {"user_id": str(user_id), "brand_ids": [], "project_ids": [str(project_id)]},
+        )
+        await session.delete(project)
+
+
+# --- chat ---------------------------------------------------------------------------------------
+
+
+async def add_message(
+    sessions: async_sessionmaker, user_id: uuid.UUID, project_id: uuid.UUID, role: str, content: str
+) -> ChatMessage:
+    if role not in CHAT_ROLES:
+        raise InvalidArgument(f"role must be one of {', '.join(CHAT_ROLES)}")
+    check_length(content, "content", 1, 10_000)
+    async with sessions() as session, session.begin():
+        await owned_project(session, user_id, project_id)
+        message = ChatMessage(ad_project_id=project_id, role=role, content=content)
+        session.add(message)
+        await session.flush()
+        await session.refresh(message)
+    return message
+
+
+async def list_messages(
+    sessions: async_sessionmaker, user_id: uuid.UUID, project_id: uuid.UUID, limit: int, cursor: str
+) -> tuple[list[ChatMessage], str]:
+    """Oldest first, as a conversation reads."""
+    limit = page_limit(limit)
+    query = select(ChatMessage).where(ChatMessage.ad_project_id == project_id)
+    if after := decode_cursor(cursor):
+        query = query.where(tuple_(ChatMessage.created_at, ChatMessage.id) > tuple_(*after))
+    query = query.order_by(ChatMessage.created_at, ChatMessage.id).limit(limit + 1)
+    async with sessions() as session:
+        await owned_project(session, user_id, project_id)
+        rows = list((await session.execute(query)).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more else ""
+
+
+# --- script -------------------------------------------------------------------------------------
+
+
+def check_scenes(scenes: list[dict]) -> list[dict]:
+    if not 1 <= len(scenes) <= MAX_SCENES:
+        raise InvalidArgument(f"a script has 1 to {MAX_SCENES} scenes")
+    orders = [s["order"] for s in scenes]
+    if len(set(orders)) != len(orders):
+        raise InvalidArgument("scene orders must be unique")
+    for i, scene in enumerate(scenes):
+        check_length(scene["description"], f"scenes[{i}].description", 1, MAX_SCENE_TEXT)
+        if not 1 <= scene["duration_s"] <= 60:
+            raise InvalidArgument(f"scenes[{i}].duration_s must be between 1 and 60")
+        for field in ("voiceover_text", "on_screen_text"):
+            if scene.get(field) is not None:
+                check_length(scene[field], f"scenes[{i}].{field}", 0, MAX_SCENE_TEXT)
+    return sorted(scenes, key=lambda s: s["order"])
+
+
+async def put_script(
+    sessions: async_sessionmaker,
+    user_id: uuid.UUID,
+    project_id: uuid.UUID,
+    storyline: str,
+    scenes: list[dict],
+) -> Script:
+    check_length(storyline, "storyline", 0, MAX_STORYLINE)
+    scenes = check_scenes(scenes)
+    async with sessions() as session, session.begin():
+        await owned_project(session, user_id, project_id, lock=True)
+        script = (
+            await session.execute(select(Script).where(Script.ad_project_id == project_id).with_for_update())
+        ).scalar_one_or_none()
+        if script is None:
+            script = Script(ad_project_id=project_id)
+            session.add(script)
+        script.storyline = storyline
+        script.scenes = scenes
+        # A changed script needs approving again.
+        script.approved_at = None
+        await session.flush()
+        await session.refresh(script)
+    return script
+
+
+async def get_script(sessions: async_sessionmaker, user_id: uuid.UUID, project_id: uuid.UUID) -> Script:
+    async with sessions() as session:
+        await owned_project(session, user_id, project_id)
+        script = (
+            await session.execute(select(Script).where(Script.ad_project_id == project_id))
+        ).scalar_one_or_none()
+    if script is None:
+        raise NotFound("this project has no script yet")
+    return script
+
+
+async def approve_script(sessions: async_sessionmaker, user_id: uuid.UUID, project_id: uuid.UUID) -> Script:
+    async with sessions() as session, session.begin():
+        await owned_project(session, user_id, project_id, lock=True)
+        script = (
+            await session.execute(select(Script).where(Script.ad_project_id == project_id).with_for_update())
+        ).scalar_one_or_none()
+        if script is None:
+            raise FailedPrecondition("this project has no script to approve")
+        if script.approved_at is None:
+            script.approved_at = datetime.now(UTC)
+        await session.flush()
+        await session.refresh(script)
+    return script

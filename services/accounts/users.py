@@ -1,0 +1,158 @@
+"""Sign-up, login sessions, the current user's profile, and deleting an account."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from services.accounts import outbox
+from services.accounts.models import AdProject, Brand, Session, User
+from services.accounts.passwords import hash_password, needs_rehash, verify_password
+from services.accounts.rate_limit import LoginRateLimiter
+from services.accounts.tokens import new_token, token_digest
+from services.accounts.validation import check_length, normalize_email
+from services.common.errors import AlreadyExists, NotFound, PermissionDenied, Unauthenticated
+
+BAD_LOGIN = "email or password is wrong"
+BAD_TOKEN = "missing, expired or revoked token"  # noqa: S105 - a message
+
+
+def check_password(password: str, field: str = "password") -> str:
+    return check_length(password, field, 8, 128)
+
+
+async def sign_up(sessions: async_sessionmaker, email: str, name: str, password: str, credits: int) -> User:
+    email = normalize_email(email)
+    check_length(name.strip(), "name", 1, 100)
+    check_password(password)
+    password_hash = await asyncio.to_thread(hash_password, password)
+    user = User(email=email, name=name, password_hash=password_hash, credits=credits)
+    try:
+        async with sessions() as session, session.begin():
+            session.add(user)
+    except IntegrityError:
+        raise AlreadyExists("an account with this email already exists") from None
+    return user
+
+
+async def log_in(
+    sessions: async_sessionmaker,
+    limiter: LoginRateLimiter,
+    email: str,
+    password: str,
+    client_ip: str,
+    ttl: timedelta,
+) -> tuple[str, datetime, User]:
+    email = email.strip().lower()
+    await limiter.hit(email, client_ip)
+    async with sessions() as session, session.begin():
+        user = (
+            await session.execute(select(User).where(func.lower(User.email) == email))
+        ).scalar_one_or_none()
+        # Unknown email and wrong password cost the same (a full Argon2 verification) and read the same.
+        ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
+        if user is None or not ok:
+            raise Unauthenticated(BAD_LOGIN)
+        if needs_rehash(user.password_hash):
+            user.password_hash = await asyncio.to_thread(hash_password, password)
+        token = new_token()
+        expires_at = datetime.now(UTC) + ttl
+        session.add(Session(user_id=user.id, token=token_digest(token), expires_at=expires_at))
+    return token, expires_at, user
+
+
+async def authenticate(sessions: async_sessionmaker, token: str) -> tuple[User, Session]:
+    """The user behind a bearer token: one indexed query on the token's digest."""
+    if not token:
+        raise Unauthenticated(BAD_TOKEN)
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                select(User, Session)
+                .join(Session, Session.user_id == User.id)
+                .where(Session.token == token_digest(token), Session.expires_at > func.now())
+            )
+        ).one_or_none()
+    if row is None:
+        raise Unauthenticated(BAD_TOKEN)
+    return row[0], row[1]
+
+
+async def log_out(sessions: async_sessionmaker, token: str) -> None:
+    async with sessions() as session, session.begin():
+        await session.execute(delete(Session).where(Session.token == token_digest(token)))
+
+
+async def get_user(sessions: async_sessionmaker, user_id: uuid.UUID) -> User:
+    async with sessions() as session:
+        user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("user not found")
+    return user
+
+
+async def update_user(
+    sessions: async_sessionmaker,
+    user_id: uuid.UUID,
+    *,
+    name: str | None,
+    new_password: str | None,
+    current_password: str,
+    keep_token: str,
+) -> User:
+    if name is not None:
+        check_length(name.strip(), "name", 1, 100)
+    if new_password is not None:
+        check_password(new_password, "new_password")
+    async with sessions() as session, session.begin():
+        user = await session.get(User, user_id, with_for_update=True)
+        if user is None:
+            raise NotFound("user not found")
+        if name is not None:
+            user.name = name
+        if new_password is not None:
+            if not await asyncio.to_thread(verify_password, user.password_hash, current_password):
+                raise PermissionDenied("current_password is wrong")
+            user.password_hash = await asyncio.to_thread(hash_password, new_password)
+            # A new password ends every other session: whoever knew the old one is logged out.
+            await session.execute(
+                delete(Session).where(Session.user_id == user_id, Session.token != token_digest(keep_token))
+            )
+        await session.flush()
+        await session.refresh(user)
+    return user
+
+
+async def delete_user(sessions: async_sessionmaker, user_id: uuid.UUID) -> None:
+    """Delete the user (the database cascades to everything below it here) and record the event
+    that makes jobs and media delete what they hold for the user's brands and projects."""
+    async with sessions() as session, session.begin():
+        user = await session.get(User, user_id, with_for_update=True)
+        if user is None:
+            raise NotFound("user not found")
+        brand_ids = (await session.execute(select(Brand.id).where(Brand.user_id == user_id))).scalars().all()
+        project_ids = (
+            (await session.execute(select(AdProject.id).where(AdProject.user_id == user_id))).scalars().all()
+        )
+        outbox.record_event(
+            session,
+            outbox.USER_DELETED,
+            user_id,
+            {
+                "user_id": str(user_id),
+                "brand_ids": [str(b) for b in brand_ids],
+                "project_ids": [str(p) for p in project_ids],
+            },
+        )
+        await session.delete(user)
+
+
+async def purge_expired_sessions(sessions: async_sessionmaker) -> int:
+    async with sessions() as session, session.begin():
+        result = await session.execute(delete(Session).where(Session.expires_at <= func.now()))
+    return result.rowcount or 0

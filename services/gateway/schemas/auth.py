@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from services.gateway.schemas.common import Email, RequestBody, timestamp
+from zapcut.accounts.v1 import accounts_pb2 as pb
+
+Password = Field(min_length=8, max_length=128)
+
+
+class SignUp(RequestBody):
+    email: Email
+    name: str = Field(min_length=1, max_length=100)
+    password: str = Password
+
+
+class LogIn(RequestBody):
+    email: Email
+    password: str = Field(min_length=1, max_length=128)
+
+
+class UpdateMe(RequestBody):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    current_password: str | None = Field(None, max_length=128)
+    new_password: str | None = Password
+
+    @model_validator(mode="after")
+    def _password_change_needs_current(self):
+        if self.new_password is not None and not self.current_password:
+            raise ValueError("changing the password needs current_password")
+        return self
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    name: str
+    subscription_tier: str
+    credits: int
+    free_videos_used: int
+    created_at: datetime
+
+    @classmethod
+    def from_pb(cls, user: pb.User) -> UserOut:
+        return cls(
+            id=user.id,
+            email=user.email,
+            name=user.name,
+            subscription_tier=user.subscription_tier,
+            credits=user.credits,
+            free_videos_used=user.free_videos_used,
+            created_at=timestamp(user.created_at),
+        )
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the scheme name
+    expires_at: datetime

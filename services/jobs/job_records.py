@@ -1,0 +1,104 @@
+"""generation_jobs rows as the API and the reconciler read and write them (asyncio engine).
+
+The row is the source of truth for a job. Writes that follow a job's life are conditional on the
+status they expect, so two writers racing (a worker finishing, the reconciler giving up on it)
+cannot overwrite each other's outcome.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import Row, func, insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.errors import InvalidArgument
+from services.jobs.models import GenerationJob
+
+jobs = GenerationJob.__table__
+
+
+def parse_uuid(value: str, field: str) -> uuid.UUID:
+    if not value:
+        raise InvalidArgument(f"{field} is required")
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidArgument(f"{field} must be a UUID, got {value[:64]!r}") from None
+
+
+async def insert_pending(engine: AsyncEngine, ad_project_id: uuid.UUID, job_type: str, params: dict) -> Row:
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            insert(jobs)
+            .values(ad_project_id=ad_project_id, job_type=job_type, input_params=params, status="pending")
+            .returning(*jobs.c)
+        )
+        return result.one()
+
+
+async def get(engine: AsyncEngine, job_id: uuid.UUID) -> Row | None:
+    async with engine.connect() as conn:
+        return (await conn.execute(select(jobs).where(jobs.c.id == job_id))).one_or_none()
+
+
+async def list_for_project(engine: AsyncEngine, ad_project_id: uuid.UUID) -> list[Row]:
+    async with engine.connect() as conn:
+        result = await conn.execute(
+            select(jobs)
+            .where(jobs.c.ad_project_id == ad_project_id)
+            .order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
+        )
+        return list(result)
+
+
+# --- for the reconciler --------------------------------------------------------------------------
+
+
+async def pending_page(
+    engine: AsyncEngine, older_than_s: float, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> list[Row]:
+    """Pending rows created over older_than_s ago, oldest first, after the (created_at, id) cursor."""
+    query = (
+        select(jobs.c.id, jobs.c.job_type, jobs.c.created_at)
+        .where(jobs.c.status == "pending")
+        .where(jobs.c.created_at < func.now() - timedelta(seconds=older_than_s))
+        .order_by(jobs.c.created_at, jobs.c.id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(tuple_(jobs.c.created_at, jobs.c.id) > tuple_(*after))
+    async with engine.connect() as conn:
+        return list(await conn.execute(query))
+
+
+async def processing(engine: AsyncEngine, limit: int) -> list[Row]:
+    async with engine.connect() as conn:
+        result = await conn.execute(
+            select(jobs.c.id, jobs.c.started_at)
+            .where(jobs.c.status == "processing")
+            .order_by(jobs.c.started_at)
+            .limit(limit)
+        )
+        return list(result)
+
+
+async def settle_orphan(
+    engine: AsyncEngine, job_id: uuid.UUID, started_at: datetime | None, status: str, message: str
+) -> bool:
+    """Move a processing row whose worker is gone to `status` (failed, or pending to run again),
+    unless it moved on since it was read (a worker finished it, or a retry claimed it anew)."""
+    values = {"status": status, "error_message": message}
+    if status == "failed":
+        values["finished_at"] = func.now()
+    else:
+        values["started_at"] = None
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id, jobs.c.status == "processing")
+            .where(jobs.c.started_at.is_(None) if started_at is None else jobs.c.started_at == started_at)
+            .values(**values)
+        )
+        return result.rowcount == 1

@@ -1,0 +1,145 @@
+"""The RQ side of a job: enqueueing a row's job, and reading RQ's view of it for the reconciler.
+
+The RQ job id is the generation_jobs row id. Everything here is synchronous (RQ is); the async
+service calls it through asyncio.to_thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from redis import Redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+from rq import Queue
+from rq.callbacks import Callback
+from rq.exceptions import DuplicateJobError
+from rq.executions import Execution, ExecutionRegistry
+from rq.job import Job, JobStatus
+from rq.registry import StartedJobRegistry
+from rq.timeouts import TimerDeathPenalty
+
+from services.jobs.config import Settings
+
+log = logging.getLogger(__name__)
+
+# By dotted path, so the service never imports worker code and `rq worker` resolves it alone.
+RUN_JOB = "services.jobs.tasks.run_job"
+ON_FAILURE = "services.jobs.tasks.on_job_failure"
+# RQ statuses after which the job will not run again by itself.
+ENDED = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
+# RQ statuses in which the job is waiting to run (again).
+WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.CREATED}
+
+
+def connect(settings: Settings, *, socket_timeout: bool = True) -> Redis:
+    """A Redis client that fails fast: short timeouts, one quick retry (for a connection a Redis
+    restart left stale). Workers pass socket_timeout=False: RQ sets its own for blocking dequeues."""
+    timeout = settings.redis_socket_timeout_s
+    return Redis.from_url(
+        settings.redis_url.get_secret_value(),
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout if socket_timeout else None,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
+        health_check_interval=30,
+    )
+
+
+def queue(redis: Redis, settings: Settings) -> Queue:
+    return Queue(settings.rq_queue, connection=redis)
+
+
+def enqueue(q: Queue, job_id: str, timeout_s: int, failure_ttl_s: int) -> bool:
+    """Enqueue the row's job unless an RQ job with its id already exists; True if this call enqueued."""
+    try:
+        q.enqueue(
+            RUN_JOB,
+            job_id,
+            job_id=job_id,
+            job_timeout=timeout_s,
+            failure_ttl=failure_ttl_s,
+            on_failure=Callback(ON_FAILURE),
+            description=f"generation job {job_id}",
+            unique=True,  # atomic in Redis: the API and the reconciler never queue one job twice
+        )
+    except DuplicateJobError:
+        return False
+    return True
+
+
+def enqueue_missing(q: Queue, jobs: list[tuple[str, int]], failure_ttl_s: int) -> list[str]:
+    """For pending rows (id, timeout): enqueue those with no RQ job, or whose RQ job ended without
+    running the row (it must run: the row says pending). Returns the ids enqueued."""
+    enqueued = []
+    found = Job.fetch_many([job_id for job_id, _ in jobs], connection=q.connection)
+    for (job_id, timeout_s), job in zip(jobs, found, strict=True):
+        if job is not None:
+            if job.get_status(refresh=False) not in ENDED:
+                continue
+            job.delete()
+        if enqueue(q, job_id, timeout_s, failure_ttl_s):
+            enqueued.append(job_id)
+    return enqueued
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What to do with a processing row whose worker is gone."""
+
+    status: str  # the row's new status: failed, or pending when RQ will run the job again
+    message: str
+
+
+WORKER_DIED = "worker died while running the job"
+
+
+def orphaned(redis: Redis, job_ids: list[str], lost_after_s: float) -> dict[str, Verdict]:
+    """Among jobs whose rows say processing, those that no live worker is running."""
+    verdicts = {}
+    for job_id, job in zip(job_ids, Job.fetch_many(job_ids, connection=redis), strict=True):
+        if _has_live_execution(redis, job_id, lost_after_s):
+            continue
+        status = job.get_status(refresh=False) if job is not None else None
+        if status in WAITING:
+            verdicts[job_id] = Verdict("pending", f"{WORKER_DIED}; RQ runs it again")
+        elif status == JobStatus.FINISHED:
+            verdicts[job_id] = Verdict("failed", "job ended without recording its outcome")
+        else:  # gone from Redis, failed, stopped, or started with a silent worker
+            verdicts[job_id] = Verdict("failed", WORKER_DIED)
+    return verdicts
+
+
+def sweep_abandoned(q: Queue, lost_after_s: float) -> int:
+    """Run RQ's abandoned-job handling now rather than at its next maintenance pass (every 600 s),
+    counting a job as abandoned as soon as its worker has missed its heartbeats.
+
+    RQ only sweeps an execution once its registry score (last heartbeat + monitoring interval + 60 s)
+    has passed; executions whose heartbeat is older than lost_after_s are expired first, so RQ's own
+    cleanup fails them (or retries them) and runs their on_failure callback. Returns how many.
+    """
+    registry = StartedJobRegistry(queue=q, death_penalty_class=TimerDeathPenalty)  # not the main thread
+    stale = [
+        f"{job_id}:{execution_id}"
+        for job_id, execution_id in registry.get_job_and_execution_ids(cleanup=False)
+        if not _execution_alive(q.connection, job_id, execution_id, lost_after_s)
+    ]
+    if stale:
+        q.connection.zadd(registry.key, {key: 0 for key in stale}, xx=True)
+        log.warning("jobs %s: worker silent for over %.0f s; failing as abandoned", stale, lost_after_s)
+    registry.cleanup()
+    return len(stale)
+
+
+def _has_live_execution(redis: Redis, job_id: str, lost_after_s: float) -> bool:
+    execution_ids = ExecutionRegistry(job_id=job_id, connection=redis).get_execution_ids()
+    return any(_execution_alive(redis, job_id, eid, lost_after_s) for eid in execution_ids)
+
+
+def _execution_alive(redis: Redis, job_id: str, execution_id: str, lost_after_s: float) -> bool:
+    try:
+        execution = Execution.fetch(id=execution_id, job_id=job_id, connection=redis)
+    except ValueError:  # its hash expired: nobody has beaten for it in a long while
+        return False
+    return time.time() - execution.last_heartbeat.timestamp() < lost_after_s
