@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 import redis.asyncio as aioredis
@@ -13,11 +12,9 @@ from services.accounts.outbox import OutboxRelay
 from services.accounts.rate_limit import LoginRateLimiter
 from services.accounts.servicer import AccountsServicer
 from services.accounts.users import purge_expired_sessions
-from services.common.db import create_async_db, session_factory
-from services.common.grpc_server import PortInUse, run_server
-from services.common.logging import configure_from_settings
-from services.common.migrations import upgrade_head
-from services.common.settings import load_settings
+from services.common.db import service_engine, session_factory
+from services.common.grpc_server import run_server, run_service
+from services.common.migrations import upgrade_on_start
 from zapcut.accounts.v1 import accounts_pb2_grpc
 
 SERVICE = "accounts"
@@ -37,10 +34,8 @@ async def purge_sessions_forever(sessions) -> None:
 
 
 async def serve(settings: Settings) -> None:
-    database_url = settings.database_url.get_secret_value()
-    if settings.migrate_on_start:
-        await asyncio.to_thread(upgrade_head, SERVICE, database_url)
-    engine = create_async_db(database_url, settings.db_pool_size, settings.db_max_overflow)
+    await upgrade_on_start(SERVICE, settings)
+    engine = service_engine(settings)
     sessions = session_factory(engine)
     redis = aioredis.Redis.from_url(
         settings.redis_url.get_secret_value(),
@@ -50,35 +45,23 @@ async def serve(settings: Settings) -> None:
     relay = OutboxRelay(sessions, redis, settings.events_stream, settings.outbox_poll_interval_s)
     limiter = LoginRateLimiter(redis, settings.login_rate_limit, settings.login_rate_window_s)
     servicer = AccountsServicer(engine, sessions, settings, limiter, relay, redis)
-    background = [asyncio.create_task(relay.run()), asyncio.create_task(purge_sessions_forever(sessions))]
 
     async def on_stop() -> None:
-        for task in background:
-            task.cancel()
-        for task in background:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         await redis.aclose()
         await engine.dispose()
 
     await run_server(
         service_name=SERVICE,
-        bind_host=settings.grpc_bind_host,
+        settings=settings,
         port=settings.accounts_port,
-        internal_token=settings.internal_token.get_secret_value(),
         register=lambda server: accounts_pb2_grpc.add_AccountsServicer_to_server(servicer, server),
-        shutdown_grace_s=settings.shutdown_grace_s,
+        background=[relay.run(), purge_sessions_forever(sessions)],
         on_stop=on_stop,
     )
 
 
 def main() -> None:
-    settings = load_settings(Settings)
-    configure_from_settings(SERVICE, settings)
-    try:
-        asyncio.run(serve(settings))
-    except PortInUse as exc:
-        raise SystemExit(str(exc)) from None
+    run_service(SERVICE, Settings, serve)
 
 
 if __name__ == "__main__":

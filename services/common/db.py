@@ -90,3 +90,10 @@ def updated_at() -> Mapped[datetime]:
 def in_values(column: str, values: tuple[str, ...]) -> str:
     """SQL for a CHECK constraint that limits an enumerated column to `values`."""
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def service_engine(settings) -> AsyncEngine:
+    """The asyncio engine of a service, from its DATABASE_URL and pool settings."""
+    return create_async_db(
+        settings.database_url.get_secret_value(), settings.db_pool_size, settings.db_max_overflow
+    )

@@ -10,11 +10,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -27,6 +29,8 @@ from services.common.context import (
     user_id_var,
 )
 from services.common.errors import ServiceError, unavailable_dependency
+from services.common.logging import configure_from_settings
+from services.common.settings import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -132,21 +136,19 @@ def _wrap_handler(handler, method: str, metadata: dict, authorized: bool):
 async def run_server(
     *,
     service_name: str,
-    bind_host: str,
+    settings,
     port: int,
-    internal_token: str,
     register: Callable[[grpc.aio.Server], None],
-    shutdown_grace_s: float = 10.0,
+    background: Iterable[Coroutine] = (),
     on_stop: Callable[[], Awaitable[None]] | None = None,
-    ready: asyncio.Event | None = None,
-    stop: asyncio.Event | None = None,
 ) -> None:
-    """Serve until SIGTERM/SIGINT (or until `stop` is set), then shut down gracefully.
+    """Serve until SIGTERM/SIGINT, then shut down gracefully.
 
-    `ready` and `stop` let tests run a server in-process; a real process leaves them None.
+    `background` coroutines (relays, consumers, reconcilers) run beside the server and are cancelled
+    once it has stopped; `on_stop` then closes what the service opened (engines, clients).
     """
     server = grpc.aio.server(
-        interceptors=[ServiceInterceptor(internal_token)],
+        interceptors=[ServiceInterceptor(settings.internal_token.get_secret_value())],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -156,7 +158,7 @@ async def run_server(
     register(server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    address = f"{bind_host}:{port}"
+    address = f"{settings.grpc_bind_host}:{port}"
     try:
         bound = server.add_insecure_port(address)
     except RuntimeError:
@@ -167,26 +169,40 @@ async def run_server(
     for name in ("", service_name):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info("%s listening on %s", service_name, address)
+    tasks = [asyncio.create_task(coroutine) for coroutine in background]
 
-    stop = stop or asyncio.Event()
+    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    installed = []
     for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-            installed.append(sig)
-        except (RuntimeError, ValueError):  # not the main thread (tests)
-            pass
-    if ready is not None:
-        ready.set()
+        loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:
-        log.info("%s stopping: finishing in-flight calls (grace %.0f s)", service_name, shutdown_grace_s)
+        grace = settings.shutdown_grace_s
+        log.info("%s stopping: finishing in-flight calls (grace %.0f s)", service_name, grace)
         await health_servicer.enter_graceful_shutdown()
-        await server.stop(shutdown_grace_s)
+        await server.stop(grace)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if on_stop is not None:
             await on_stop()
-        for sig in installed:
-            loop.remove_signal_handler(sig)
         log.info("%s stopped", service_name)
+
+
+def run_service(
+    service_name: str,
+    settings_class: type,
+    serve: Callable[[Any], Awaitable[None]],
+    fatal: tuple[type[Exception], ...] = (),
+) -> None:
+    """A service process's main(): settings (one line and exit 2 when wrong), logging, then serve.
+    PortInUse and the `fatal` start-up errors end the process with their one-line message."""
+    settings = load_settings(settings_class)
+    configure_from_settings(service_name, settings)
+    try:
+        asyncio.run(serve(settings))
+    except (PortInUse, *fatal) as exc:
+        raise SystemExit(str(exc)) from None

@@ -7,6 +7,7 @@ take turns instead of racing.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from logging.config import fileConfig
@@ -97,6 +98,12 @@ def upgrade_head(service: str, database_url: str) -> None:
                 conn.commit()
     finally:
         engine.dispose()
+
+
+async def upgrade_on_start(service: str, settings) -> None:
+    """MIGRATE_ON_START: bring the service's schema to head before it serves."""
+    if settings.migrate_on_start:
+        await asyncio.to_thread(upgrade_head, service, settings.database_url.get_secret_value())
 
 
 # --- helpers for migration scripts -------------------------------------------------------------

@@ -1,0 +1,202 @@
+"""Deleting a user, brand or project removes what hangs under it everywhere: in accounts by the
+database's cascades, in jobs and media (and S3) through the outbox and the events stream — also
+when jobs and media were down at the time of the delete."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from tests.api_helpers import new_brand, new_project, new_user
+from zapcut.jobs.v1 import jobs_pb2
+from zapcut.media.v1 import media_pb2
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 2048
+STREAM = "zapcut:events"
+
+
+async def _store_scene(media_stub, project_id: str) -> str:
+    async def messages():
+        ref = media_pb2.ObjectRef(scene_video=media_pb2.SceneVideo(project_id=project_id, n=1))
+        yield media_pb2.UploadObjectRequest(header=media_pb2.UploadHeader(ref=ref, content_type="video/mp4"))
+        yield media_pb2.UploadObjectRequest(chunk=b"\0" * 1024)
+
+    return (await media_stub.UploadObject(messages())).key
+
+
+async def _listed(media_stub, prefix: str) -> list[str]:
+    reply = await media_stub.ListObjects(media_pb2.ListObjectsRequest(prefix=prefix))
+    return [o.key for o in reply.objects]
+
+
+async def _workspace(http, media_stub, jobs_stub, db, headers) -> dict:
+    """A brand with an image, a project with a chat message, a job, a LoRA row and a stored scene."""
+    brand = await new_brand(http, headers)
+    reply = await http.post(
+        f"/api/brands/{brand['id']}/files?kind=product_image",
+        files={"file": ("p.png", PNG, "image/png")},
+        headers=headers,
+    )
+    assert reply.status_code == 201, reply.text
+    project = await new_project(http, headers, brand["id"])
+    await http.post(
+        f"/api/projects/{project['id']}/messages", json={"role": "user", "content": "hi"}, headers=headers
+    )
+    job = await jobs_stub.CreateJob(
+        jobs_pb2.CreateJobRequest(ad_project_id=project["id"], job_type="diagnostic")
+    )
+    db.execute("INSERT INTO jobs.lora_models (brand_id) VALUES (%s)", (brand["id"],))
+    scene_key = await _store_scene(media_stub, project["id"])
+    return {"brand": brand["id"], "project": project["id"], "job": job.id, "scene": scene_key}
+
+
+def _count(db, sql: str, *args) -> int:
+    return db.execute(sql, args).fetchone()[0]
+
+
+async def _wait_until_gone(db, media_stub, w: dict, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        left = {
+            "jobs": _count(
+                db, "SELECT count(*) FROM jobs.generation_jobs WHERE ad_project_id = %s", w["project"]
+            ),
+            "loras": _count(db, "SELECT count(*) FROM jobs.lora_models WHERE brand_id = %s", w["brand"]),
+            "rows": _count(
+                db,
+                "SELECT count(*) FROM media.media_objects WHERE brand_id = %s OR ad_project_id = %s",
+                w["brand"],
+                w["project"],
+            ),
+            "images": len(await _listed(media_stub, f"product-images/{w['brand']}/")),
+            "scenes": len(await _listed(media_stub, f"scene-videos/{w['project']}/")),
+        }
+        if not any(left.values()):
+            return
+        assert time.monotonic() < deadline, f"still there after {timeout_s} s: {left}"
+        await asyncio.sleep(0.5)
+
+
+async def test_deleting_a_user_while_jobs_and_media_are_down_removes_everything_once_they_return(
+    http, stack, db, media_stub, jobs_stub
+):
+    user = await new_user(http)
+    w = await _workspace(http, media_stub, jobs_stub, db, user["headers"])
+    assert _count(db, "SELECT count(*) FROM media.media_objects WHERE brand_id = %s", w["brand"]) == 1
+
+    stack.stop_app("jobs")
+    stack.stop_app("media")
+    try:
+        reply = await http.delete("/api/auth/me", headers=user["headers"])
+        assert reply.status_code == 204, reply.text
+        # accounts: gone at once, by the database's cascades.
+        for table, column, value in [
+            ("users", "id", user["id"]),
+            ("brands", "user_id", user["id"]),
+            ("ad_projects", "user_id", user["id"]),
+            ("chat_messages", "ad_project_id", w["project"]),
+        ]:
+            assert _count(db, f"SELECT count(*) FROM accounts.{table} WHERE {column} = %s", value) == 0, table
+        # The event is published to the stream even while its consumers are down.
+        deadline = time.monotonic() + 20
+        while not _count(
+            db,
+            "SELECT count(*) FROM accounts.outbox WHERE aggregate_id = %s AND published_at IS NOT NULL",
+            user["id"],
+        ):
+            assert time.monotonic() < deadline, "the user.deleted event was never published"
+            await asyncio.sleep(0.2)
+        # Nothing of the user's was removed in jobs while jobs was down.
+        assert _count(db, "SELECT count(*) FROM jobs.generation_jobs WHERE id = %s", w["job"]) == 1
+    finally:
+        stack.start_app("media")
+        stack.start_app("jobs")
+
+    await _wait_until_gone(db, media_stub, w)
+    # The login is gone too.
+    again = await http.post("/api/auth/login", json={"email": user["email"], "password": user["password"]})
+    assert again.status_code in (401, 429)
+
+
+async def test_deleting_a_brand_or_a_project_removes_its_jobs_and_objects(http, db, media_stub, jobs_stub):
+    user = await new_user(http)
+    w = await _workspace(http, media_stub, jobs_stub, db, user["headers"])
+    reply = await http.delete(f"/api/projects/{w['project']}", headers=user["headers"])
+    assert reply.status_code == 204
+    deadline = time.monotonic() + 30
+    while _count(db, "SELECT count(*) FROM jobs.generation_jobs WHERE ad_project_id = %s", w["project"]) or (
+        await _listed(media_stub, f"scene-videos/{w['project']}/")
+    ):
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.5)
+    # The brand (and its image) is untouched by deleting one of its projects.
+    assert await _listed(media_stub, f"product-images/{w['brand']}/")
+
+    reply = await http.delete(f"/api/brands/{w['brand']}", headers=user["headers"])
+    assert reply.status_code == 204
+    await _wait_until_gone(db, media_stub, w)
+
+
+async def test_an_event_stays_unpublished_until_the_stream_accepts_it(http, stack, db, redis_client):
+    user = await new_user(http)
+    brand = await new_brand(http, user["headers"])
+    stack.stop_backing_server("redis")
+    try:
+        reply = await http.delete(f"/api/brands/{brand['id']}", headers=user["headers"])
+        assert reply.status_code == 204
+        await asyncio.sleep(3)  # several relay rounds, all failing to reach Redis
+        row = db.execute(
+            "SELECT published_at FROM accounts.outbox WHERE aggregate_id = %s", (brand["id"],)
+        ).fetchone()
+        assert row is not None and row[0] is None
+    finally:
+        stack.restart_backing_server("redis")
+    deadline = time.monotonic() + 30
+    while not _count(
+        db,
+        "SELECT count(*) FROM accounts.outbox WHERE aggregate_id = %s AND published_at IS NOT NULL",
+        brand["id"],
+    ):
+        assert time.monotonic() < deadline, "the event was not published after Redis came back"
+        await asyncio.sleep(0.2)
+    entries = redis_client.xrange(STREAM)
+    assert any(fields[b"aggregate_id"].decode() == brand["id"] for _, fields in entries)
+
+
+async def test_the_same_event_twice_does_no_harm(http, db, media_stub, jobs_stub, redis_client):
+    user = await new_user(http)
+    w = await _workspace(http, media_stub, jobs_stub, db, user["headers"])
+    reply = await http.delete(f"/api/brands/{w['brand']}", headers=user["headers"])
+    assert reply.status_code == 204
+    await _wait_until_gone(db, media_stub, w)
+
+    # Deliver the same event again, as a relay that crashed before marking it published would.
+    event_id, event_type, payload = db.execute(
+        "SELECT id, event_type, payload FROM accounts.outbox WHERE aggregate_id = %s", (w["brand"],)
+    ).fetchone()
+    entry = redis_client.xadd(
+        STREAM,
+        {
+            "event_id": str(event_id),
+            "type": event_type,
+            "aggregate_id": w["brand"],
+            "payload": json.dumps(payload),
+        },
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        groups = {g["name"].decode(): g for g in redis_client.xinfo_groups(STREAM)}
+        handled = all(
+            groups[name]["last-delivered-id"] >= entry and groups[name]["pending"] == 0
+            for name in ("media", "jobs")
+        )
+        if handled:
+            break
+        assert time.monotonic() < deadline, groups
+        await asyncio.sleep(0.2)
+    # Still healthy, and another user's brand is untouched by the replay.
+    other = await new_user(http)
+    kept = await new_brand(http, other["headers"])
+    assert (await http.get(f"/api/brands/{kept['id']}", headers=other["headers"])).status_code == 200
+    assert (await http.get("/api/health")).status_code == 200
