@@ -3,6 +3,10 @@
     make bench
     make bench BENCH_ARGS="--gateway http://localhost:18000 --requests 500"
 
+Floors (TCP, a trivial HTTP server, gRPC health), the gateway's health routes, diagnostic jobs, S3
+through media, then the accounts/workspace API: login, GET /api/brands of 20 brands and a 200 MiB
+multipart upload with the memory it costs, made with bench users that are deleted at the end.
+
 Only loopback targets; every scenario stops at a request count and a time limit, and the whole run
 at --time-limit. Exits 1 with one line when the stack is not running.
 """
@@ -19,8 +23,9 @@ from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import load, processes
-from bench.report import Row, megabytes, render
+from bench import big_upload, load, processes, workspace_rows
+from bench.report import Row, mebibytes, render
+from bench.rows import CONCURRENCY, http_row, load_row, progress
 from bench.target import BenchError, Target, resolve
 from devstack.processes import ManagedProcess, free_port, wait_for_port
 from services.common.grpc_client import health_status, open_channel
@@ -28,11 +33,6 @@ from services.common.grpc_client import health_status, open_channel
 HEALTH_TARGET_MS = 100  # the original target for health checks
 DATABASE_TARGET_MS = 50  # ... for database queries
 S3_TARGET_MS = 500  # ... for S3 operations
-CONCURRENCY = (1, 32)
-
-
-def progress(message: str) -> None:
-    print(f"bench | {message}", file=sys.stderr, flush=True)
 
 
 async def require_stack(target: Target, channels: dict) -> str:
@@ -69,19 +69,6 @@ def start_trivial_server() -> tuple[ManagedProcess, int]:
     return proc, port
 
 
-async def load_row(label: str, calls: list, args: argparse.Namespace, **row) -> Row:
-    """Warm up (connections, caches), then measure; the concurrency is len(calls)."""
-    progress(f"{label} at concurrency {len(calls)}")
-    await load.measure(calls, requests=max(20, 2 * len(calls)), max_s=5)
-    samples = await load.measure(calls, requests=args.requests, max_s=args.seconds)
-    return Row(label, samples, len(calls), **row)
-
-
-async def http_row(base_url: str, path: str, concurrency: int, args: argparse.Namespace, **row) -> Row:
-    async with load.http_clients(base_url, concurrency) as clients:
-        return await load_row(f"GET {path}", [load.http_get(c, path) for c in clients], args, **row)
-
-
 async def run(target: Target, args: argparse.Namespace) -> str:
     async with AsyncExitStack() as stack:
         # Started before any gRPC channel exists: forking a process that has gRPC threads is unsafe.
@@ -109,7 +96,7 @@ async def run(target: Target, args: argparse.Namespace) -> str:
             grpc_floor[name] = row.samples.p(50)
             floors.append(row)
 
-        http_rows = []
+        http_rows, health_p50 = [], {}
         for path, target_ms in (
             ("/api/health", HEALTH_TARGET_MS),
             ("/api/health/accounts", DATABASE_TARGET_MS),
@@ -119,6 +106,8 @@ async def run(target: Target, args: argparse.Namespace) -> str:
                     await http_row(target.gateway_url, path, c, args, target_ms=target_ms,
                                    baseline=f"trivial HTTP c={c}", baseline_ms=http_floor[c])
                 )  # fmt: skip
+                if path == "/api/health" and http_rows[-1].samples.count:
+                    health_p50[c] = http_rows[-1].samples.p(50)
 
         progress(f"{args.jobs} diagnostic jobs, one at a time")
         to_start, to_finish = await load.job_start_delays(channels["jobs"], args.jobs, max_s=args.seconds * 6)
@@ -137,6 +126,8 @@ async def run(target: Target, args: argparse.Namespace) -> str:
             for name, samples in s3.items()
         ]  # fmt: skip
 
+        workspace = await workspace_rows.measure(target, args, health_p50, channels["media"])
+
         ports = {"gateway": port} | {n: int(a.rsplit(":", 1)[1]) for n, a in target.grpc.items()}
         memory = processes.find(ports)
 
@@ -145,7 +136,7 @@ async def run(target: Target, args: argparse.Namespace) -> str:
         f"Python {platform.python_version()}\n"
         f"gateway {target.gateway_url}  "
         + "  ".join(f"{n} {a}" for n, a in target.grpc.items())
-        + f"\nup to {args.requests} requests or {args.seconds:g} s per load row;"
+        + f"\nup to {args.requests} requests ({args.logins} for logins) or {args.seconds:g} s per load row;"
         " latencies are of successful calls"
     )
     table = render(
@@ -155,14 +146,23 @@ async def run(target: Target, args: argparse.Namespace) -> str:
             ("gateway (HTTP)", http_rows),
             ("jobs (gRPC CreateJob, then GetJob until it ends; from the row's timestamps)", job_rows),
             ("S3 through media (gRPC, sequential)", s3_rows),
+            (
+                "accounts/workspace API (HTTP; x floor: p50 over GET /api/health's p50 at the same"
+                " concurrency in this run)",
+                workspace.rows,
+            ),
         ],
     )
+    if workspace.upload is not None:
+        table += "\n\n" + big_upload.render(workspace.upload)
     if memory:
         table += "\n\npeak RSS (VmHWM): " + ", ".join(
-            f"{p.name} {megabytes(p.peak_rss)} (now {megabytes(p.rss)})" for p in memory
+            f"{p.name} {mebibytes(p.peak_rss)} (now {mebibytes(p.rss)})" for p in memory
         )
     else:
         table += "\n\npeak RSS: the stack's processes were not found (not listening on this machine?)"
+    if workspace.notes:
+        table += "\n\n" + "\n".join(workspace.notes)
     return table
 
 
@@ -177,11 +177,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=10, help="time cap per load row (default 10)")
     parser.add_argument("--jobs", type=int, default=20, help="diagnostic jobs to time (default 20)")
     parser.add_argument("--s3-rounds", type=int, default=30, help="upload/presign/exists/delete rounds")
-    parser.add_argument("--time-limit", type=float, default=300, help="stop the whole run after this")
+    parser.add_argument("--logins", type=int, default=100, help="logins per concurrency (default 100)")
+    parser.add_argument(
+        "--upload-mib", type=int, default=200, help="size of the multipart upload (default 200; 0 skips it)"
+    )
+    parser.add_argument("--time-limit", type=float, default=420, help="stop the whole run after this")
     args = parser.parse_args(argv)
-    for name in ("requests", "seconds", "jobs", "s3_rounds", "time_limit"):
+    for name in ("requests", "seconds", "jobs", "s3_rounds", "logins", "time_limit"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive")
+    if args.upload_mib < 0:
+        parser.error("--upload-mib must be 0 (skip) or positive")
     return args
 
 

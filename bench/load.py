@@ -53,12 +53,16 @@ async def measure(
 
 
 @asynccontextmanager
-async def http_clients(base_url: str, count: int) -> AsyncIterator[list[httpx.AsyncClient]]:
+async def http_clients(
+    base_url: str, count: int, headers: dict[str, str] | None = None, timeout_s: float = 5
+) -> AsyncIterator[list[httpx.AsyncClient]]:
     """One client (one keep-alive connection) per concurrent task: a single httpx pool shared by
     32 tasks spends more time on its own locking than the requests take."""
     async with AsyncExitStack() as stack:
         yield [
-            await stack.enter_async_context(httpx.AsyncClient(base_url=base_url, timeout=5))
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout_s)
+            )
             for _ in range(count)
         ]
 
@@ -168,6 +172,7 @@ async def s3_operations(
                         [
                             media_pb2.UploadObjectRequest(header=header),
                             media_pb2.UploadObjectRequest(chunk=payload),
+                            media_pb2.UploadObjectRequest(finish=media_pb2.UploadFinish()),
                         ]
                     )
                 ),

@@ -60,5 +60,7 @@ def render(title: str, sections: list[tuple[str, list[Row]]]) -> str:
     return "\n".join(lines)
 
 
-def megabytes(value: int | None) -> str:
-    return "?" if value is None else f"{value / 1024 / 1024:.0f} MB"
+def mebibytes(value: int | None, digits: int = 0, signed: bool = False) -> str:
+    if value is None:
+        return "?"
+    return f"{value / 1024 / 1024:{'+' if signed else ''}.{digits}f} MiB"

@@ -1,5 +1,6 @@
-"""What the bench talks to: the gateway URL, the three gRPC addresses and the internal token,
-resolved the way `make dev` resolves them (environment, then .env, then the dev defaults)."""
+"""What the bench talks to: the gateway URL, the three gRPC addresses, the internal token and the
+login rate limit, resolved the way `make dev` resolves them (environment, then .env, then the dev
+defaults)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ class Target:
     gateway_url: str
     grpc: dict[str, str]  # service -> host:port
     internal_token: str
+    login_rate_limit: int = 5  # logins per email (and per client IP) a window, as the stack is configured
 
     @property
     def gateway_host_port(self) -> tuple[str, int]:
@@ -56,7 +58,13 @@ def resolve(gateway_url: str | None) -> Target:
         if not _truthy(env.get("DEBUG")):
             raise BenchError("INTERNAL_TOKEN is not set (and DEBUG is false, so there is no dev default)")
         token = DEV_INTERNAL_TOKEN
-    target = Target(url, grpc, token)
+    try:
+        login_rate_limit = int(env.get("LOGIN_RATE_LIMIT") or 5)
+    except ValueError:
+        raise BenchError(
+            f"LOGIN_RATE_LIMIT must be a whole number, not {env['LOGIN_RATE_LIMIT']!r}"
+        ) from None
+    target = Target(url, grpc, token, max(login_rate_limit, 1))
     _require_loopback(target)
     return target
 

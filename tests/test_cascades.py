@@ -21,6 +21,7 @@ async def _store_scene(media_stub, project_id: str) -> str:
         ref = media_pb2.ObjectRef(scene_video=media_pb2.SceneVideo(project_id=project_id, n=1))
         yield media_pb2.UploadObjectRequest(header=media_pb2.UploadHeader(ref=ref, content_type="video/mp4"))
         yield media_pb2.UploadObjectRequest(chunk=b"\0" * 1024)
+        yield media_pb2.UploadObjectRequest(finish=media_pb2.UploadFinish())
 
     return (await media_stub.UploadObject(messages())).key
 

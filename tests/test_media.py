@@ -49,6 +49,7 @@ async def upload(stub, ref, data: bytes, content_type="image/png", chunk=256 * 1
         )
         for start in range(0, len(data), chunk):
             yield media_pb2.UploadObjectRequest(chunk=data[start : start + chunk])
+        yield media_pb2.UploadObjectRequest(finish=media_pb2.UploadFinish())
 
     return await stub.UploadObject(messages(), timeout=60)
 
@@ -260,6 +261,25 @@ async def test_a_client_that_goes_away_mid_upload_leaves_no_multipart_upload_beh
         await waiting
     await _poll(lambda: incomplete_uploads(s3, key) == [], "the multipart upload to be aborted")
     assert versions_of(s3, key) == []
+
+
+async def test_a_stream_that_ends_without_finish_stores_nothing(media_stub, s3):
+    ref = product_image(name="torso.png")
+    key = f"product-images/{ref.product_image.brand_id}/torso.png"
+
+    for size in (1024, 9 * MIB):  # a single PUT, and a multipart upload
+
+        async def messages(size=size):
+            yield media_pb2.UploadObjectRequest(
+                header=media_pb2.UploadHeader(ref=ref, content_type="image/png")
+            )
+            for _ in range(0, size, MIB):
+                yield media_pb2.UploadObjectRequest(chunk=b"\0" * min(MIB, size))
+
+        err = await rpc_error(media_stub.UploadObject(messages(), timeout=30))
+        assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "finish" in err.details()
+        assert versions_of(s3, key) == [] and incomplete_uploads(s3, key) == []
 
 
 async def test_the_header_must_come_first_and_be_complete(media_stub):

@@ -120,10 +120,16 @@ async def add_file(
         raise InvalidArgument(f"a {kind} key must start with {prefix}")
     async with sessions() as session, session.begin():
         brand = await owned_brand(session, user_id, brand_id, lock=True)
-        files = [f for f in getattr(brand, column) if f["key"] != file["key"]]
-        if len(files) >= MAX_FILES_PER_KIND:
+        files = list(getattr(brand, column))
+        now = datetime.now(UTC).isoformat()
+        same = [i for i, f in enumerate(files) if f["key"] == file["key"]]
+        if same:
+            # Recorded again (a retried confirm): the same file, so it keeps its place and added_at.
+            files[same[0]] = {**file, "added_at": files[same[0]].get("added_at") or now}
+        elif len(files) >= MAX_FILES_PER_KIND:
             raise FailedPrecondition(f"a brand holds at most {MAX_FILES_PER_KIND} files of kind {kind}")
-        files.append({**file, "added_at": datetime.now(UTC).isoformat()})
+        else:
+            files.append({**file, "added_at": now})
         setattr(brand, column, files)
         await session.flush()
         await session.refresh(brand)

@@ -17,5 +17,9 @@ class Settings(DatabaseConfig, RedisConfig):
     # Login attempts allowed per email and per client IP in each window.
     login_rate_limit: int = Field(5, ge=1)
     login_rate_window_s: int = Field(60, ge=1)
+    # Argon2 hashes and checks run at most this many at once (each is ~100 ms of CPU and 64 MiB) ...
+    password_hash_concurrency: int = Field(2, ge=1)
+    # ... and beyond this many waiting, a sign-in is refused at once with 429.
+    password_hash_queue: int = Field(32, ge=1)
     # How often the outbox relay looks for unpublished events when nothing woke it.
     outbox_poll_interval_s: float = Field(1.0, gt=0)

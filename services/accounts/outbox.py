@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 
 import redis.asyncio as aioredis
@@ -20,6 +21,13 @@ USER_DELETED = "user.deleted"
 BRAND_DELETED = "brand.deleted"
 PROJECT_DELETED = "project.deleted"
 RELAY_BATCH = 100
+# Entries older than this are trimmed from the stream as new ones arrive. A consumer down longer
+# than that would miss events; a week is far beyond any outage the services are built to ride out.
+STREAM_RETENTION_S = 7 * 24 * 3600
+
+
+def _oldest_kept_id() -> str:
+    return f"{int((time.time() - STREAM_RETENTION_S) * 1000)}-0"
 
 
 def record_event(session: AsyncSession, event_type: str, aggregate_id: uuid.UUID, payload: dict) -> None:
@@ -60,7 +68,9 @@ class OutboxRelay:
                 # If XADD fails the transaction rolls back and the row stays unpublished for a retry.
                 await self.redis.xadd(
                     self.stream,
-                    {
+                    minid=_oldest_kept_id(),
+                    approximate=True,
+                    fields={
                         "event_id": str(row.id),
                         "type": row.event_type,
                         "aggregate_id": str(row.aggregate_id),

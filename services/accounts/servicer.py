@@ -14,6 +14,7 @@ from services.accounts import brands, projects, users
 from services.accounts.config import Settings
 from services.accounts.models import AdProject, Brand, ChatMessage, Script, User
 from services.accounts.outbox import OutboxRelay
+from services.accounts.passwords import PasswordWork
 from services.accounts.rate_limit import LoginRateLimiter
 from services.accounts.validation import record_id
 from services.common.context import user_id_var
@@ -137,6 +138,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
         self.sessions = sessions
         self.settings = settings
         self.limiter = limiter
+        self.passwords = PasswordWork(settings.password_hash_concurrency, settings.password_hash_queue)
         self.relay = relay
         self.redis = redis
 
@@ -149,13 +151,19 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
 
     async def SignUp(self, request, context):
         user = await users.sign_up(
-            self.sessions, request.email, request.name, request.password, self.settings.starting_credits
+            self.sessions,
+            self.passwords,
+            request.email,
+            request.name,
+            request.password,
+            self.settings.starting_credits,
         )
         return user_pb(user)
 
     async def LogIn(self, request, context):
         token, expires_at, user = await users.log_in(
             self.sessions,
+            self.passwords,
             self.limiter,
             request.email,
             request.password,
@@ -180,6 +188,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
     async def UpdateMe(self, request, context):
         user = await users.update_user(
             self.sessions,
+            self.passwords,
             _caller(),
             name=_optional(request, "name"),
             new_password=_optional(request, "new_password"),

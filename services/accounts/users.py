@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from services.accounts import outbox
 from services.accounts.models import AdProject, Brand, Session, User
-from services.accounts.passwords import hash_password, needs_rehash, verify_password
+from services.accounts.passwords import PasswordWork, needs_rehash
 from services.accounts.rate_limit import LoginRateLimiter
 from services.accounts.tokens import new_token, token_digest
 from services.accounts.validation import check_length, normalize_email
@@ -26,11 +25,13 @@ def check_password(password: str, field: str = "password") -> str:
     return check_length(password, field, 8, 128)
 
 
-async def sign_up(sessions: async_sessionmaker, email: str, name: str, password: str, credits: int) -> User:
+async def sign_up(
+    sessions: async_sessionmaker, passwords: PasswordWork, email: str, name: str, password: str, credits: int
+) -> User:
     email = normalize_email(email)
     check_length(name.strip(), "name", 1, 100)
     check_password(password)
-    password_hash = await asyncio.to_thread(hash_password, password)
+    password_hash = await passwords.hash(password)
     user = User(email=email, name=name, password_hash=password_hash, credits=credits)
     try:
         async with sessions() as session, session.begin():
@@ -42,26 +43,29 @@ async def sign_up(sessions: async_sessionmaker, email: str, name: str, password:
 
 async def log_in(
     sessions: async_sessionmaker,
+    passwords: PasswordWork,
     limiter: LoginRateLimiter,
     email: str,
     password: str,
     client_ip: str,
     ttl: timedelta,
 ) -> tuple[str, datetime, User]:
-    email = email.strip().lower()
+    email = normalize_email(email)
     await limiter.hit(email, client_ip)
-    async with sessions() as session, session.begin():
+    async with sessions() as session:
         user = (
             await session.execute(select(User).where(func.lower(User.email) == email))
         ).scalar_one_or_none()
-        # Unknown email and wrong password cost the same (a full Argon2 verification) and read the same.
-        ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
-        if user is None or not ok:
-            raise Unauthenticated(BAD_LOGIN)
-        if needs_rehash(user.password_hash):
-            user.password_hash = await asyncio.to_thread(hash_password, password)
-        token = new_token()
-        expires_at = datetime.now(UTC) + ttl
+    # Checked with no database connection held: a burst of logins must not starve the pool.
+    # Unknown email and wrong password cost the same (a full Argon2 verification) and read the same.
+    if not await passwords.verify(user.password_hash if user else None, password) or user is None:
+        raise Unauthenticated(BAD_LOGIN)
+    new_hash = await passwords.hash(password) if needs_rehash(user.password_hash) else None
+    token = new_token()
+    expires_at = datetime.now(UTC) + ttl
+    async with sessions() as session, session.begin():
+        if new_hash is not None:
+            await session.execute(update(User).where(User.id == user.id).values(password_hash=new_hash))
         session.add(Session(user_id=user.id, token=token_digest(token), expires_at=expires_at))
     return token, expires_at, user
 
@@ -98,6 +102,7 @@ async def get_user(sessions: async_sessionmaker, user_id: uuid.UUID) -> User:
 
 async def update_user(
     sessions: async_sessionmaker,
+    passwords: PasswordWork,
     user_id: uuid.UUID,
     *,
     name: str | None,
@@ -116,9 +121,9 @@ async def update_user(
         if name is not None:
             user.name = name
         if new_password is not None:
-            if not await asyncio.to_thread(verify_password, user.password_hash, current_password):
+            if not await passwords.verify(user.password_hash, current_password):
                 raise PermissionDenied("current_password is wrong")
-            user.password_hash = await asyncio.to_thread(hash_password, new_password)
+            user.password_hash = await passwords.hash(new_password)
             # A new password ends every other session: whoever knew the old one is logged out.
             await session.execute(
                 delete(Session).where(Session.user_id == user_id, Session.token != token_digest(keep_token))

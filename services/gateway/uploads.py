@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.gateway.config import Settings
 from zapcut.media.v1 import media_pb2
@@ -93,7 +94,8 @@ def sign_ticket(secret: bytes, payload: dict) -> str:
 def read_ticket(secret: bytes, ticket: str, brand_id: str, user_id: str) -> dict:
     body, _, mac = ticket.rpartition(".")
     expected = hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
-    if not body or not hmac.compare_digest(mac, expected):
+    # As bytes: compare_digest refuses str with non-ASCII characters, and any text may arrive here.
+    if not body or not hmac.compare_digest(mac.encode(), expected.encode()):
         raise HTTPException(422, "upload_id is not one this API handed out")
     payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     if payload.get("brand_id") != brand_id or payload.get("user_id") != user_id:
@@ -128,8 +130,10 @@ class MultipartFileStream:
         self._value = b""
         self._in_file = False
         self._file_seen = False
+        self._body_complete = False
         self._pending: list[bytes] = []
-        self.error: Exception | None = None
+        self._ended = False  # the reader took the end marker
+        self.error: StarletteHTTPException | None = None
 
     def _parser(self, boundary: bytes) -> MultipartParser:
         def on_header_field(data, start, end):
@@ -160,6 +164,9 @@ class MultipartFileStream:
         def on_part_end():
             self._in_file = False
 
+        def on_end():
+            self._body_complete = True
+
         return MultipartParser(
             boundary,
             {
@@ -169,6 +176,7 @@ class MultipartFileStream:
                 "on_headers_finished": on_headers_finished,
                 "on_part_data": on_part_data,
                 "on_part_end": on_part_end,
+                "on_end": on_end,
             },
         )
 
@@ -190,20 +198,46 @@ class MultipartFileStream:
                     await self.queue.put(piece)
                 self._pending.clear()
             parser.finalize()
-        except HTTPException as exc:
+            if not self._body_complete:
+                # The parser doesn't check this itself: a body cut short would pass for a smaller file.
+                raise HTTPException(422, "incomplete multipart body: the closing boundary is missing")
+        except StarletteHTTPException as exc:  # ours, or the body limit's 413
             self.error = exc
+        except asyncio.CancelledError:
+            # The handler gave up on the upload and nobody reads the queue any more: end without
+            # waiting for room in it.
+            self.header.cancel()
             raise
         except Exception as exc:  # the parser's own errors, or the client went away
             self.error = HTTPException(422, f"malformed or incomplete multipart body: {exc}")
-            raise self.error from None
-        finally:
-            if not self.header.done():
-                self.header.set_exception(HTTPException(422, "the form has no part named file"))
-            await self.queue.put(None)
+        self._no_file_part()
+        await self.queue.put(None)
+        if self.error is not None:
+            raise self.error
+
+    def _no_file_part(self) -> None:
+        if not self.header.done():
+            self.header.set_exception(HTTPException(422, "the form has no part named file"))
+
+    async def read_head(self, n: int) -> bytes:
+        """At least the first n bytes of the file (all of it when shorter), to check its type
+        before anything is sent to media."""
+        head = b""
+        while len(head) < n and not self._ended:
+            chunk = await self.queue.get()
+            if chunk is None:
+                self._ended = True
+                if self.error is not None:
+                    raise self.error
+            else:
+                head += chunk
+        return head
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        while (chunk := await self.queue.get()) is not None:
+        """The rest of the file, after read_head."""
+        while not self._ended and (chunk := await self.queue.get()) is not None:
             yield chunk
+        self._ended = True
         if self.error is not None:
             # Raising (not just ending) makes the upload to media fail instead of storing a torso.
             raise self.error

@@ -55,11 +55,21 @@ def _stored(obj: StoredObject) -> media_pb2.StoredObject:
 
 
 async def _chunks(messages: AsyncIterator[media_pb2.UploadObjectRequest]) -> AsyncIterator[bytes]:
+    finished = False
     async for message in messages:
-        if message.WhichOneof("part") != "chunk":
-            raise InvalidArgument("only the first message may be the header; every later one must be a chunk")
-        if message.chunk:
-            yield message.chunk
+        part = message.WhichOneof("part")
+        if finished:
+            raise InvalidArgument("nothing may follow finish")
+        if part == "finish":
+            finished = True
+        elif part == "chunk":
+            if message.chunk:
+                yield message.chunk
+        else:
+            raise InvalidArgument("only the first message may be the header; then chunks, then finish")
+    if not finished:
+        # Raised inside the upload, so a multipart upload is aborted and nothing is stored.
+        raise InvalidArgument("the stream ended without finish; nothing stored")
 
 
 MAX_PRESIGN_BATCH = 1000

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -75,13 +77,13 @@ async def upload_stream(
         if expected is not None and size != expected:
             raise InvalidArgument(f"expected_size is {expected} bytes but {size} arrived; nothing stored")
         if upload_id is None:
-            version_id = await storage.put(key, bytes(buffer), content_type)
+            version_id = await _write_or_undo(storage, key, storage.put(key, bytes(buffer), content_type))
         else:
             if buffer:
                 parts.append(
                     await storage.upload_part(key, upload_id, len(parts) + 1, _take(buffer, len(buffer)))
                 )
-            version_id = await storage.complete_multipart(key, upload_id, parts)
+            version_id = await _write_or_undo(storage, key, storage.complete_multipart(key, upload_id, parts))
     except BaseException:  # also a client that went away mid-stream (CancelledError)
         if upload_id is not None:
             await storage.abort_multipart(key, upload_id)
@@ -104,6 +106,24 @@ async def upload_stream(
             await storage.delete_version(key, version_id)
         except Exception:  # noqa: BLE001 - the recording failure is the error to report
             log.warning("could not remove %s version %s after a failed recording", key, version_id)
+        raise
+
+
+async def _write_or_undo(storage: S3Storage, key: str, write: Coroutine[Any, Any, str | None]) -> str | None:
+    """The write that makes an upload visible, undone if the call is cancelled meanwhile.
+
+    gRPC (grpc.aio) reports a client that cancels a stream as an ordinary end of that stream, and the
+    cancellation itself a moment later: typically while this write is in flight, in a thread that
+    can't be interrupted. Letting it finish and then removing its version keeps a torso out of S3."""
+    task = asyncio.ensure_future(write)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        try:
+            await storage.delete_version(key, await task)
+            log.info("upload of %s was cancelled while being stored; removed it", key)
+        except Exception:  # noqa: BLE001 - the cancellation is what the caller must see
+            log.warning("upload of %s was cancelled while being stored; could not remove it", key)
         raise
 
 

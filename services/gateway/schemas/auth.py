@@ -25,7 +25,7 @@ class LogIn(RequestBody):
 class UpdateMe(RequestBody):
     name: str | None = Field(None, min_length=1, max_length=100)
     current_password: str | None = Field(None, max_length=128)
-    new_password: str | None = Password
+    new_password: str | None = Field(None, min_length=8, max_length=128)
 
     @model_validator(mode="after")
     def _password_change_needs_current(self):

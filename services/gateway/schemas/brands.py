@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from services.gateway.schemas.common import JsonObject, RequestBody
 
 FileKind = Literal["product_image", "brand_asset"]
+MAX_FILENAME_LENGTH = 255
 
 
 class BrandCreate(RequestBody):
@@ -24,7 +25,7 @@ class BrandUpdate(RequestBody):
 
 class UploadRequest(RequestBody):
     kind: FileKind
-    filename: str = Field(min_length=1, max_length=255)
+    filename: str = Field(min_length=1, max_length=MAX_FILENAME_LENGTH)
     content_type: str = Field(min_length=1, max_length=100)
     size: int = Field(gt=0)
 

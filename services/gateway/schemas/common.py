@@ -9,7 +9,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 MAX_JSON_BYTES = 64 * 1024
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# The accounts service's rule (services/accounts/validation.py): one @, no spaces or control characters.
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 
 
 class RequestBody(BaseModel):
@@ -25,7 +26,13 @@ def _email(value: str) -> str:
 
 
 def _json_object_size(value: dict[str, Any]) -> dict[str, Any]:
-    if len(json.dumps(value).encode()) > MAX_JSON_BYTES:
+    # Measured as UTF-8 JSON, as the accounts service measures it, so "é" counts 2 bytes rather
+    # than the 6 of its ASCII escape.
+    try:
+        size = len(json.dumps(value, ensure_ascii=False, allow_nan=False).encode())
+    except ValueError:
+        raise ValueError("must not contain NaN, Infinity or unpaired surrogates") from None
+    if size > MAX_JSON_BYTES:
         raise ValueError("must be at most 64 KB of JSON")
     return value
 

@@ -76,13 +76,19 @@ class UploadHeader(_message.Message):
     expected_size: int
     def __init__(self, ref: _Optional[_Union[ObjectRef, _Mapping]] = ..., content_type: _Optional[str] = ..., expected_size: _Optional[int] = ...) -> None: ...
 
+class UploadFinish(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class UploadObjectRequest(_message.Message):
-    __slots__ = ("header", "chunk")
+    __slots__ = ("header", "chunk", "finish")
     HEADER_FIELD_NUMBER: _ClassVar[int]
     CHUNK_FIELD_NUMBER: _ClassVar[int]
+    FINISH_FIELD_NUMBER: _ClassVar[int]
     header: UploadHeader
     chunk: bytes
-    def __init__(self, header: _Optional[_Union[UploadHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+    finish: UploadFinish
+    def __init__(self, header: _Optional[_Union[UploadHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ..., finish: _Optional[_Union[UploadFinish, _Mapping]] = ...) -> None: ...
 
 class StoredObject(_message.Message):
     __slots__ = ("key", "size", "content_type", "checksum_sha256", "created_at", "version_id")

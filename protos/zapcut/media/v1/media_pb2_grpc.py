@@ -90,7 +90,7 @@ class MediaServicer:
     """
 
     def UploadObject(self, request_iterator, context):
-        """Client-streamed: the first message is the header, the rest are chunks of bytes.
+        """Client-streamed: the header, then chunks of bytes, then finish.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 
@@ -12,7 +13,9 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from services.gateway.auth import CurrentCaller
 from services.gateway.clients import Accounts, Media, ServiceClient
 from services.gateway.config import AppSettings
+from services.gateway.errors import ServiceCallError, http_status_for
 from services.gateway.schemas.brands import (
+    MAX_FILENAME_LENGTH,
     BrandCreate,
     BrandFileOut,
     BrandOut,
@@ -36,9 +39,11 @@ from services.gateway.uploads import (
 from zapcut.accounts.v1 import accounts_pb2 as pb
 from zapcut.media.v1 import media_pb2
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/brands", tags=["brands"])
 
 DOWNLOAD_URL_EXPIRY_S = 3600
+SNIFFED_BYTES = 16  # enough for every signature looks_like knows
 
 
 async def brands_out(media: ServiceClient, brands: list[pb.Brand]) -> list[BrandOut]:
@@ -208,17 +213,32 @@ async def confirm_upload(
 
 
 async def _record_file(accounts, media, brand_id, kind, stored, filename) -> BrandOut:
-    brand = await accounts.call(
-        "AddBrandFile",
-        pb.AddBrandFileRequest(
-            brand_id=str(brand_id),
-            kind=kind,
-            file=pb.BrandFile(
-                key=stored.key, filename=filename, content_type=stored.content_type, size=stored.size
+    try:
+        brand = await accounts.call(
+            "AddBrandFile",
+            pb.AddBrandFileRequest(
+                brand_id=str(brand_id),
+                kind=kind,
+                file=pb.BrandFile(
+                    key=stored.key, filename=filename, content_type=stored.content_type, size=stored.size
+                ),
             ),
-        ),
-    )
+        )
+    except ServiceCallError as exc:
+        # The brand refused the file (it is full, or was deleted meanwhile): don't keep bytes that
+        # nothing refers to. Not when accounts merely failed to answer: it may have recorded the
+        # file, and a retried confirm needs the object.
+        if http_status_for(exc.code) < 500:
+            await _delete_quietly(media, stored.key)
+        raise
     return await brand_out(media, brand)
+
+
+async def _delete_quietly(media: ServiceClient, key: str) -> None:
+    try:
+        await media.call("DeleteObject", media_pb2.ObjectRequest(ref=media_pb2.ObjectRef(key=key)))
+    except ServiceCallError as exc:
+        log.warning("could not remove %s, which no brand refers to: %s", key, exc)
 
 
 # --- files: multipart through the gateway -------------------------------------------------------
@@ -260,8 +280,13 @@ async def upload_file(
     pump = asyncio.create_task(stream.pump())
     try:
         filename, declared_type = await _first_of(stream.header, pump)
+        if len(filename) > MAX_FILENAME_LENGTH:
+            raise HTTPException(422, f"the filename is longer than {MAX_FILENAME_LENGTH} characters")
         content_type = check_file(rules, declared_type, None)
-        refusal: list[HTTPException] = []
+        # Checked before media hears of the upload: a refused file is never stored, not even briefly.
+        head = await stream.read_head(SNIFFED_BYTES)
+        if not looks_like(content_type, head):
+            raise HTTPException(422, f"the file's content is not {content_type}")
 
         async def messages():
             yield media_pb2.UploadObjectRequest(
@@ -269,40 +294,38 @@ async def upload_file(
                     ref=file_ref(kind, str(brand_id), object_name(filename)), content_type=content_type
                 )
             )
-            head = b""
+            if head:
+                yield media_pb2.UploadObjectRequest(chunk=head)
             async for chunk in stream.chunks():
-                if len(head) < 16:
-                    head += chunk[:16]
-                    if len(head) >= 16 and not looks_like(content_type, head):
-                        refusal.append(HTTPException(422, f"the file's content is not {content_type}"))
-                        raise refusal[0]
                 yield media_pb2.UploadObjectRequest(chunk=chunk)
-            if len(head) < 16 and not looks_like(content_type, head):
-                refusal.append(HTTPException(422, f"the file's content is not {content_type}"))
-                raise refusal[0]
+            # Only a body that arrived whole gets here (chunks() raises otherwise): store it.
+            yield media_pb2.UploadObjectRequest(finish=media_pb2.UploadFinish())
 
         try:
-            stored = await media.call("UploadObject", messages())
+            # The call lasts as long as the client takes to send the file, so it gets the time a
+            # presigned upload gets rather than the default deadline of an internal call.
+            stored = await media.call("UploadObject", messages(), timeout=settings.upload_url_expiry_s)
         except BaseException:
             # Our own reason to stop the upload beats whatever the interrupted call reports.
             if stream.error is not None:
                 raise stream.error from None
-            if refusal:
-                raise refusal[0] from None
             raise
         await pump
     finally:
         if not pump.done():
             pump.cancel()
+        elif not pump.cancelled():
+            pump.exception()  # retrieved: it was raised above already, or doesn't matter any more
     return await _record_file(accounts, media, brand_id, kind, stored, filename)
 
 
 async def _first_of(header: asyncio.Future, pump: asyncio.Task):
     """The file part's (filename, content type), or the error that ended the body first."""
     await asyncio.wait({header, pump}, return_when=asyncio.FIRST_COMPLETED)
-    if header.done():
+    if header.done() and header.exception() is None:
         return header.result()
-    pump.result()  # raises the pump's error
+    if pump.done():
+        pump.result()  # raises the pump's error, which explains the missing file part best
     return header.result()
 
 
