@@ -182,6 +182,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--upload-mib", type=int, default=200, help="size of the multipart upload (default 200; 0 skips it)"
     )
     parser.add_argument("--time-limit", type=float, default=420, help="stop the whole run after this")
+    parser.add_argument(
+        "--render-repeat",
+        type=int,
+        default=1,
+        help="rounds of the 15 s 1080x1920 render vs its FFmpeg floor (default 1; 0 skips it)",
+    )
     args = parser.parse_args(argv)
     for name in ("requests", "seconds", "jobs", "s3_rounds", "logins", "time_limit"):
         if getattr(args, name) <= 0:
@@ -197,6 +203,11 @@ def main() -> None:
     try:
         target = resolve(args.gateway)
         table = asyncio.run(run_with_limit(target, args))
+        if args.render_repeat:
+            # The local provider against one hand-written FFmpeg command, on this machine (no stack).
+            from bench import render
+
+            table += "\n\n" + render.render(render.run(repeat=args.render_repeat, progress=progress))
     except BenchError as exc:
         print(f"bench: {exc.message}", file=sys.stderr)
         raise SystemExit(1) from None

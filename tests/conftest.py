@@ -13,6 +13,10 @@ Fixtures
 from __future__ import annotations
 
 import os
+
+# The suite forks processes (the stack's apps, restarted by tests) while its gRPC channels are open;
+# gRPC's at-fork handlers would run in those children. Set before grpc is imported below.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 import secrets
 import shutil
 import tempfile
@@ -23,9 +27,11 @@ import psycopg
 import pytest
 import redis
 
-from devstack.processes import free_port
+from devstack.processes import free_ports
 from devstack.stack import Ports, Stack
 from services.common.grpc_client import open_channel
+from tests.fake_replicate import TOKEN as REPLICATE_TOKEN
+from tests.fake_replicate import running_fake_replicate
 from zapcut.accounts.v1 import accounts_pb2_grpc
 from zapcut.jobs.v1 import jobs_pb2_grpc
 from zapcut.media.v1 import media_pb2_grpc
@@ -68,10 +74,25 @@ def stack_dir():
 
 
 @pytest.fixture(scope="session")
-def stack(stack_dir):
-    ports = Ports(**{name: free_port() for name in Ports.VARIABLES})
+def stack_replicate(stack_dir):
+    """The local server speaking Replicate's API that the stack's jobs service and worker use
+    (for LoRA trainings; generations use the local provider)."""
+    with running_fake_replicate(stack_dir / "replicate-files") as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def stack(stack_dir, stack_replicate):
+    ports = Ports(**dict(zip(Ports.VARIABLES, free_ports(len(Ports.VARIABLES)), strict=True)))
+    env = _test_env() | {
+        "REPLICATE_API_TOKEN": REPLICATE_TOKEN,
+        "REPLICATE_BASE_URL": stack_replicate.base_url,
+        "REPLICATE_LORA_DESTINATION_OWNER": "zapcut-test",
+        "REPLICATE_POLL_INITIAL_S": "0.2",
+        "REPLICATE_POLL_MAX_S": "0.5",
+    }
     stack = Stack(
-        data_dir=stack_dir / "data", ports=ports, env=_test_env(), durable=False, log_dir=stack_dir / "logs"
+        data_dir=stack_dir / "data", ports=ports, env=env, durable=False, log_dir=stack_dir / "logs"
     )
     try:
         stack.start_backing()

@@ -6,9 +6,18 @@ import psycopg
 import pytest
 
 TABLES = {
-    "accounts": {"users", "sessions", "brands", "ad_projects", "chat_messages", "scripts", "outbox"},
+    "accounts": {
+        "users",
+        "sessions",
+        "brands",
+        "ad_projects",
+        "chat_messages",
+        "scripts",
+        "outbox",
+        "charges",
+    },
     "media": {"media_objects"},
-    "jobs": {"generation_jobs", "lora_models"},
+    "jobs": {"generations", "generation_jobs", "lora_models"},
 }
 
 

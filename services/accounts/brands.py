@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.accounts import outbox
 from services.accounts.models import AdProject, Brand
-from services.accounts.pagination import decode_cursor, encode_cursor, page_limit
+from services.accounts.pagination import keyset_page, page_of
 from services.accounts.validation import check_length, json_object
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 
@@ -51,16 +51,10 @@ async def create_brand(
 async def list_brands(
     sessions: async_sessionmaker, user_id: uuid.UUID, limit: int, cursor: str
 ) -> tuple[list[Brand], str]:
-    limit = page_limit(limit)
-    query = select(Brand).where(Brand.user_id == user_id)
-    if after := decode_cursor(cursor):
-        query = query.where(tuple_(Brand.created_at, Brand.id) < tuple_(*after))
-    query = query.order_by(Brand.created_at.desc(), Brand.id.desc()).limit(limit + 1)
+    query = keyset_page(select(Brand).where(Brand.user_id == user_id), Brand, limit, cursor)
     async with sessions() as session:
         rows = list((await session.execute(query)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more else ""
+    return page_of(rows, limit)
 
 
 async def get_brand(sessions: async_sessionmaker, user_id: uuid.UUID, brand_id: uuid.UUID) -> Brand:

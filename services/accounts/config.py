@@ -1,17 +1,22 @@
 from datetime import timedelta
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 
 from services.common.settings import DatabaseConfig, RedisConfig
 
 
 class Settings(DatabaseConfig, RedisConfig):
-    """Redis holds the login rate-limit counters and the stream the outbox relay publishes to."""
+    """Redis holds the login rate-limit counters and the stream the outbox relay publishes to.
+
+    The assistant (chat replies, drafted scripts) uses a language model behind an OpenAI-compatible
+    chat-completions API when LLM_BASE_URL, LLM_API_KEY and LLM_MODEL are all set."""
 
     # Checks of Postgres and Redis inside CheckDependencies give up after this long.
     probe_timeout_s: float = Field(0.8, gt=0)
     # How long a login session lasts (seconds, or ISO 8601 like P7D).
     session_ttl: timedelta = timedelta(days=7)
+    # Ads a user may generate before credits are needed.
+    free_videos: int = Field(3, ge=0)
     # Credits a new user starts with (besides the free videos, counted by free_videos_used).
     starting_credits: int = Field(0, ge=0)
     # Login attempts allowed per email and per client IP in each window.
@@ -23,3 +28,30 @@ class Settings(DatabaseConfig, RedisConfig):
     password_hash_queue: int = Field(32, ge=1)
     # How often the outbox relay looks for unpublished events when nothing woke it.
     outbox_poll_interval_s: float = Field(1.0, gt=0)
+
+    # The language model: base URL of an OpenAI-compatible API (the part before /chat/completions),
+    # its key and model name. Unset (or empty) leaves the assistant unconfigured: chat replies are
+    # refused and scripts are drafted from the template.
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str | None = None
+    # All the time one assistant answer may take, retries included.
+    llm_timeout_s: float = Field(60.0, gt=0)
+    llm_max_tokens: int = Field(1500, ge=1)
+    llm_temperature: float = Field(0.7, ge=0, le=2)
+
+    @field_validator("llm_base_url", "llm_api_key", "llm_model", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value):
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/") if value else value
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_base_url and self.llm_api_key and self.llm_model)

@@ -151,3 +151,23 @@ class OutboxEvent(Base):
     payload: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = created_at()
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+CHARGE_KINDS = ("free_video", "credit")
+
+
+class Charge(Base):
+    """What a generation cost the user: one free video or one credit; refunded_at when given back."""
+
+    __tablename__ = "charges"
+    __table_args__ = (CheckConstraint(in_values("kind", CHARGE_KINDS), name="kind"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    # The generation (owned by jobs) this paid for: one charge per generation, whatever the retries.
+    generation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False, unique=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    created_at: Mapped[datetime] = created_at()
+    refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

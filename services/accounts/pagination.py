@@ -7,6 +7,8 @@ import json
 import uuid
 from datetime import datetime
 
+from sqlalchemy import Select, tuple_
+
 from services.common.errors import InvalidArgument
 
 DEFAULT_LIMIT = 20
@@ -35,3 +37,20 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID] | None:
         return datetime.fromisoformat(created_at), uuid.UUID(row_id)
     except (ValueError, TypeError, json.JSONDecodeError):
         raise InvalidArgument("cursor is not one this API handed out") from None
+
+
+def keyset_page(query: Select, model, limit: int, cursor: str, *, newest_first: bool = True) -> Select:
+    """`query` limited to one page after `cursor`, ordered by (created_at, id); one row more than
+    the page is fetched, so `page_of` can tell whether there is a next page."""
+    key = tuple_(model.created_at, model.id)
+    if after := decode_cursor(cursor):
+        query = query.where(key < tuple_(*after) if newest_first else key > tuple_(*after))
+    order = (model.created_at.desc(), model.id.desc()) if newest_first else (model.created_at, model.id)
+    return query.order_by(*order).limit(page_limit(limit) + 1)
+
+
+def page_of(rows: list, limit: int) -> tuple[list, str]:
+    """The page's rows and the cursor of the next page ("" on the last)."""
+    limit = page_limit(limit)
+    page = rows[:limit]
+    return page, encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else ""

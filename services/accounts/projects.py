@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.accounts import outbox
 from services.accounts.brands import owned_brand
-from services.accounts.models import CHAT_ROLES, PROJECT_STATUSES, AdProject, ChatMessage, Script
-from services.accounts.pagination import decode_cursor, encode_cursor, page_limit
+from services.accounts.models import CHAT_ROLES, PROJECT_STATUSES, AdProject, Brand, ChatMessage, Script
+from services.accounts.pagination import keyset_page, page_of
 from services.accounts.validation import check_length, json_object
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 
@@ -60,20 +60,14 @@ async def list_projects(
     limit: int,
     cursor: str,
 ) -> tuple[list[AdProject], str]:
-    limit = page_limit(limit)
     query = select(AdProject).where(AdProject.user_id == user_id)
     if brand_id is not None:
         query = query.where(AdProject.brand_id == brand_id)
     if status:
         query = query.where(AdProject.status == _status(status))
-    if after := decode_cursor(cursor):
-        query = query.where(tuple_(AdProject.created_at, AdProject.id) < tuple_(*after))
-    query = query.order_by(AdProject.created_at.desc(), AdProject.id.desc()).limit(limit + 1)
     async with sessions() as session:
-        rows = list((await session.execute(query)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more else ""
+        rows = list((await session.execute(keyset_page(query, AdProject, limit, cursor))).scalars())
+    return page_of(rows, limit)
 
 
 async def get_project(sessions: async_sessionmaker, user_id: uuid.UUID, project_id: uuid.UUID) -> AdProject:
@@ -137,17 +131,17 @@ async def list_messages(
     sessions: async_sessionmaker, user_id: uuid.UUID, project_id: uuid.UUID, limit: int, cursor: str
 ) -> tuple[list[ChatMessage], str]:
     """Oldest first, as a conversation reads."""
-    limit = page_limit(limit)
-    query = select(ChatMessage).where(ChatMessage.ad_project_id == project_id)
-    if after := decode_cursor(cursor):
-        query = query.where(tuple_(ChatMessage.created_at, ChatMessage.id) > tuple_(*after))
-    query = query.order_by(ChatMessage.created_at, ChatMessage.id).limit(limit + 1)
+    query = keyset_page(
+        select(ChatMessage).where(ChatMessage.ad_project_id == project_id),
+        ChatMessage,
+        limit,
+        cursor,
+        newest_first=False,
+    )
     async with sessions() as session:
         await owned_project(session, user_id, project_id)
         rows = list((await session.execute(query)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more else ""
+    return page_of(rows, limit)
 
 
 # --- script -------------------------------------------------------------------------------------
@@ -219,3 +213,34 @@ async def approve_script(sessions: async_sessionmaker, user_id: uuid.UUID, proje
         await session.flush()
         await session.refresh(script)
     return script
+
+
+# --- what the jobs service reads and writes -------------------------------------------------------
+
+
+async def generation_input(
+    sessions: async_sessionmaker, user_id: uuid.UUID, project_id: uuid.UUID
+) -> tuple[AdProject, Script, Brand]:
+    """The project, its approved script and its brand, for starting a generation."""
+    async with sessions() as session:
+        project = await owned_project(session, user_id, project_id)
+        script = (
+            await session.execute(select(Script).where(Script.ad_project_id == project_id))
+        ).scalar_one_or_none()
+        brand = await session.get(Brand, project.brand_id)
+    if script is None:
+        raise FailedPrecondition("this project has no script; write and approve one first")
+    if script.approved_at is None:
+        raise FailedPrecondition("the script is not approved; approve it before generating")
+    return project, script, brand
+
+
+async def set_status(
+    sessions: async_sessionmaker, user_id: uuid.UUID, project_id: uuid.UUID, status: str
+) -> AdProject:
+    async with sessions() as session, session.begin():
+        project = await owned_project(session, user_id, project_id, lock=True)
+        project.status = _status(status)
+        await session.flush()
+        await session.refresh(project)
+    return project

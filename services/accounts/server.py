@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import redis.asyncio as aioredis
-
+from services.accounts.assistant.llm import chat_completions_from_settings
 from services.accounts.config import Settings
 from services.accounts.outbox import OutboxRelay
 from services.accounts.rate_limit import LoginRateLimiter
@@ -15,6 +14,7 @@ from services.accounts.users import purge_expired_sessions
 from services.common.db import service_engine, session_factory
 from services.common.grpc_server import run_server, run_service
 from services.common.migrations import upgrade_on_start
+from services.common.redis_clients import async_redis
 from zapcut.accounts.v1 import accounts_pb2_grpc
 
 SERVICE = "accounts"
@@ -37,16 +37,15 @@ async def serve(settings: Settings) -> None:
     await upgrade_on_start(SERVICE, settings)
     engine = service_engine(settings)
     sessions = session_factory(engine)
-    redis = aioredis.Redis.from_url(
-        settings.redis_url.get_secret_value(),
-        socket_timeout=settings.redis_socket_timeout_s,
-        socket_connect_timeout=settings.redis_socket_timeout_s,
-    )
+    redis = async_redis(settings)
     relay = OutboxRelay(sessions, redis, settings.events_stream, settings.outbox_poll_interval_s)
     limiter = LoginRateLimiter(redis, settings.login_rate_limit, settings.login_rate_window_s)
-    servicer = AccountsServicer(engine, sessions, settings, limiter, relay, redis)
+    llm = chat_completions_from_settings(settings)
+    servicer = AccountsServicer(engine, sessions, settings, limiter, relay, redis, llm)
 
     async def on_stop() -> None:
+        if llm is not None:
+            await llm.aclose()
         await redis.aclose()
         await engine.dispose()
 

@@ -10,7 +10,9 @@ from google.protobuf import empty_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from services.accounts import brands, projects, users
+from services.accounts import brands, charges, projects, users
+from services.accounts.assistant import chat, drafting
+from services.accounts.assistant.llm import ChatCompletions
 from services.accounts.config import Settings
 from services.accounts.models import AdProject, Brand, ChatMessage, Script, User
 from services.accounts.outbox import OutboxRelay
@@ -133,6 +135,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
         limiter: LoginRateLimiter,
         relay: OutboxRelay,
         redis,
+        llm: ChatCompletions | None = None,
     ):
         self.engine = engine
         self.sessions = sessions
@@ -141,6 +144,8 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
         self.passwords = PasswordWork(settings.password_hash_concurrency, settings.password_hash_queue)
         self.relay = relay
         self.redis = redis
+        # The assistant's language model; None when LLM_* are not set.
+        self.llm = llm
 
     async def CheckDependencies(self, request, context):
         return await check_all(
@@ -330,3 +335,62 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
         return script_pb(
             await projects.approve_script(self.sessions, _caller(), record_id(request.id, "project"))
         )
+
+    # --- for the jobs service
+
+    async def GetGenerationInput(self, request, context):
+        project, script, brand = await projects.generation_input(
+            self.sessions, _caller(), record_id(request.id, "project")
+        )
+        return pb.GenerationInput(
+            project=project_pb(project),
+            script=script_pb(script),
+            product_images=[_file_pb(f) for f in brand.product_images],
+            brand_title=brand.title,
+        )
+
+    async def ChargeGeneration(self, request, context):
+        row, user = await charges.charge(
+            self.sessions,
+            _caller(),
+            record_id(request.generation_id, "generation"),
+            self.settings.free_videos,
+        )
+        return pb.ChargeResult(kind=row.kind, refunded=row.refunded_at is not None, user=user_pb(user))
+
+    async def RefundGeneration(self, request, context):
+        row, user = await charges.refund(
+            self.sessions, _caller(), record_id(request.generation_id, "generation")
+        )
+        return pb.ChargeResult(kind=row.kind, refunded=row.refunded_at is not None, user=user_pb(user))
+
+    async def SetProjectStatus(self, request, context):
+        project = await projects.set_status(
+            self.sessions, _caller(), record_id(request.id, "project"), request.status
+        )
+        return project_pb(project)
+
+    # --- the assistant
+
+    async def ReplyToMessage(self, request, context):
+        asked, answered = await chat.reply(
+            self.sessions,
+            self.llm,
+            _caller(),
+            record_id(request.ad_project_id, "project"),
+            request.content,
+            deadline_s=context.time_remaining(),
+        )
+        return pb.ReplyToMessageResponse(message=message_pb(asked), reply=message_pb(answered))
+
+    async def DraftScript(self, request, context):
+        draft = await drafting.draft_script(
+            self.sessions,
+            self.llm,
+            _caller(),
+            record_id(request.ad_project_id, "project"),
+            request.duration_s,
+            _optional(request, "scene_count"),
+            deadline_s=context.time_remaining(),
+        )
+        return pb.DraftScriptResponse(script=script_pb(draft.script), source=draft.source, note=draft.note)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import grpc
 
 RETRY_AFTER_TRAILER = "retry-after-s"
+# A machine-readable reason for clients that need more than the status code (payment_required).
+ERROR_REASON_TRAILER = "error-reason"
 
 
 class ServiceError(Exception):

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from services.common.redis_clients import async_redis
+
 log = logging.getLogger(__name__)
 
 
@@ -92,11 +94,7 @@ class EventConsumer:
         """A consumer of EVENTS_STREAM with a Redis connection of its own, whose socket timeout
         outlasts the blocking read."""
         block_s = 2.0
-        redis = aioredis.Redis.from_url(
-            settings.redis_url.get_secret_value(),
-            socket_connect_timeout=settings.redis_socket_timeout_s,
-            socket_timeout=settings.redis_socket_timeout_s + block_s,
-        )
+        redis = async_redis(settings, read_timeout_extra_s=block_s)
         return cls(redis, settings.events_stream, group, handler, block_ms=int(block_s * 1000))
 
     async def close(self) -> None:

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.common.context import request_id_var
-from services.common.errors import RETRY_AFTER_TRAILER
+from services.common.errors import ERROR_REASON_TRAILER, RETRY_AFTER_TRAILER
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,9 @@ HTTP_STATUS_FOR_GRPC: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.UNAVAILABLE: 503,
     grpc.StatusCode.DEADLINE_EXCEEDED: 503,
 }
+
+# Reasons a service gives (error-reason trailer) that have an HTTP status of their own.
+HTTP_STATUS_FOR_REASON = {"payment_required": 402}
 
 # Codes whose details come from our own domain code (ServiceError messages) and are meant for the
 # client; anything else (INTERNAL, UNKNOWN, ...) is described generically and logged instead.
@@ -98,16 +101,23 @@ class ServiceCallError(Exception):
         self.code = code
         self.details = details
         self.retry_after_s = retry_after_s
+        self.reason: str | None = None
 
     @classmethod
     def from_rpc_error(cls, service: str | None, exc: grpc.aio.AioRpcError) -> ServiceCallError:
         trailers = dict(exc.trailing_metadata() or ())
-        return cls(service, exc.code(), exc.details() or "", trailers.get(RETRY_AFTER_TRAILER))
+        error = cls(service, exc.code(), exc.details() or "", trailers.get(RETRY_AFTER_TRAILER))
+        error.reason = trailers.get(ERROR_REASON_TRAILER)
+        return error
 
 
 def service_error_response(error: ServiceCallError) -> JSONResponse:
     status = http_status_for(error.code)
     code = error.code.name.lower()
+    if error.reason in HTTP_STATUS_FOR_REASON:
+        # A finer answer than the status code alone gives (402 rather than 409).
+        status = HTTP_STATUS_FOR_REASON[error.reason]
+        return error_response(status, error.reason, error.details or code_for_status(status))
     if error.code in _CLIENT_FACING:
         headers = {}
         if status == 401:

@@ -1,4 +1,6 @@
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from services.common.settings import DatabaseConfig, RedisConfig
 
@@ -40,6 +42,61 @@ class Settings(DatabaseConfig, RedisConfig):
     # Checks of Postgres and Redis inside CheckDependencies give up after this long.
     probe_timeout_s: float = Field(0.8, gt=0)
 
+    # --- generations ----------------------------------------------------------------------------
+    # Who makes scenes, voiceover and music: "local" (FFmpeg on the workers, the default) or
+    # "replicate" (needs REPLICATE_API_TOKEN). The composite is always made locally.
+    generation_provider: Literal["local", "replicate"] = "local"
+    # RQ's job_timeout for a generation step (a render or a remote prediction).
+    generation_step_timeout_s: int = Field(1800, ge=10)
+    # Attempts per step when the provider fails transiently (timeouts, 429, 5xx) ...
+    generation_max_attempts: int = Field(3, ge=1, le=10)
+    # ... waiting this long before the second, doubling each time.
+    generation_retry_base_s: float = Field(2.0, ge=0)
+
+    @field_validator("replicate_api_token", mode="before")
+    @classmethod
+    def _empty_token_is_unset(cls, value):
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _replicate_needs_a_token(self):
+        if self.generation_provider == "replicate" and self.replicate_api_token is None:
+            raise ValueError("GENERATION_PROVIDER=replicate needs REPLICATE_API_TOKEN")
+        return self
+
     @property
     def worker_lost_after_s(self) -> float:
         return LOST_AFTER_INTERVALS * self.worker_job_monitoring_interval_s + self.worker_lost_margin_s
+
+    # --- Replicate generation provider (services.jobs.providers.replicate) -------------------------
+    # Unset token: the replicate provider refuses to start ("replicate provider needs ...").
+    replicate_api_token: SecretStr | None = None
+    replicate_base_url: str = "https://api.replicate.com"
+    # Model refs are "owner/name" (official models, run at their latest version) or
+    # "owner/name:version". Each needs an entry in providers/replicate/inputs.py (input mapping).
+    # Wan 2.1 image-to-video at 480p: takes a start image, a frame count and fps, and a LoRA URL.
+    replicate_video_model: str = "wavespeedai/wan-2.1-i2v-480p"
+    # MiniMax Speech-02 Turbo text-to-speech.
+    replicate_voice_model: str = "minimax/speech-02-turbo"
+    # Meta's MusicGen, pinned: it is not an official model, so it needs a version.
+    replicate_music_model: str = (
+        "meta/musicgen:671ac645ce5e552cc63a54a2bbff63fcf798043055d2dac5fc9e36a837eedcfb"
+    )
+    # Per HTTP call; a slower answer counts as a transient error and is retried.
+    replicate_timeout_s: float = Field(30.0, gt=0)
+    # Replicate stops a prediction after 30 minutes anyway; past this we cancel it and fail.
+    replicate_max_wait_s: float = Field(1800.0, gt=0)
+    # Polling backs off exponentially between these bounds.
+    replicate_poll_initial_s: float = Field(1.0, gt=0)
+    replicate_poll_max_s: float = Field(10.0, gt=0)
+    # Retries of one call on a timeout, connection error, 429 or 5xx before giving up (transient).
+    replicate_max_retries: int = Field(5, ge=0)
+    # Outputs larger than this are refused rather than filling the worker's disk.
+    replicate_max_output_bytes: int = Field(512 * 1024 * 1024, ge=1)
+    # "whsec_..." from GET /v1/webhooks/default/secret; needed only to accept webhooks.
+    replicate_webhook_secret: SecretStr | None = None
+    # Trains Wan 2.1 LoRAs from images, so its weights fit the video model above. "owner/name"
+    # trains with the latest version (looked up); pin "owner/name:version" in production.
+    replicate_lora_trainer: str = "ostris/wan-lora-trainer"
+    # The account owning the destination models trainings write into (created when missing).
+    replicate_lora_destination_owner: str | None = None

@@ -60,9 +60,22 @@ async def pending_page(
     engine: AsyncEngine, older_than_s: float, after: tuple[datetime, uuid.UUID] | None, limit: int
 ) -> list[Row]:
     """Pending rows created over older_than_s ago, oldest first, after the (created_at, id) cursor."""
+    siblings = jobs.alias("siblings")
+    # A generation's composite is enqueued here only once the other steps are done; normally it
+    # was enqueued with RQ depends_on at the start and never shows up here.
+    composite_not_ready = (jobs.c.job_type == "composite") & (
+        select(siblings.c.id)
+        .where(
+            siblings.c.generation_id == jobs.c.generation_id,
+            siblings.c.job_type != "composite",
+            siblings.c.status != "completed",
+        )
+        .exists()
+    )
     query = (
         select(jobs.c.id, jobs.c.job_type, jobs.c.created_at)
         .where(jobs.c.status == "pending")
+        .where(~composite_not_ready)
         .where(jobs.c.created_at < func.now() - timedelta(seconds=older_than_s))
         .order_by(jobs.c.created_at, jobs.c.id)
         .limit(limit)

@@ -35,21 +35,47 @@ class JobType:
     run: Callable[[JobContext, dict], dict]
     # RQ's job_timeout for this type, from settings.
     timeout_s: Callable[[Settings], int]
+    # Whether CreateJob may make one; generation steps come only from StartGeneration.
+    creatable: bool = True
+    # Called after the row has settled (completed, failed or cancelled), with the row's params.
+    after: Callable[[JobContext, dict], None] | None = None
+
+
+def _generation_step(kind: str) -> JobType:
+    # Imported when a step runs, not with this module: the service never loads rendering code.
+    def validate(params: dict) -> dict:
+        from services.jobs import generation_runtime
+
+        return generation_runtime.validate_params(params)
+
+    def run(ctx: JobContext, params: dict) -> dict:
+        from services.jobs import generation_runtime
+
+        return generation_runtime.run_step(ctx, params, kind)
+
+    def after(ctx: JobContext, params: dict) -> None:
+        from services.jobs import generation_runtime
+
+        generation_runtime.after_step(ctx, params)
+
+    return JobType(validate, run, lambda s: s.generation_step_timeout_s, creatable=False, after=after)
 
 
 JOB_TYPES: dict[str, JobType] = {
     "diagnostic": JobType(diagnostic.validate_params, diagnostic.run, lambda s: s.diagnostic_job_timeout_s),
+    **{kind: _generation_step(kind) for kind in ("scene", "voiceover", "music", "composite")},
 }
 
 
 def job_type(name: str) -> JobType:
+    """A type CreateJob may create."""
     if not name:
         raise InvalidArgument("job_type is required")
-    try:
-        return JOB_TYPES[name]
-    except KeyError:
-        known = ", ".join(sorted(JOB_TYPES))
-        raise InvalidArgument(f"no handler for job_type {name!r} (known: {known})") from None
+    entry = JOB_TYPES.get(name)
+    if entry is None or not entry.creatable:
+        known = ", ".join(sorted(n for n, t in JOB_TYPES.items() if t.creatable))
+        raise InvalidArgument(f"no handler for job_type {name!r} (known: {known})")
+    return entry
 
 
 def job_timeout_s(settings: Settings, name: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, Index, String, Text, text
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -17,6 +17,62 @@ Base = schema_base(SCHEMA)
 JOB_STATUSES = ("pending", "processing", "completed", "failed", "cancelled")
 JOB_TYPES = ("diagnostic", "scene", "voiceover", "music", "composite")
 LORA_STATUSES = ("pending", "training", "completed", "failed")
+# charging: created, the user's charge not yet confirmed; rejected: nothing to pay with (terminal).
+GENERATION_STATUSES = ("charging", "pending", "processing", "completed", "failed", "cancelled", "rejected")
+ACTIVE_GENERATION_STATUSES = ("charging", "pending", "processing")
+ASPECTS = ("9:16", "16:9", "1:1")
+CHARGES = ("free_video", "credit")
+
+
+class Generation(Base):
+    """One press of "generate": the plan (a snapshot of the script and inputs) and its outcome."""
+
+    __tablename__ = "generations"
+    __table_args__ = (
+        CheckConstraint(in_values("status", GENERATION_STATUSES), name="status"),
+        CheckConstraint(in_values("aspect", ASPECTS), name="aspect"),
+        CheckConstraint("charge IS NULL OR " + in_values("charge", CHARGES), name="charge"),
+        CheckConstraint("resolution BETWEEN 144 AND 2160", name="resolution"),
+        # At most one generation running per project: the database settles a race between two starts.
+        Index(
+            "uq_generations_active_project",
+            "ad_project_id",
+            unique=True,
+            postgresql_where=text("status IN ('charging', 'pending', 'processing')"),
+        ),
+        # A retried request (same Idempotency-Key) finds the generation it started.
+        Index(
+            "uq_generations_user_idempotency_key",
+            "user_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+        Index("ix_generations_ad_project_id_created_at", "ad_project_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    # Owned by accounts; no foreign keys across the service boundary.
+    ad_project_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False, index=True)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="charging", index=True)
+    aspect: Mapped[str] = mapped_column(String(8), nullable=False)
+    resolution: Mapped[int] = mapped_column(Integer, nullable=False)
+    provider: Mapped[str] = mapped_column(String(30), nullable=False)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # What the steps render, fixed when the generation starts: scenes, image keys, sizes, timeline.
+    plan: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+    charge: Mapped[str | None] = mapped_column(String(20))
+    refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Calls to accounts still owed after the generation ended (retried by the reconciler until done):
+    # give the charge back; set the project's status.
+    refund_due: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    project_status_due: Mapped[str | None] = mapped_column(String(20))
+    final_key: Mapped[str | None] = mapped_column(String(1024))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
 
 
 class GenerationJob(Base):
@@ -26,6 +82,7 @@ class GenerationJob(Base):
         CheckConstraint(in_values("job_type", JOB_TYPES), name="job_type"),
         # The reconciler's scan: pending rows waiting to be (re-)enqueued, oldest first.
         Index("ix_generation_jobs_pending", "created_at", postgresql_where=text("status = 'pending'")),
+        CheckConstraint("progress BETWEEN 0 AND 100", name="progress"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -40,6 +97,15 @@ class GenerationJob(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Generation steps: the generation they belong to, and how far along they are.
+    generation_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("generations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str | None] = mapped_column(String(30))  # scene_1 ... scene_n, voiceover, music, composite
+    progress: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    stage: Mapped[str | None] = mapped_column(String(100))
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    provider: Mapped[str | None] = mapped_column(String(30))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

@@ -8,6 +8,9 @@ Each tick, under a Postgres advisory lock so that one replica reconciles at a ti
    data) are enqueued.
 3. Processing rows that no live worker is running are failed ("worker died while running the job"),
    or put back to pending when RQ is going to run the job again.
+4. Generations follow their steps (a failed step fails the generation and cancels the rest), starts
+   interrupted before the charge are failed, and refunds and project statuses still owed to
+   accounts are paid.
 A tick that cannot reach Postgres or Redis logs and tries again next tick.
 """
 
@@ -23,7 +26,7 @@ from redis import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.jobs import job_records, job_types, rq_jobs
+from services.jobs import generation_outcome, job_records, job_types, lora, rq_jobs
 from services.jobs.config import Settings
 
 log = logging.getLogger(__name__)
@@ -33,8 +36,11 @@ PAGE = 200
 
 
 class Reconciler:
-    def __init__(self, engine: AsyncEngine, redis: Redis, settings: Settings):
+    def __init__(self, engine: AsyncEngine, redis: Redis, settings: Settings, sync_engine=None, calls=None):
         self.engine = engine
+        # Generations are settled with the same (synchronous) code the workers use.
+        self.sync_engine = sync_engine
+        self.calls = calls
         self.redis = redis
         self.settings = settings
         self.queue = rq_jobs.queue(redis, settings)
@@ -70,6 +76,11 @@ class Reconciler:
             await asyncio.to_thread(rq_jobs.sweep_abandoned, self.queue, self.settings.worker_lost_after_s)
             await self._enqueue_waiting()
             await self._settle_orphans()
+            await self._enqueue_lost_trainings()
+            if self.sync_engine is not None:
+                await asyncio.to_thread(
+                    generation_outcome.reconcile, self.sync_engine, self.redis, self.calls
+                )
             await lock_conn.rollback()
         return True
 
@@ -86,6 +97,11 @@ class Reconciler:
         )
         if enqueued:
             log.info("reconciler: enqueued %d pending job(s) that had no RQ job: %s", len(enqueued), enqueued)
+
+    async def _enqueue_lost_trainings(self) -> None:
+        lost = await lora.lost_trainings(self.engine, self.settings.worker_lost_after_s)
+        if lost and (enqueued := await asyncio.to_thread(lora.enqueue_missing, self.queue, lost)):
+            log.warning("reconciler: re-enqueued LoRA trainings whose job was lost: %s", enqueued)
 
     async def _settle_orphans(self) -> None:
         rows = await job_records.processing(self.engine, limit=1000)

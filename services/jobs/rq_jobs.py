@@ -51,19 +51,30 @@ def queue(redis: Redis, settings: Settings) -> Queue:
     return Queue(settings.rq_queue, connection=redis)
 
 
-def enqueue(q: Queue, job_id: str, timeout_s: int, failure_ttl_s: int) -> bool:
-    """Enqueue the row's job unless an RQ job with its id already exists; True if this call enqueued."""
+def enqueue(
+    q: Queue, job_id: str, timeout_s: int, failure_ttl_s: int, depends_on: list[str] | None = None
+) -> bool:
+    """Enqueue the row's job unless an RQ job with its id already exists; True if this call enqueued.
+
+    With depends_on, RQ defers the job until those jobs have finished (a generation's composite)."""
+    options = {
+        "job_id": job_id,
+        "job_timeout": timeout_s,
+        "failure_ttl": failure_ttl_s,
+        # Dependents look their parents up, so finished parents must outlive RQ's default 500 s.
+        "result_ttl": failure_ttl_s,
+        "on_failure": Callback(ON_FAILURE),
+        "description": f"generation job {job_id}",
+    }
+    if depends_on:
+        # RQ can't make a dependent job unique; a second copy would find nothing to claim anyway.
+        if Job.exists(job_id, connection=q.connection):
+            return False
+        q.enqueue(RUN_JOB, job_id, depends_on=depends_on, **options)
+        return True
     try:
-        q.enqueue(
-            RUN_JOB,
-            job_id,
-            job_id=job_id,
-            job_timeout=timeout_s,
-            failure_ttl=failure_ttl_s,
-            on_failure=Callback(ON_FAILURE),
-            description=f"generation job {job_id}",
-            unique=True,  # atomic in Redis: the API and the reconciler never queue one job twice
-        )
+        # unique is atomic in Redis: the API and the reconciler never queue one job twice.
+        q.enqueue(RUN_JOB, job_id, unique=True, **options)
     except DuplicateJobError:
         return False
     return True

@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-from services.common.db import service_engine
+from services.common.db import create_sync_db, service_engine
 from services.common.events import EventConsumer
+from services.common.grpc_client import open_channel
 from services.common.grpc_server import run_server, run_service
 from services.common.migrations import upgrade_on_start
 from services.jobs import rq_jobs
 from services.jobs.config import Settings
 from services.jobs.owners import delete_owned
 from services.jobs.reconciler import Reconciler
+from services.jobs.service_calls import ServiceCalls
 from services.jobs.servicer import JobsServicer
+from zapcut.accounts.v1 import accounts_pb2_grpc
 from zapcut.jobs.v1 import jobs_pb2_grpc
+from zapcut.media.v1 import media_pb2_grpc
 
 SERVICE = "jobs"
 # RQ is synchronous, so every Redis call runs in a thread; the default pool (cores + 4) would cap
@@ -29,13 +33,23 @@ async def serve(settings: Settings) -> None:
     )
     engine = service_engine(settings)
     redis = rq_jobs.connect(settings)
-    servicer = JobsServicer(engine, redis, settings)
+    token = settings.internal_token.get_secret_value()
+    accounts = accounts_pb2_grpc.AccountsStub(
+        open_channel(settings.accounts_addr, token, settings.grpc_deadline_s)
+    )
+    media = media_pb2_grpc.MediaStub(open_channel(settings.media_addr, token, settings.grpc_deadline_s))
+    servicer = JobsServicer(engine, redis, settings, accounts=accounts, media=media)
+    # The reconciler settles generations with the workers' own (synchronous) code.
+    sync_engine = create_sync_db(settings.database_url.get_secret_value(), pool_size=2, max_overflow=2)
+    calls = ServiceCalls(settings)
     # Removes the jobs and LoRA models of deleted brands and projects (accounts' deletion events).
     consumer = EventConsumer.from_settings(settings, SERVICE, lambda event: delete_owned(engine, event))
 
     async def on_stop() -> None:
         await consumer.close()
         await engine.dispose()
+        sync_engine.dispose()
+        calls.close()
         redis.close()
 
     await run_server(
@@ -43,7 +57,7 @@ async def serve(settings: Settings) -> None:
         settings=settings,
         port=settings.jobs_port,
         register=lambda server: jobs_pb2_grpc.add_JobsServicer_to_server(servicer, server),
-        background=[Reconciler(engine, redis, settings).run_forever(), consumer.run()],
+        background=[Reconciler(engine, redis, settings, sync_engine, calls).run_forever(), consumer.run()],
         on_stop=on_stop,
     )
 

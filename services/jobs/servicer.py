@@ -12,18 +12,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common.db import ping
 from services.common.errors import NotFound
 from services.common.probes import check_all
-from services.jobs import job_records, rq_jobs
+from services.jobs import generations, job_records, lora, rq_jobs
 from services.jobs.config import Settings
 from services.jobs.create_job import create_job
+from services.jobs.generation_plan import overall_progress
 from zapcut.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 
 
 class JobsServicer(jobs_pb2_grpc.JobsServicer):
-    def __init__(self, engine: AsyncEngine, redis: Redis, settings: Settings):
+    def __init__(self, engine: AsyncEngine, redis: Redis, settings: Settings, *, accounts=None, media=None):
         self.engine = engine
         self.redis = redis
         self.settings = settings
         self.queue = rq_jobs.queue(redis, settings)
+        self.accounts = accounts
+        self.media = media
 
     async def CreateJob(self, request, context):
         row = await create_job(
@@ -48,6 +51,54 @@ class JobsServicer(jobs_pb2_grpc.JobsServicer):
         rows = await job_records.list_for_project(self.engine, project_id)
         return jobs_pb2.ListJobsResponse(jobs=[job_message(row) for row in rows])
 
+    # --- generations
+
+    async def StartGeneration(self, request, context):
+        generation_id = await generations.start(
+            self.engine,
+            self.accounts,
+            self.queue,
+            self.settings,
+            project_id=request.ad_project_id,
+            aspect=request.aspect,
+            resolution=request.resolution,
+            idempotency_key=request.idempotency_key,
+        )
+        return generation_message(
+            *await generations.get(self.engine, request.ad_project_id, str(generation_id))
+        )
+
+    async def GetGeneration(self, request, context):
+        return generation_message(
+            *await generations.get(self.engine, request.ad_project_id, request.generation_id)
+        )
+
+    async def ListGenerations(self, request, context):
+        found = await generations.list_all(self.engine, request.ad_project_id)
+        return jobs_pb2.ListGenerationsResponse(generations=[generation_message(g, s) for g, s in found])
+
+    async def CancelGeneration(self, request, context):
+        generation_id = await generations.cancel(
+            self.engine, self.redis, self.media, request.ad_project_id, request.generation_id
+        )
+        return generation_message(
+            *await generations.get(self.engine, request.ad_project_id, str(generation_id))
+        )
+
+    # --- LoRA models
+
+    async def StartLoraTraining(self, request, context):
+        row = await lora.start(self.engine, self.accounts, self.queue, self.settings, request.brand_id)
+        return lora_message(row)
+
+    async def GetLora(self, request, context):
+        return lora_message(await lora.latest(self.engine, self.accounts, request.brand_id))
+
+    async def SetLoraApproval(self, request, context):
+        return lora_message(
+            await lora.set_approval(self.engine, self.accounts, request.brand_id, request.approved)
+        )
+
     async def CheckDependencies(self, request, context):
         return await check_all(
             {"postgres": lambda: ping(self.engine), "redis": lambda: asyncio.to_thread(self.redis.ping)},
@@ -71,4 +122,66 @@ def job_message(row: Row) -> jobs_pb2.Job:
         value = getattr(row, field)
         if value is not None:
             getattr(message, field).FromDatetime(value)
+    return message
+
+
+def _stamp(message, field: str, value) -> None:
+    if value is not None:
+        getattr(message, field).FromDatetime(value)
+
+
+def generation_message(gen: Row, rows: list[Row]) -> jobs_pb2.Generation:
+    plan = gen.plan or {}
+    message = jobs_pb2.Generation(
+        id=str(gen.id),
+        ad_project_id=str(gen.ad_project_id),
+        # "charging" is a moment inside StartGeneration; clients see it as pending.
+        status="pending" if gen.status == "charging" else gen.status,
+        progress=100
+        if gen.status == "completed"
+        else overall_progress(plan, [(r.name, r.status, r.progress) for r in rows]),
+        aspect=gen.aspect,
+        width=plan.get("width", 0),
+        height=plan.get("height", 0),
+        provider=gen.provider,
+        charge=gen.charge or "",
+        refunded=gen.refunded_at is not None,
+        final_key=gen.final_key or "" if gen.status == "completed" else "",
+        error_message=gen.error_message or "",
+        duration_s=plan.get("duration_s", 0.0),
+    )
+    for field in ("created_at", "updated_at", "finished_at"):
+        _stamp(message, field, getattr(gen, field))
+    for r in rows:
+        step = message.steps.add(
+            id=str(r.id),
+            name=r.name or r.job_type,
+            job_type=r.job_type,
+            status=r.status,
+            progress=100 if r.status == "completed" else r.progress,
+            stage=r.stage or "",
+            attempts=r.attempts,
+            provider=r.provider or "",
+            replicate_job_id=r.replicate_job_id or "",
+            output_key=r.output_url or "",
+            error_message=r.error_message or "",
+        )
+        for field in ("created_at", "started_at", "finished_at"):
+            _stamp(step, field, getattr(r, field))
+    return message
+
+
+def lora_message(row: Row) -> jobs_pb2.LoraModel:
+    message = jobs_pb2.LoraModel(
+        id=str(row.id),
+        brand_id=str(row.brand_id),
+        status=row.status,
+        model_url=row.model_url or "",
+        preview_image_url=row.preview_image_url or "",
+        training_job_id=row.training_job_id or "",
+        user_approved=row.user_approved,
+        error_message=row.error_message or "",
+    )
+    _stamp(message, "trained_at", row.trained_at)
+    _stamp(message, "created_at", row.created_at)
     return message

@@ -28,6 +28,7 @@ from services.jobs import rq_jobs
 from services.jobs.config import Settings
 from services.jobs.job_types import JOB_TYPES, JobContext
 from services.jobs.models import GenerationJob
+from services.jobs.providers.base import Cancelled
 
 log = logging.getLogger(__name__)
 
@@ -74,21 +75,42 @@ def run_job(job_id: str) -> dict | None:
         log.info("job %s: nothing to claim (not pending: a duplicate delivery, or already settled)", job_id)
         return None
     log.info("job %s (%s): started", job_id, row.job_type)
+    kind = context = None
+    params: dict = {}
     try:
         kind = JOB_TYPES.get(row.job_type)
         if kind is None:
             raise NoHandler(f"no handler for job_type {row.job_type!r}")
         params = kind.validate_params(dict(row.input_params or {}))
         context = JobContext(job_id, str(row.ad_project_id), rt.engine, rt.redis)
-        result = kind.run(context, params)
+        try:
+            result = kind.run(context, params)
+        except Cancelled as exc:
+            # Not a failure: the job was asked to stop (its generation was cancelled or failed).
+            _settle(rt.engine, job_id, status="cancelled", error_message=str(exc), finished_at=func.now())
+            log.info("job %s: cancelled at a checkpoint", job_id)
+            _after(kind, context, params)
+            return None
     except Exception as exc:
         _record_failure(rt.engine, job_id, describe(exc), will_retry=_will_retry())
+        if kind is not None and context is not None:
+            _after(kind, context, params)
         raise
     if _settle(rt.engine, job_id, status="completed", result=result, finished_at=func.now()):
         log.info("job %s: completed", job_id)
     else:
         log.warning("job %s: finished, but the row had moved on (settled by the reconciler?)", job_id)
+    _after(kind, context, params)
     return result
+
+
+def _after(kind, context: JobContext, params: dict) -> None:
+    if kind.after is None:
+        return
+    try:
+        kind.after(context, params)
+    except Exception:  # noqa: BLE001 - the reconciler settles what this could not
+        log.exception("job %s: follow-up after the job failed", context.job_id)
 
 
 def on_job_failure(job, connection, exc_type, exc_value, traceback) -> None:

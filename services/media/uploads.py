@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import re
@@ -56,6 +57,7 @@ async def upload_stream(
     buffer = bytearray()
     size = 0
     upload_id: str | None = None
+    pending: list[str] = []  # the id of a multipart upload whose start a cancellation interrupted
     parts: list[dict] = []
     try:
         async for chunk in chunks:
@@ -70,7 +72,7 @@ async def upload_stream(
                         f"objects streamed through media are limited to {MAX_PARTS * part_bytes} bytes"
                     )
                 if upload_id is None:
-                    upload_id = await storage.start_multipart(key, content_type)
+                    upload_id = await _start_multipart(storage, key, content_type, pending)
                 parts.append(
                     await storage.upload_part(key, upload_id, len(parts) + 1, _take(buffer, part_bytes))
                 )
@@ -85,8 +87,11 @@ async def upload_stream(
                 )
             version_id = await _write_or_undo(storage, key, storage.complete_multipart(key, upload_id, parts))
     except BaseException:  # also a client that went away mid-stream (CancelledError)
+        upload_id = upload_id or (pending[0] if pending else None)
         if upload_id is not None:
-            await storage.abort_multipart(key, upload_id)
+            # Shielded: a cancelled call may be cancelled again while it cleans up; the abort
+            # must still reach S3.
+            await asyncio.shield(storage.abort_multipart(key, upload_id))
         raise
 
     try:
@@ -124,6 +129,18 @@ async def _write_or_undo(storage: S3Storage, key: str, write: Coroutine[Any, Any
             log.info("upload of %s was cancelled while being stored; removed it", key)
         except Exception:  # noqa: BLE001 - the cancellation is what the caller must see
             log.warning("upload of %s was cancelled while being stored; could not remove it", key)
+        raise
+
+
+async def _start_multipart(storage: S3Storage, key: str, content_type: str, pending: list[str]) -> str:
+    """Start a multipart upload; if the call is cancelled meanwhile, still learn its id (into
+    `pending`) so the caller can abort it, instead of leaving an upload S3 keeps for 7 days."""
+    task = asyncio.ensure_future(storage.start_multipart(key, content_type))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):  # it did not start: nothing to abort
+            pending.append(await task)
         raise
 
 

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from services.gateway.schemas.common import JsonObject, RequestBody
 
@@ -36,6 +36,18 @@ class ProjectOut(BaseModel):
 class MessageCreate(RequestBody):
     role: Role
     content: str = Field(min_length=1, max_length=10_000)
+    reply: bool = Field(
+        False,
+        description="Ask the assistant to answer this message (role `user` only). The answer is then "
+        "`{message, reply}`: both are stored, or neither when the assistant fails.",
+    )
+
+    @field_validator("reply")
+    @classmethod
+    def _reply_only_to_user(cls, reply: bool, info: ValidationInfo) -> bool:
+        if reply and info.data.get("role", "user") != "user":
+            raise ValueError("only a message with role user can ask for a reply")
+        return reply
 
 
 class MessageOut(BaseModel):
@@ -43,6 +55,13 @@ class MessageOut(BaseModel):
     role: Role
     content: str
     created_at: datetime
+
+
+class MessageExchange(BaseModel):
+    """A user message and the assistant's reply to it, as stored (the reply comes after it)."""
+
+    message: MessageOut
+    reply: MessageOut
 
 
 class Scene(RequestBody):
@@ -81,3 +100,31 @@ class ScriptOut(BaseModel):
     approved_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+class ScriptDraft(RequestBody):
+    duration_s: int = Field(
+        30, ge=6, le=120, description="The ad's length in seconds; the scenes add up to it."
+    )
+    scene_count: int | None = Field(
+        None,
+        ge=3,
+        le=12,
+        description="How many scenes; unset, the drafter chooses (template: 3 + one per image).",
+    )
+
+    @model_validator(mode="after")
+    def _scenes_fit(self) -> ScriptDraft:
+        if self.scene_count is not None and self.scene_count > self.duration_s:
+            raise ValueError("scene_count must be at most duration_s: each scene lasts at least 1 s")
+        return self
+
+
+class ScriptDraftOut(BaseModel):
+    script: ScriptOut = Field(description="The drafted script, saved as the project's script (unapproved).")
+    source: Literal["llm", "template"] = Field(
+        description="`llm`: written by the language model; `template`: the deterministic template."
+    )
+    note: str | None = Field(
+        None, description="Why the template was used although a language model is configured."
+    )

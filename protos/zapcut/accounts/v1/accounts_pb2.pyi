@@ -336,3 +336,75 @@ class PutScriptRequest(_message.Message):
     storyline: str
     scenes: _containers.RepeatedCompositeFieldContainer[Scene]
     def __init__(self, ad_project_id: _Optional[str] = ..., storyline: _Optional[str] = ..., scenes: _Optional[_Iterable[_Union[Scene, _Mapping]]] = ...) -> None: ...
+
+class GenerationInput(_message.Message):
+    __slots__ = ("project", "script", "product_images", "brand_title")
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    SCRIPT_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_IMAGES_FIELD_NUMBER: _ClassVar[int]
+    BRAND_TITLE_FIELD_NUMBER: _ClassVar[int]
+    project: Project
+    script: Script
+    product_images: _containers.RepeatedCompositeFieldContainer[BrandFile]
+    brand_title: str
+    def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ..., script: _Optional[_Union[Script, _Mapping]] = ..., product_images: _Optional[_Iterable[_Union[BrandFile, _Mapping]]] = ..., brand_title: _Optional[str] = ...) -> None: ...
+
+class GenerationCharge(_message.Message):
+    __slots__ = ("generation_id",)
+    GENERATION_ID_FIELD_NUMBER: _ClassVar[int]
+    generation_id: str
+    def __init__(self, generation_id: _Optional[str] = ...) -> None: ...
+
+class ChargeResult(_message.Message):
+    __slots__ = ("kind", "refunded", "user")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REFUNDED_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    refunded: bool
+    user: User
+    def __init__(self, kind: _Optional[str] = ..., refunded: _Optional[bool] = ..., user: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
+
+class SetProjectStatusRequest(_message.Message):
+    __slots__ = ("id", "status")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    status: str
+    def __init__(self, id: _Optional[str] = ..., status: _Optional[str] = ...) -> None: ...
+
+class ReplyToMessageRequest(_message.Message):
+    __slots__ = ("ad_project_id", "content")
+    AD_PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    ad_project_id: str
+    content: str
+    def __init__(self, ad_project_id: _Optional[str] = ..., content: _Optional[str] = ...) -> None: ...
+
+class ReplyToMessageResponse(_message.Message):
+    __slots__ = ("message", "reply")
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    REPLY_FIELD_NUMBER: _ClassVar[int]
+    message: ChatMessage
+    reply: ChatMessage
+    def __init__(self, message: _Optional[_Union[ChatMessage, _Mapping]] = ..., reply: _Optional[_Union[ChatMessage, _Mapping]] = ...) -> None: ...
+
+class DraftScriptRequest(_message.Message):
+    __slots__ = ("ad_project_id", "duration_s", "scene_count")
+    AD_PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    DURATION_S_FIELD_NUMBER: _ClassVar[int]
+    SCENE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ad_project_id: str
+    duration_s: int
+    scene_count: int
+    def __init__(self, ad_project_id: _Optional[str] = ..., duration_s: _Optional[int] = ..., scene_count: _Optional[int] = ...) -> None: ...
+
+class DraftScriptResponse(_message.Message):
+    __slots__ = ("script", "source", "note")
+    SCRIPT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    script: Script
+    source: str
+    note: str
+    def __init__(self, script: _Optional[_Union[Script, _Mapping]] = ..., source: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...

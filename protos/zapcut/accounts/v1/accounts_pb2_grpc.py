@@ -166,6 +166,36 @@ class AccountsStub:
                 request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetProjectRequest.SerializeToString,
                 response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Script.FromString,
                 _registered_method=True)
+        self.GetGenerationInput = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/GetGenerationInput',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetProjectRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GenerationInput.FromString,
+                _registered_method=True)
+        self.ChargeGeneration = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/ChargeGeneration',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GenerationCharge.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ChargeResult.FromString,
+                _registered_method=True)
+        self.RefundGeneration = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/RefundGeneration',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GenerationCharge.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ChargeResult.FromString,
+                _registered_method=True)
+        self.SetProjectStatus = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/SetProjectStatus',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.SetProjectStatusRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Project.FromString,
+                _registered_method=True)
+        self.ReplyToMessage = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/ReplyToMessage',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ReplyToMessageRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ReplyToMessageResponse.FromString,
+                _registered_method=True)
+        self.DraftScript = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/DraftScript',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.DraftScriptRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.DraftScriptResponse.FromString,
+                _registered_method=True)
 
 
 class AccountsServicer:
@@ -334,6 +364,59 @@ class AccountsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetGenerationInput(self, request, context):
+        """--- for the jobs service (as the user in x-user-id)
+        What a generation needs: the project, its approved script, the brand's product images.
+        FAILED_PRECONDITION when the script is missing or not approved.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChargeGeneration(self, request, context):
+        """Takes a free video or a credit for the generation; idempotent per generation_id.
+        FAILED_PRECONDITION with the error-reason trailer "payment_required" when there is neither.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RefundGeneration(self, request, context):
+        """Gives the charge back (a failure that was not the user's fault); idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetProjectStatus(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplyToMessage(self, request, context):
+        """--- the assistant: a language model behind an OpenAI-compatible chat-completions API, configured
+        on accounts with LLM_BASE_URL, LLM_API_KEY and LLM_MODEL. Give these calls a deadline above
+        LLM_TIMEOUT_S (60 s by default); a shorter one shortens the time the model gets.
+
+        Sends a user message and stores it with the assistant's reply: both, or neither. When the model
+        fails, nothing is stored: UNAVAILABLE with details starting "assistant unavailable:" (no answer
+        in time, unreachable, 5xx after retries, key refused), or RESOURCE_EXHAUSTED (with the
+        retry-after-s trailer when the provider gave one). FAILED_PRECONDITION when no model is configured.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DraftScript(self, request, context):
+        """Drafts the project's script and saves it like PutScript (unapproved). Source "llm" with a model,
+        "template" without one, or when the model's answer was not a usable script (then `note` says
+        why). Model failures as for ReplyToMessage; the existing script stays then.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AccountsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -461,6 +544,36 @@ def add_AccountsServicer_to_server(servicer, server):
                     servicer.ApproveScript,
                     request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetProjectRequest.FromString,
                     response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Script.SerializeToString,
+            ),
+            'GetGenerationInput': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetGenerationInput,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetProjectRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GenerationInput.SerializeToString,
+            ),
+            'ChargeGeneration': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChargeGeneration,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GenerationCharge.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ChargeResult.SerializeToString,
+            ),
+            'RefundGeneration': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefundGeneration,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GenerationCharge.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ChargeResult.SerializeToString,
+            ),
+            'SetProjectStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetProjectStatus,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.SetProjectStatusRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Project.SerializeToString,
+            ),
+            'ReplyToMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplyToMessage,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ReplyToMessageRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ReplyToMessageResponse.SerializeToString,
+            ),
+            'DraftScript': grpc.unary_unary_rpc_method_handler(
+                    servicer.DraftScript,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.DraftScriptRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.DraftScriptResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1143,6 +1256,168 @@ class Accounts:
             '/zapcut.accounts.v1.Accounts/ApproveScript',
             zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetProjectRequest.SerializeToString,
             zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Script.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetGenerationInput(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/GetGenerationInput',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetProjectRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GenerationInput.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChargeGeneration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/ChargeGeneration',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GenerationCharge.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ChargeResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefundGeneration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/RefundGeneration',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GenerationCharge.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ChargeResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetProjectStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/SetProjectStatus',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.SetProjectStatusRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Project.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplyToMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/ReplyToMessage',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ReplyToMessageRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ReplyToMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DraftScript(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/DraftScript',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.DraftScriptRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.DraftScriptResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -56,6 +56,41 @@ class JobsStub:
                 request_serializer=zapcut_dot_common_dot_v1_dot_dependencies__pb2.CheckDependenciesRequest.SerializeToString,
                 response_deserializer=zapcut_dot_common_dot_v1_dot_dependencies__pb2.CheckDependenciesResponse.FromString,
                 _registered_method=True)
+        self.StartGeneration = channel.unary_unary(
+                '/zapcut.jobs.v1.Jobs/StartGeneration',
+                request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.StartGenerationRequest.SerializeToString,
+                response_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.Generation.FromString,
+                _registered_method=True)
+        self.GetGeneration = channel.unary_unary(
+                '/zapcut.jobs.v1.Jobs/GetGeneration',
+                request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.GetGenerationRequest.SerializeToString,
+                response_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.Generation.FromString,
+                _registered_method=True)
+        self.ListGenerations = channel.unary_unary(
+                '/zapcut.jobs.v1.Jobs/ListGenerations',
+                request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ListGenerationsRequest.SerializeToString,
+                response_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ListGenerationsResponse.FromString,
+                _registered_method=True)
+        self.CancelGeneration = channel.unary_unary(
+                '/zapcut.jobs.v1.Jobs/CancelGeneration',
+                request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.GetGenerationRequest.SerializeToString,
+                response_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.Generation.FromString,
+                _registered_method=True)
+        self.StartLoraTraining = channel.unary_unary(
+                '/zapcut.jobs.v1.Jobs/StartLoraTraining',
+                request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraRequest.SerializeToString,
+                response_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraModel.FromString,
+                _registered_method=True)
+        self.GetLora = channel.unary_unary(
+                '/zapcut.jobs.v1.Jobs/GetLora',
+                request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraRequest.SerializeToString,
+                response_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraModel.FromString,
+                _registered_method=True)
+        self.SetLoraApproval = channel.unary_unary(
+                '/zapcut.jobs.v1.Jobs/SetLoraApproval',
+                request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraApproval.SerializeToString,
+                response_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraModel.FromString,
+                _registered_method=True)
 
 
 class JobsServicer:
@@ -86,6 +121,56 @@ class JobsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartGeneration(self, request, context):
+        """--- generations: from an approved script to final_ad.mp4 (as the user in x-user-id)
+        ALREADY_EXISTS while one is running for the project; FAILED_PRECONDITION when the script is not
+        approved, or (error-reason trailer "payment_required") when there is nothing to pay with.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetGeneration(self, request, context):
+        """The latest generation of the project (or the one named), with its jobs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListGenerations(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelGeneration(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartLoraTraining(self, request, context):
+        """--- LoRA models of a brand (as the user in x-user-id), trained through Replicate's trainings API.
+        FAILED_PRECONDITION when Replicate is not configured, or the brand has fewer than 5 images;
+        ALREADY_EXISTS while a training for the brand is still running.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetLora(self, request, context):
+        """the brand's latest
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetLoraApproval(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -108,6 +193,41 @@ def add_JobsServicer_to_server(servicer, server):
                     servicer.CheckDependencies,
                     request_deserializer=zapcut_dot_common_dot_v1_dot_dependencies__pb2.CheckDependenciesRequest.FromString,
                     response_serializer=zapcut_dot_common_dot_v1_dot_dependencies__pb2.CheckDependenciesResponse.SerializeToString,
+            ),
+            'StartGeneration': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartGeneration,
+                    request_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.StartGenerationRequest.FromString,
+                    response_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.Generation.SerializeToString,
+            ),
+            'GetGeneration': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetGeneration,
+                    request_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.GetGenerationRequest.FromString,
+                    response_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.Generation.SerializeToString,
+            ),
+            'ListGenerations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListGenerations,
+                    request_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ListGenerationsRequest.FromString,
+                    response_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ListGenerationsResponse.SerializeToString,
+            ),
+            'CancelGeneration': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelGeneration,
+                    request_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.GetGenerationRequest.FromString,
+                    response_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.Generation.SerializeToString,
+            ),
+            'StartLoraTraining': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartLoraTraining,
+                    request_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraRequest.FromString,
+                    response_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraModel.SerializeToString,
+            ),
+            'GetLora': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLora,
+                    request_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraRequest.FromString,
+                    response_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraModel.SerializeToString,
+            ),
+            'SetLoraApproval': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetLoraApproval,
+                    request_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraApproval.FromString,
+                    response_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraModel.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -219,6 +339,195 @@ class Jobs:
             '/zapcut.jobs.v1.Jobs/CheckDependencies',
             zapcut_dot_common_dot_v1_dot_dependencies__pb2.CheckDependenciesRequest.SerializeToString,
             zapcut_dot_common_dot_v1_dot_dependencies__pb2.CheckDependenciesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartGeneration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.jobs.v1.Jobs/StartGeneration',
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.StartGenerationRequest.SerializeToString,
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.Generation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetGeneration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.jobs.v1.Jobs/GetGeneration',
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.GetGenerationRequest.SerializeToString,
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.Generation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListGenerations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.jobs.v1.Jobs/ListGenerations',
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ListGenerationsRequest.SerializeToString,
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ListGenerationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelGeneration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.jobs.v1.Jobs/CancelGeneration',
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.GetGenerationRequest.SerializeToString,
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.Generation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartLoraTraining(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.jobs.v1.Jobs/StartLoraTraining',
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraRequest.SerializeToString,
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraModel.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLora(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.jobs.v1.Jobs/GetLora',
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraRequest.SerializeToString,
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraModel.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetLoraApproval(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.jobs.v1.Jobs/SetLoraApproval',
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraApproval.SerializeToString,
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraModel.FromString,
             options,
             channel_credentials,
             insecure,

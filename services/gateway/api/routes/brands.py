@@ -11,7 +11,7 @@ import uuid
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from services.gateway.auth import CurrentCaller
-from services.gateway.clients import Accounts, Media, ServiceClient
+from services.gateway.clients import Accounts, Media, ServiceClient, presigned_urls
 from services.gateway.config import AppSettings
 from services.gateway.errors import ServiceCallError, http_status_for
 from services.gateway.schemas.brands import (
@@ -49,15 +49,7 @@ SNIFFED_BYTES = 16  # enough for every signature looks_like knows
 async def brands_out(media: ServiceClient, brands: list[pb.Brand]) -> list[BrandOut]:
     """Brands with a presigned URL for every file, signed in one call to media."""
     keys = [f.key for b in brands for f in (*b.product_images, *b.brand_assets)]
-    urls: dict[str, str] = {}
-    if keys:
-        reply = await media.call(
-            "PresignDownloads",
-            media_pb2.PresignDownloadsRequest(
-                refs=[media_pb2.ObjectRef(key=k) for k in keys], expires_in_s=DOWNLOAD_URL_EXPIRY_S
-            ),
-        )
-        urls = {k: u.url for k, u in zip(keys, reply.urls, strict=True)}
+    urls = await presigned_urls(media, keys, DOWNLOAD_URL_EXPIRY_S)
 
     def files(items) -> list[BrandFileOut]:
         return [

@@ -4,26 +4,39 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
-from fastapi import APIRouter, Response
+import grpc
+from fastapi import APIRouter, HTTPException, Response
 
 from services.gateway.auth import CurrentCaller
-from services.gateway.clients import Accounts
+from services.gateway.clients import Accounts, ServiceClient
+from services.gateway.errors import ServiceCallError
 from services.gateway.schemas.common import Limit, Page, timestamp
 from services.gateway.schemas.projects import (
     MessageCreate,
+    MessageExchange,
     MessageOut,
     ProjectCreate,
     ProjectOut,
     ProjectStatus,
     ProjectUpdate,
     SceneOut,
+    ScriptDraft,
+    ScriptDraftOut,
     ScriptOut,
     ScriptPut,
 )
 from zapcut.accounts.v1 import accounts_pb2 as pb
 
 router = APIRouter(prefix="/projects", tags=["projects"])
+
+# Calls that wait for the assistant's language model, which accounts bounds by LLM_TIMEOUT_S (60 s by
+# default) or by what is left of this deadline, whichever is shorter.
+ASSISTANT_DEADLINE_S = 120.0
+ASSISTANT_RETRY_AFTER_S = "5"
+# How accounts starts the details of UNAVAILABLE when the language model, not accounts, failed.
+ASSISTANT_UNAVAILABLE = "assistant unavailable"
 
 
 def project_out(p: pb.Project) -> ProjectOut:
@@ -114,10 +127,40 @@ async def delete_project(project_id: uuid.UUID, caller: CurrentCaller, accounts:
     return Response(status_code=204)
 
 
-@router.post("/{project_id}/messages", status_code=201, response_model=MessageOut)
+async def ask_assistant(accounts: ServiceClient, method: str, request: Any) -> Any:
+    try:
+        return await accounts.call(method, request, timeout=ASSISTANT_DEADLINE_S)
+    except ServiceCallError as exc:
+        if exc.code == grpc.StatusCode.UNAVAILABLE and exc.details.startswith(ASSISTANT_UNAVAILABLE):
+            # The language model failed, not accounts: its reason helps more than "accounts service
+            # unavailable" (accounts wrote it for clients and kept the API key out of it).
+            raise HTTPException(503, exc.details, headers={"Retry-After": ASSISTANT_RETRY_AFTER_S}) from exc
+        raise
+
+
+@router.post(
+    "/{project_id}/messages",
+    status_code=201,
+    response_model=MessageOut | MessageExchange,
+    description="Add a message to the project's chat. With `reply: true` (role `user` only) the "
+    "assistant answers it and the response is `{message, reply}`: both are stored, or neither when "
+    "the assistant fails (503 or 429; send the same message again). 409 when no language model is "
+    "configured (LLM_BASE_URL, LLM_API_KEY, LLM_MODEL).",
+    responses={
+        409: {"description": "reply asked for, but the assistant is not configured"},
+        503: {"description": "reply asked for, but the language model failed; nothing was stored"},
+    },
+)
 async def add_message(
     project_id: uuid.UUID, body: MessageCreate, caller: CurrentCaller, accounts: Accounts
-) -> MessageOut:
+) -> MessageOut | MessageExchange:
+    if body.reply:
+        exchange = await ask_assistant(
+            accounts,
+            "ReplyToMessage",
+            pb.ReplyToMessageRequest(ad_project_id=str(project_id), content=body.content),
+        )
+        return MessageExchange(message=message_out(exchange.message), reply=message_out(exchange.reply))
     message = await accounts.call(
         "AddMessage",
         pb.AddMessageRequest(ad_project_id=str(project_id), role=body.role, content=body.content),
@@ -153,3 +196,25 @@ async def get_script(project_id: uuid.UUID, caller: CurrentCaller, accounts: Acc
 @router.post("/{project_id}/script/approve", response_model=ScriptOut)
 async def approve_script(project_id: uuid.UUID, caller: CurrentCaller, accounts: Accounts) -> ScriptOut:
     return script_out(await accounts.call("ApproveScript", pb.GetProjectRequest(id=str(project_id))))
+
+
+@router.post(
+    "/{project_id}/script/draft",
+    response_model=ScriptDraftOut,
+    description="Draft the project's script from its brand, ad details and chat, and save it like "
+    "PUT script (unapproved, replacing the current one). With a language model configured it writes "
+    "the draft (`source: llm`); without one, or when its answer is not a usable script, a "
+    "deterministic template does (`source: template`; `note` says why when a model was configured). "
+    "Scene durations add up exactly to `duration_s`. 503 or 429 when the language model fails: "
+    "nothing is saved then.",
+    responses={503: {"description": "the language model failed; the current script is unchanged"}},
+)
+async def draft_script(
+    project_id: uuid.UUID, caller: CurrentCaller, accounts: Accounts, body: ScriptDraft | None = None
+) -> ScriptDraftOut:
+    body = body or ScriptDraft()
+    request = pb.DraftScriptRequest(ad_project_id=str(project_id), duration_s=body.duration_s)
+    if body.scene_count is not None:
+        request.scene_count = body.scene_count
+    draft = await ask_assistant(accounts, "DraftScript", request)
+    return ScriptDraftOut(script=script_out(draft.script), source=draft.source, note=draft.note or None)

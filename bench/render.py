@@ -1,0 +1,404 @@
+"""Render benchmark: a 15 s, 1080x1920 ad of 5 scenes made by the local provider (five scene files,
+the voiceover, the music, the composite), beside the floor for this machine: one hand-written
+FFmpeg command that makes the same frames and audio in a single graph and a single encode.
+
+    python -m bench.render [--short-side 1080] [--repeat 2] [--keep DIR]
+
+The floor starts from what the pipeline hands ffmpeg (the prepared image canvases, the text
+panels, the voiceover and music WAVs), made once beforehand and not timed; the pipeline's time
+includes making them. Peak memory is the largest sum of RSS over this process and all its
+children (ffmpeg), sampled every SAMPLE_S. With --repeat, the best wall time of each is compared.
+Needs no stack. Target: the pipeline within 1.3x the floor, and under 1 GiB peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import psutil
+from PIL import Image, ImageDraw, ImageFilter
+
+from services.jobs.providers.base import JobIO, Scene, Size
+from services.jobs.providers.local import LocalProvider
+from services.jobs.render import composite, ffmpeg, images, scenes, text, timeline
+from services.jobs.render.sizes import size_for
+
+SAMPLE_S = 0.02
+TARGET_RATIO = 1.3
+TARGET_PEAK_BYTES = 1024**3
+SCRIPT = (  # (duration s, on-screen text, voiceover)
+    (3.0, "Meet the Zapcut bottle", "Meet the Zapcut bottle."),
+    (3.0, "Cold for 24 hours", "Ice cold for twenty four hours."),
+    (3.0, "Hot for 12", None),
+    (3.0, "Light. Tough. Yours.", "Light, tough, and made for you."),
+    (3.0, "Order today", "Order yours today."),
+)
+
+
+@dataclass
+class Measurement:
+    label: str
+    wall_s: list[float] = field(default_factory=list)
+    cpu_s: list[float] = field(default_factory=list)  # user + system, this process and its children
+    peak_rss: int = 0
+    stages_s: dict[str, tuple[float, float]] = field(default_factory=dict)  # wall, cpu
+
+    @property
+    def best_s(self) -> float:
+        return min(self.wall_s)
+
+    @property
+    def best_cpu_s(self) -> float:
+        return min(self.cpu_s)
+
+
+@dataclass
+class RenderBench:
+    size: Size
+    total_s: float
+    pipeline: Measurement
+    floor: Measurement
+    psnr_db: float | None
+    python_rss: int  # this process alone before the renders: part of both peaks
+
+    @property
+    def ratio(self) -> float:
+        return self.pipeline.best_s / self.floor.best_s
+
+    @property
+    def cpu_ratio(self) -> float:
+        return self.pipeline.best_cpu_s / self.floor.best_cpu_s
+
+
+class TreeMemory:
+    """Samples the summed RSS of this process and all its descendants in a background thread."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            self._stop.wait(SAMPLE_S)
+
+
+def product_shot(width: int, height: int, color: tuple[int, int, int], seed: int) -> Image.Image:
+    """A gradient backdrop, a vignette, a little grain and a bottle: something like a product photo."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    shade = (0.55 + 0.45 * (1 - y / height))[..., None] * np.array(color, np.float32)
+    vignette = 1 - 0.35 * (((x - width / 2) / width) ** 2 + ((y - height / 2) / height) ** 2)[..., None]
+    pixels = np.clip(shade * vignette + rng.normal(0, 3, (height, width, 3)), 0, 255).astype(np.uint8)
+    image = Image.fromarray(pixels)
+    draw = ImageDraw.Draw(image)
+    cx, cy, bw, bh = width // 2, height // 2, width // 5, height // 2
+    draw.rounded_rectangle((cx - bw // 2, cy - bh // 2, cx + bw // 2, cy + bh // 2), bw // 4, (235, 235, 240))
+    draw.rectangle((cx - bw // 3, cy - bh // 2 - height // 14, cx + bw // 3, cy - bh // 2 + 4), (40, 40, 45))
+    label = tuple(int(c * 0.6) for c in color)
+    draw.rectangle((cx - bw // 2, cy - bh // 8, cx + bw // 2, cy + bh // 8), label)
+    return image.filter(ImageFilter.SMOOTH)
+
+
+def make_images(directory: Path) -> list[Path]:
+    specs = [
+        ("bottle.png", (1500, 1500), (230, 120, 60)),
+        ("lifestyle.jpg", (2400, 1600), (60, 140, 220)),
+        ("tall.webp", (1080, 1920), (120, 200, 110)),
+        ("detail.jpg", (3000, 4000), (200, 80, 140)),
+        ("flat.png", (1200, 1200), (90, 90, 200)),
+    ]
+    paths = []
+    for i, (name, (w, h), color) in enumerate(specs):
+        path = directory / name
+        product_shot(w, h, color, i).save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+def script_scenes(durations: list[float] | None = None) -> list[Scene]:
+    return [
+        Scene(i + 1, "bench", durations[i] if durations else d, on_screen_text=t, voiceover_text=v)
+        for i, (d, t, v) in enumerate(SCRIPT)
+    ]
+
+
+def run_pipeline(
+    workdir: Path, image_paths: list[Path], size: Size, tl: timeline.Timeline
+) -> tuple[Path, dict]:
+    """The ad as the jobs pipeline makes it: five scene renders, voiceover, music, composite."""
+    io = JobIO(workdir=workdir / "job")
+    provider = LocalProvider()
+    stages: dict[str, tuple[float, float]] = {}
+    files = []
+
+    def stage(name: str, work: Callable[[], None]) -> None:
+        started, cpu = time.monotonic(), cpu_seconds()
+        work()
+        stages[name] = (time.monotonic() - started, cpu_seconds() - cpu)
+
+    def render_scenes() -> None:
+        for scene in script_scenes(tl.render_s):
+            out = workdir / f"scene_{scene.n}.mp4"
+            provider.render_scene(io, scene, image_paths, size, out)
+            files.append(out)
+
+    def make_audio() -> None:
+        provider.voiceover(io, script_scenes(), tl.starts_s, tl.total_s, workdir / "voiceover.wav")
+        provider.music(io, tl.total_s, workdir / "music.wav")
+
+    final = workdir / "final_ad.mp4"
+    stage("5 scenes", render_scenes)
+    stage("voiceover + music", make_audio)
+    stage(
+        "composite",
+        lambda: composite.composite(
+            io, files, tl, workdir / "voiceover.wav", workdir / "music.wav", size, final
+        ),
+    )
+    return final, stages
+
+
+def floor_inputs(workdir: Path, image_paths: list[Path], size: Size, tl: timeline.Timeline) -> dict:
+    """What the pipeline gives ffmpeg, made once: canvases, text panels, voiceover and music."""
+    io = JobIO(workdir=workdir / "job")
+    canvases, overlays = [], []
+    for scene in script_scenes():
+        canvas = workdir / f"canvas_{scene.n}.ppm"
+        source = scenes.image_for(scene.n, image_paths)
+        image = images.load_image(source, scenes.canvas_size(size))
+        images.prepare_canvas(image, scenes.canvas_size(size), canvas)
+        canvases.append(canvas)
+        overlays.append(text.render_overlay(scene.on_screen_text, size, workdir / f"text_{scene.n}.png"))
+    provider = LocalProvider()
+    provider.voiceover(io, script_scenes(), tl.starts_s, tl.total_s, workdir / "voiceover.wav")
+    provider.music(io, tl.total_s, workdir / "music.wav")
+    return {
+        "canvases": canvases,
+        "overlays": overlays,
+        "voiceover": workdir / "voiceover.wav",
+        "music": workdir / "music.wav",
+    }
+
+
+def floor_command(inputs: dict, size: Size, tl: timeline.Timeline, out: Path) -> list[str]:
+    """One ffmpeg run: five moving images with their text, four cross-fades, the ducked mix."""
+    args, graph, index = [], [], 0
+    for i, (canvas, overlay) in enumerate(zip(inputs["canvases"], inputs["overlays"], strict=True)):
+        args += ["-i", str(canvas)]
+        canvas_input, index = index, index + 1
+        text_input = None
+        if overlay is not None:
+            args += ["-i", str(overlay.path)]
+            text_input, index = index, index + 1
+        n, frames = i + 1, tl.render_frames[i]
+        motion = scenes.motion_for(n)
+        text_label = f"{text_input}:v" if text_input is not None else None
+        graph.append(
+            scenes.scene_graph(f"{canvas_input}:v", text_label, overlay, motion, size, frames) + f"[s{i}]"
+        )
+    fade = f"{tl.transition_s:.6f}"
+    joined = "[s0]"
+    for k, offset in enumerate(tl.xfade_offsets_s, start=1):
+        graph.append(f"{joined}[s{k}]xfade=transition=fade:duration={fade}:offset={offset:.6f}[x{k}]")
+        joined = f"[x{k}]"
+    graph[-1] = graph[-1].removesuffix(joined) + "[video]"
+    args += ["-i", str(inputs["voiceover"]), "-i", str(inputs["music"])]
+    total = f"{tl.total_s:.6f}"
+    fit = (
+        f"aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,"
+        f"apad=whole_dur={total},atrim=end={total},asetpts=PTS-STARTPTS"
+    )
+    graph.append(
+        f"[{index}:a]{fit},asplit=2[voice][voicekey];"
+        f"[{index + 1}:a]{fit},volume={composite.MUSIC_GAIN}[bed];"
+        f"[bed][voicekey]sidechaincompress={composite.DUCK}[ducked];"
+        "[ducked][voice]amix=inputs=2:duration=first:normalize=0,alimiter=limit=0.95:level=disabled[audio]"
+    )
+    return [
+        ffmpeg.executable(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        *args,
+        "-filter_complex",
+        ";".join(graph),
+        "-map",
+        "[video]",
+        "-map",
+        "[audio]",
+        *scenes.video_output_args(size, tl.total_frames, scenes.FINAL_ENCODING),
+        *composite.audio_output_args(),
+        "-t",
+        total,
+        "-f",
+        "mp4",
+        "-y",
+        str(out),
+    ]
+
+
+def _run_floor(command: list[str]) -> None:
+    subprocess.run(command, check=True)
+
+
+def psnr(a: Path, b: Path) -> float | None:
+    """Average PSNR (dB) of b's frames against a's: how alike the pipeline's and the floor's are."""
+    result = subprocess.run(
+        [
+            ffmpeg.executable(),
+            "-hide_banner",
+            "-nostdin",
+            "-i",
+            str(a),
+            "-i",
+            str(b),
+            "-lavfi",
+            "psnr",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = re.search(r"average:([\d.]+|inf)", result.stderr)
+    return float(found.group(1)) if found else None
+
+
+def cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed(measurement: Measurement, work: Callable[[], dict | None]) -> None:
+    with TreeMemory() as memory:
+        started, cpu = time.monotonic(), cpu_seconds()
+        stages = work()
+        measurement.wall_s.append(time.monotonic() - started)
+        measurement.cpu_s.append(cpu_seconds() - cpu)
+    measurement.peak_rss = max(measurement.peak_rss, memory.peak)
+    if stages and (not measurement.stages_s or measurement.wall_s[-1] == measurement.best_s):
+        measurement.stages_s = stages
+
+
+def run(short_side: int = 1080, repeat: int = 1, keep: Path | None = None, progress=print) -> RenderBench:
+    """Render the ad both ways `repeat` times (alternating) and compare the best times."""
+    size = size_for("9:16", short_side)
+    tl = timeline.plan([d for d, _, _ in SCRIPT])
+    root = keep or Path(tempfile.mkdtemp(prefix="zapcut-bench-render-"))
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        image_dir, floor_dir = root / "images", root / "floor"
+        image_dir.mkdir(exist_ok=True)
+        floor_dir.mkdir(exist_ok=True)
+        image_paths = make_images(image_dir)
+        inputs = floor_inputs(floor_dir, image_paths, size, tl)
+        python_rss = psutil.Process().memory_info().rss
+        pipeline, floor = Measurement("local provider"), Measurement("one ffmpeg command")
+        final = floor_out = None
+        for round_ in range(1, repeat + 1):
+            progress(f"round {round_}/{repeat}: the floor (one ffmpeg command)")
+            floor_out = floor_dir / "floor.mp4"
+            command = floor_command(inputs, size, tl, floor_out)
+            timed(floor, lambda command=command: _run_floor(command))
+            progress(f"round {round_}/{repeat}: the local provider")
+            pipeline_dir = root / f"pipeline_{round_}"
+            pipeline_dir.mkdir(exist_ok=True)
+            box: dict = {}
+
+            def work(pipeline_dir=pipeline_dir, box=box) -> dict:
+                box["final"], stages = run_pipeline(pipeline_dir, image_paths, size, tl)
+                return stages
+
+            timed(pipeline, work)
+            final = box["final"]
+        similarity = psnr(floor_out, final) if final and floor_out else None
+        return RenderBench(size, tl.total_s, pipeline, floor, similarity, python_rss)
+    finally:
+        if keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def render(result: RenderBench) -> str:
+    mib = 1024 * 1024
+    lines = [
+        f"render bench  {psutil.cpu_count()} CPUs  Python {platform.python_version()}  "
+        f"{result.total_s:g} s ad at {result.size.width}x{result.size.height}, {len(SCRIPT)} scenes",
+        "",
+        f"{'measurement':<20} {'wall s':>7} {'x floor':>7} {'cpu s':>7} {'x floor':>7} {'peak RSS':>10}"
+        f"  {'runs (wall s)':<22} target",
+        "-" * 110,
+    ]
+    for m in (result.floor, result.pipeline):
+        runs = " ".join(f"{s:.2f}" for s in m.wall_s)
+        ratio = f"{m.best_s / result.floor.best_s:.2f}x"
+        cpu_ratio = f"{m.best_cpu_s / result.floor.best_cpu_s:.2f}x"
+        target = "floor" if m is result.floor else f"wall <= {TARGET_RATIO}x floor, peak < 1024 MiB"
+        lines.append(
+            f"{m.label:<20} {m.best_s:>7.2f} {ratio:>7} {m.best_cpu_s:>7.2f} {cpu_ratio:>7} "
+            f"{m.peak_rss / mib:>6.0f} MiB  {runs:<22} {target}"
+        )
+    meets = result.ratio <= TARGET_RATIO and result.pipeline.peak_rss < TARGET_PEAK_BYTES
+    verdict = "meets" if meets else "MISSES"
+    lines.append("")
+    lines.append(f"wall ratio {result.ratio:.2f}x (cpu {result.cpu_ratio:.2f}x): {verdict} the target")
+    lines.append(
+        "pipeline stages (wall/cpu s): "
+        + ", ".join(f"{k} {w:.2f}/{c:.2f}" for k, (w, c) in result.pipeline.stages_s.items())
+    )
+    lines.append(
+        f"peak RSS: the whole process tree; the Python process alone held {result.python_rss / mib:.0f} MiB"
+    )
+    if result.psnr_db is not None:
+        lines.append(
+            f"pipeline vs floor frames: PSNR {result.psnr_db:.1f} dB (same pictures, one extra encode)"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.render", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--short-side", type=int, default=1080, help="frame short side (default 1080)")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of both renders (default 1)")
+    parser.add_argument("--keep", type=Path, help="keep the files in this directory")
+    args = parser.parse_args(argv)
+    if args.repeat < 1 or args.short_side < 16:
+        parser.error("--repeat must be at least 1 and --short-side at least 16")
+    result = run(args.short_side, args.repeat, args.keep, progress=lambda m: print(m, file=sys.stderr))
+    print(render(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""/api/projects/{id}/generate and the generation it starts: status, progress, the final ad.
+
+Clients poll GET .../generation (every 5 s is plenty) or follow the same document as server-sent
+events from GET .../generation/events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import StreamingResponse
+
+from services.gateway.auth import CurrentCaller
+from services.gateway.clients import Jobs, Media, ServiceClient, presigned_urls
+from services.gateway.errors import ServiceCallError
+from services.gateway.schemas.common import timestamp
+from services.gateway.schemas.generations import GenerationOut, GenerationStart, StepOut
+from zapcut.jobs.v1 import jobs_pb2
+
+router = APIRouter(prefix="/projects", tags=["generations"])
+
+URL_EXPIRY_S = 3600
+TERMINAL = {"completed", "failed", "cancelled"}
+EVENTS_POLL_S = 1.0
+EVENTS_HEARTBEAT_S = 15.0
+EVENTS_MAX_S = 3600.0
+
+
+async def generation_out(media: ServiceClient, g: jobs_pb2.Generation) -> GenerationOut:
+    keys = ([g.final_key] if g.final_key else []) + [s.output_key for s in g.steps if s.output_key]
+    urls = await presigned_urls(media, keys, URL_EXPIRY_S)
+    return GenerationOut(
+        id=g.id,
+        status=g.status,
+        progress=g.progress,
+        aspect=g.aspect,
+        width=g.width,
+        height=g.height,
+        duration_s=g.duration_s,
+        provider=g.provider,
+        charge=g.charge or None,
+        refunded=g.refunded,
+        error_message=g.error_message or None,
+        final_url=urls.get(g.final_key) if g.final_key else None,
+        jobs=[
+            StepOut(
+                id=s.id,
+                name=s.name,
+                status=s.status,
+                progress=s.progress,
+                stage=s.stage or None,
+                attempts=s.attempts,
+                provider=s.provider or None,
+                replicate_job_id=s.replicate_job_id or None,
+                output_url=urls.get(s.output_key) if s.output_key else None,
+                error_message=s.error_message or None,
+                created_at=timestamp(s.created_at),
+                started_at=timestamp(s.started_at, s.HasField("started_at")),
+                finished_at=timestamp(s.finished_at, s.HasField("finished_at")),
+            )
+            for s in g.steps
+        ],
+        created_at=timestamp(g.created_at),
+        updated_at=timestamp(g.updated_at),
+        finished_at=timestamp(g.finished_at, g.HasField("finished_at")),
+    )
+
+
+@router.post(
+    "/{project_id}/generate",
+    status_code=202,
+    response_model=GenerationOut,
+    responses={
+        402: {"description": "No free video or credit left"},
+        409: {"description": "The script is not approved, or a generation is still running"},
+    },
+)
+async def start_generation(
+    project_id: uuid.UUID,
+    caller: CurrentCaller,
+    jobs: Jobs,
+    media: Media,
+    body: GenerationStart | None = None,
+    idempotency_key: str | None = Header(None, max_length=200),
+) -> GenerationOut:
+    """Charges a free video or a credit and starts the steps. A retry with the same Idempotency-Key
+    returns the same generation without charging again."""
+    body = body or GenerationStart()
+    generation = await jobs.call(
+        "StartGeneration",
+        jobs_pb2.StartGenerationRequest(
+            ad_project_id=str(project_id),
+            aspect=body.aspect,
+            resolution=body.resolution,
+            idempotency_key=idempotency_key or "",
+        ),
+        timeout=15,
+    )
+    return await generation_out(media, generation)
+
+
+@router.get("/{project_id}/generation", response_model=GenerationOut)
+async def get_generation(
+    project_id: uuid.UUID, caller: CurrentCaller, jobs: Jobs, media: Media
+) -> GenerationOut:
+    """The latest generation: overall status and percentage, every job, and the final ad's URL."""
+    generation = await jobs.call(
+        "GetGeneration", jobs_pb2.GetGenerationRequest(ad_project_id=str(project_id))
+    )
+    return await generation_out(media, generation)
+
+
+@router.get("/{project_id}/generations", response_model=list[GenerationOut])
+async def list_generations(
+    project_id: uuid.UUID, caller: CurrentCaller, jobs: Jobs, media: Media
+) -> list[GenerationOut]:
+    reply = await jobs.call("ListGenerations", jobs_pb2.ListGenerationsRequest(ad_project_id=str(project_id)))
+    return [await generation_out(media, g) for g in reply.generations]
+
+
+@router.post("/{project_id}/generation/cancel", response_model=GenerationOut)
+async def cancel_generation(
+    project_id: uuid.UUID, caller: CurrentCaller, jobs: Jobs, media: Media
+) -> GenerationOut:
+    """Queued jobs never start, running ones stop at their next checkpoint, stored parts are deleted."""
+    generation = await jobs.call(
+        "CancelGeneration", jobs_pb2.GetGenerationRequest(ad_project_id=str(project_id)), timeout=15
+    )
+    return await generation_out(media, generation)
+
+
+@router.get(
+    "/{project_id}/generation/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "generation events"}},
+)
+async def generation_events(
+    project_id: uuid.UUID, request: Request, caller: CurrentCaller, jobs: Jobs, media: Media
+) -> StreamingResponse:
+    """The GET .../generation document as server-sent events (`event: generation`), sent whenever it
+    changes, until the generation ends; a comment line keeps idle connections open."""
+    # The first read happens before the stream starts, so a 404 is a plain HTTP error.
+    first = await jobs.call("GetGeneration", jobs_pb2.GetGenerationRequest(ad_project_id=str(project_id)))
+
+    async def events():
+        generation, last, since_sent, waited = first, None, 0.0, 0.0
+        while True:
+            body = (await generation_out(media, generation)).model_dump(mode="json")
+            fingerprint = json.dumps({k: v for k, v in body.items() if k != "final_url"} | {"jobs": [
+                {k: v for k, v in j.items() if k != "output_url"} for j in body["jobs"]
+            ]}, sort_keys=True)  # fmt: skip
+            if fingerprint != last:
+                yield f"event: generation\nid: {body['updated_at']}\ndata: {json.dumps(body)}\n\n"
+                last, since_sent = fingerprint, 0.0
+            if body["status"] in TERMINAL or waited >= EVENTS_MAX_S or await request.is_disconnected():
+                return
+            await asyncio.sleep(EVENTS_POLL_S)
+            waited += EVENTS_POLL_S
+            since_sent += EVENTS_POLL_S
+            if since_sent >= EVENTS_HEARTBEAT_S:
+                yield ": keep-alive\n\n"
+                since_sent = 0.0
+            try:
+                generation = await jobs.call(
+                    "GetGeneration", jobs_pb2.GetGenerationRequest(ad_project_id=str(project_id))
+                )
+            except ServiceCallError as exc:
+                yield f"event: error\ndata: {json.dumps({'message': exc.details, 'code': exc.code.name})}\n\n"
+                return
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

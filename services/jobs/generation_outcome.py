@@ -1,0 +1,221 @@
+"""Settling a generation from its steps, and the calls to accounts it then owes.
+
+Synchronous (workers are): the workers call it as a step ends, and the reconciler (in a thread)
+for steps that ended another way (a dead worker, a failed enqueue). Each decision is one
+transaction on the locked generation row, so the two never disagree; the calls to accounts that
+follow (refund, project status) are recorded as due first and cleared once done, so a failed call
+is retried on the next reconcile instead of lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+import grpc
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Engine
+
+from services.jobs.models import ACTIVE_GENERATION_STATUSES, Generation, GenerationJob
+
+log = logging.getLogger(__name__)
+
+generations = Generation.__table__
+steps = GenerationJob.__table__
+
+# An error of this type is in the input the user gave (a corrupt image): no refund.
+USER_FAULT_PREFIXES = ("InputError:",)
+
+
+def settle(engine: Engine, redis, generation_id: uuid.UUID | str) -> str | None:
+    """Bring the generation's status in line with its steps; returns its status."""
+    generation_id = uuid.UUID(str(generation_id))
+    cancelled_steps: list[str] = []
+    with engine.begin() as conn:
+        gen = conn.execute(
+            select(generations).where(generations.c.id == generation_id).with_for_update()
+        ).one_or_none()
+        if gen is None:
+            return None
+        status = gen.status
+        if status in ("pending", "processing"):
+            rows = conn.execute(
+                select(steps.c.id, steps.c.name, steps.c.status, steps.c.error_message)
+                .where(steps.c.generation_id == generation_id)
+                .order_by(steps.c.created_at)
+            ).all()
+            failed = [r for r in rows if r.status in ("failed", "cancelled")]
+            if failed:
+                first = next((r for r in failed if r.status == "failed"), failed[0])
+                message = f"{first.name}: {first.error_message or first.status}"
+                users_fault = (first.error_message or "").startswith(USER_FAULT_PREFIXES)
+                status = "failed"
+                conn.execute(
+                    update(generations)
+                    .where(generations.c.id == generation_id)
+                    .values(
+                        status=status,
+                        error_message=message,
+                        finished_at=func.now(),
+                        refund_due=gen.charge is not None and not users_fault,
+                        project_status_due="failed",
+                    )
+                )
+                cancelled_steps = _cancel_waiting_steps(conn, generation_id)
+            elif rows and all(r.status == "completed" for r in rows):
+                status = "completed"
+                conn.execute(
+                    update(generations)
+                    .where(generations.c.id == generation_id)
+                    .values(status=status, finished_at=func.now(), project_status_due="completed")
+                )
+            elif status == "pending" and any(r.status != "pending" for r in rows):
+                status = "processing"
+                conn.execute(
+                    update(generations).where(generations.c.id == generation_id).values(status=status)
+                )
+    cancel_rq_jobs(redis, cancelled_steps)
+    return status
+
+
+def _cancel_waiting_steps(conn, generation_id: uuid.UUID) -> list[str]:
+    """Steps that have not started never will: they end cancelled (running ones stop at their next
+    checkpoint, since the generation is no longer active)."""
+    ids = conn.execute(
+        update(steps)
+        .where(steps.c.generation_id == generation_id, steps.c.status == "pending")
+        .values(status="cancelled", finished_at=func.now())
+        .returning(steps.c.id)
+    ).scalars()
+    return [str(i) for i in ids]
+
+
+def cancel_rq_jobs(redis, job_ids: list[str]) -> None:
+    """Queued or deferred RQ jobs of cancelled steps are removed, so they never start."""
+    for job_id in job_ids:
+        try:
+            job = Job.fetch(job_id, connection=redis)
+            if job.get_status() in ("queued", "deferred", "scheduled"):
+                job.cancel()
+        except NoSuchJobError:
+            pass
+        except Exception as exc:  # noqa: BLE001 - the row says cancelled; run_job then claims nothing
+            log.warning("could not cancel RQ job %s: %s", job_id, exc)
+
+
+def is_active(engine: Engine, generation_id: uuid.UUID | str) -> bool:
+    with engine.connect() as conn:
+        status = conn.scalar(
+            select(generations.c.status).where(generations.c.id == uuid.UUID(str(generation_id)))
+        )
+    return status in ACTIVE_GENERATION_STATUSES
+
+
+def pay_what_is_due(engine: Engine, calls, generation_id: uuid.UUID | str) -> None:
+    """The refund and the project status the generation owes accounts; each cleared once done."""
+    generation_id = uuid.UUID(str(generation_id))
+    with engine.connect() as conn:
+        gen = conn.execute(select(generations).where(generations.c.id == generation_id)).one_or_none()
+    if gen is None:
+        return
+    if gen.refund_due and gen.refunded_at is None:
+        try:
+            calls.refund(str(gen.user_id), str(generation_id))
+            refunded = True
+        except grpc.RpcError as exc:
+            # NOT_FOUND: nothing was charged (the start was interrupted), or the user is gone.
+            refunded = exc.code() == grpc.StatusCode.NOT_FOUND
+            if not refunded:
+                log.warning("generation %s: refund failed, will retry: %s", generation_id, exc.details())
+        if refunded:
+            with engine.begin() as conn:
+                conn.execute(
+                    update(generations)
+                    .where(generations.c.id == generation_id)
+                    .values(refund_due=False, refunded_at=func.now())
+                )
+            log.info("generation %s: charge refunded", generation_id)
+    if gen.project_status_due:
+        try:
+            calls.set_project_status(str(gen.user_id), str(gen.ad_project_id), gen.project_status_due)
+        except Exception as exc:  # noqa: BLE001 - still due
+            log.warning("generation %s: project status not set, will retry: %s", generation_id, exc)
+        else:
+            with engine.begin() as conn:
+                conn.execute(
+                    update(generations)
+                    .where(
+                        generations.c.id == generation_id,
+                        generations.c.project_status_due == gen.project_status_due,
+                    )
+                    .values(project_status_due=None)
+                )
+
+
+def owing(engine: Engine) -> list[uuid.UUID]:
+    """Generations with a call to accounts still due."""
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(generations.c.id).where(
+                    (generations.c.refund_due & generations.c.refunded_at.is_(None))
+                    | generations.c.project_status_due.is_not(None)
+                )
+            ).scalars()
+        )
+
+
+def unsettled(engine: Engine) -> list[uuid.UUID]:
+    """Active generations with a step that has ended badly or all steps done: settle() decides."""
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(generations.c.id)
+                .where(generations.c.status.in_(("pending", "processing")))
+                .where(
+                    select(steps.c.id)
+                    .where(
+                        steps.c.generation_id == generations.c.id, steps.c.status.in_(("failed", "cancelled"))
+                    )
+                    .exists()
+                    | ~select(steps.c.id)
+                    .where(steps.c.generation_id == generations.c.id, steps.c.status != "completed")
+                    .exists()
+                )
+            ).scalars()
+        )
+
+
+def fail_interrupted_starts(engine: Engine, older_than_s: float) -> list[uuid.UUID]:
+    """Generations stuck in charging (the service died between creating and charging them): failed,
+    with whatever was charged given back."""
+    with engine.begin() as conn:
+        return list(
+            conn.execute(
+                update(generations)
+                .where(
+                    generations.c.status == "charging",
+                    generations.c.created_at < func.now() - timedelta(seconds=older_than_s),
+                )
+                .values(
+                    status="failed",
+                    error_message="interrupted while starting",
+                    finished_at=func.now(),
+                    refund_due=True,
+                )
+                .returning(generations.c.id)
+            ).scalars()
+        )
+
+
+def reconcile(engine: Engine, redis, calls) -> None:
+    """The reconciler's share (in a thread): settle what the workers could not, pay what is due."""
+    for generation_id in fail_interrupted_starts(engine, older_than_s=60):
+        log.warning("generation %s: interrupted while starting; failed", generation_id)
+    for generation_id in unsettled(engine):
+        settle(engine, redis, generation_id)
+    for generation_id in owing(engine):
+        pay_what_is_due(engine, calls, generation_id)

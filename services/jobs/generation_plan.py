@@ -1,0 +1,87 @@
+"""What a generation will do, fixed when it starts: the steps, their inputs and their weights.
+
+Pure functions over plain data, shared by the service (which writes the plan) and the workers
+(which read it).
+"""
+
+from __future__ import annotations
+
+from services.common.errors import InvalidArgument
+
+ASPECTS = {"9:16": (9, 16), "16:9": (16, 9), "1:1": (1, 1)}
+DEFAULT_ASPECT = "9:16"
+DEFAULT_RESOLUTION = 1080
+MIN_RESOLUTION, MAX_RESOLUTION = 144, 2160
+
+# How much each kind of step counts toward the generation's percentage.
+WEIGHT_SCENES, WEIGHT_VOICEOVER, WEIGHT_MUSIC, WEIGHT_COMPOSITE = 60, 10, 5, 25
+
+
+def check_format(aspect: str, resolution: int) -> tuple[str, int]:
+    aspect = aspect or DEFAULT_ASPECT
+    resolution = resolution or DEFAULT_RESOLUTION
+    if aspect not in ASPECTS:
+        raise InvalidArgument(f"aspect must be one of {', '.join(ASPECTS)}")
+    if not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION or resolution % 2:
+        raise InvalidArgument(f"resolution must be an even number from {MIN_RESOLUTION} to {MAX_RESOLUTION}")
+    return aspect, resolution
+
+
+def dimensions(aspect: str, resolution: int) -> tuple[int, int]:
+    """Width and height with `resolution` on the short side, both even (H.264 wants that)."""
+    w, h = ASPECTS[aspect]
+    short, long_ = min(w, h), max(w, h)
+    other = round(resolution * long_ / short / 2) * 2
+    return (resolution, other) if w <= h else (other, resolution)
+
+
+def make_plan(
+    script_scenes: list[dict], image_keys: list[str], aspect: str, resolution: int, provider: str
+) -> dict:
+    scenes = sorted(script_scenes, key=lambda s: s["order"])
+    width, height = dimensions(aspect, resolution)
+    return {
+        "aspect": aspect,
+        "resolution": resolution,
+        "width": width,
+        "height": height,
+        "provider": provider,
+        "images": image_keys,
+        "scenes": [
+            {
+                "n": i,
+                "description": s["description"],
+                "duration_s": float(s["duration_s"]),
+                "on_screen_text": s.get("on_screen_text"),
+                "voiceover_text": s.get("voiceover_text"),
+            }
+            for i, s in enumerate(scenes, start=1)
+        ],
+        "duration_s": sum(float(s["duration_s"]) for s in scenes),
+    }
+
+
+def step_names(plan: dict) -> list[tuple[str, str, dict]]:
+    """(name, job_type, params) of every step; the composite last (it waits on the others)."""
+    steps = [(f"scene_{s['n']}", "scene", {"n": s["n"]}) for s in plan["scenes"]]
+    steps += [("voiceover", "voiceover", {}), ("music", "music", {}), ("composite", "composite", {})]
+    return steps
+
+
+def overall_progress(plan: dict, steps: list[tuple[str, str, int]]) -> int:
+    """0-100 from (name, status, progress) of each step, weighted by what the step costs."""
+    total = plan.get("duration_s") or 1.0
+    durations = {f"scene_{s['n']}": s["duration_s"] for s in plan.get("scenes", [])}
+    done = 0.0
+    for name, status, progress in steps:
+        pct = 100 if status == "completed" else progress
+        if name in durations:
+            weight = WEIGHT_SCENES * durations[name] / total
+        else:
+            weight = {
+                "voiceover": WEIGHT_VOICEOVER,
+                "music": WEIGHT_MUSIC,
+                "composite": WEIGHT_COMPOSITE,
+            }.get(name, 0)
+        done += weight * pct / 100
+    return max(0, min(100, round(done)))

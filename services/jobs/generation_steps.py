@@ -1,0 +1,274 @@
+"""The steps of a generation, as RQ work: scene_n, voiceover, music, composite.
+
+Each step runs in its own temporary directory (removed afterwards, also on failure), reads the
+plan fixed at the start, downloads what it needs from our bucket, asks the provider for its output,
+and stores that in the bucket through media. Transient provider errors are retried with exponential
+backoff (GENERATION_MAX_ATTEMPTS); a permanent one fails the step at once with the provider's message.
+A cancelled generation stops each running step at its next checkpoint and removes what it stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select, update
+
+from services.common.errors import InvalidArgument
+from services.jobs import generation_outcome, render_adapter
+from services.jobs.models import Generation, GenerationJob
+from services.jobs.providers.base import (
+    Cancelled,
+    InputError,
+    JobIO,
+    PermanentProviderError,
+    Provider,
+    Scene,
+    Size,
+    TransientProviderError,
+)
+from zapcut.media.v1 import media_pb2
+
+log = logging.getLogger(__name__)
+
+generations = Generation.__table__
+steps = GenerationJob.__table__
+
+MAX_IMAGE_BYTES = 40 * 1024 * 1024
+CHECK_CANCEL_EVERY_S = 1.0
+PROGRESS_EVERY_S = 0.5
+
+
+def validate_params(params: dict) -> dict:
+    try:
+        uuid.UUID(str(params.get("generation_id")))
+    except ValueError:
+        raise InvalidArgument("generation_id must be a UUID") from None
+    if "n" in params and not (isinstance(params["n"], int) and params["n"] >= 1):
+        raise InvalidArgument("n must be a positive integer")
+    return params
+
+
+@dataclass
+class Step:
+    """One running step: its row, its generation, and the worker's connections."""
+
+    job_id: str
+    generation: object  # the generations row
+    engine: object
+    redis: object
+    calls: object  # service_calls.ServiceCalls
+    settings: object
+    _last_check: float = 0.0
+    _last_progress: float = 0.0
+
+    @property
+    def plan(self) -> dict:
+        return self.generation.plan
+
+    @property
+    def project_id(self) -> str:
+        return str(self.generation.ad_project_id)
+
+    def checkpoint(self) -> None:
+        now = time.monotonic()
+        if now - self._last_check < CHECK_CANCEL_EVERY_S:
+            return
+        self._last_check = now
+        if not generation_outcome.is_active(self.engine, self.generation.id):
+            raise Cancelled("the generation was cancelled")
+
+    def progress(self, pct: int, stage: str) -> None:
+        now = time.monotonic()
+        if now - self._last_progress < PROGRESS_EVERY_S and pct < 100:
+            return
+        self._last_progress = now
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(steps)
+                .where(steps.c.id == uuid.UUID(self.job_id))
+                .values(progress=max(0, min(100, int(pct))), stage=stage[:100])
+            )
+
+    def io(self, workdir: Path) -> JobIO:
+        return JobIO(workdir=workdir, progress=self.progress, checkpoint=self.checkpoint)
+
+    def record(self, **values) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(steps).where(steps.c.id == uuid.UUID(self.job_id)).values(**values))
+
+    def download(self, keys: list[str], into: Path, max_bytes: int) -> list[Path]:
+        paths = []
+        for i, (key, url) in enumerate(zip(keys, self.calls.presign_downloads(keys), strict=True)):
+            path = into / f"in_{i}_{key.rsplit('/', 1)[-1]}"
+            with httpx.stream("GET", url, timeout=60) as reply, path.open("wb") as f:
+                if reply.status_code != 200:
+                    raise TransientProviderError(
+                        f"could not fetch {key} from storage: HTTP {reply.status_code}"
+                    )
+                size = 0
+                for chunk in reply.iter_bytes(1024 * 1024):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise InputError(f"{key} is larger than {max_bytes} bytes")
+                    f.write(chunk)
+            paths.append(path)
+            self.checkpoint()
+        return paths
+
+    def store(self, ref: media_pb2.ObjectRef, path: Path, content_type: str) -> str:
+        key = self.calls.upload_file(
+            ref, path, content_type, timeout_s=self.settings.generation_step_timeout_s
+        )
+        self.record(output_url=key)
+        try:
+            self.checkpoint_now()
+        except Cancelled:
+            # Cancelled while storing: what was stored is a partial output of a dead generation.
+            self.calls.delete_object(key)
+            raise
+        return key
+
+    def checkpoint_now(self) -> None:
+        self._last_check = 0.0
+        self.checkpoint()
+
+    def sibling_outputs(self) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(steps.c.name, steps.c.output_url, steps.c.status).where(
+                    steps.c.generation_id == self.generation.id
+                )
+            ).all()
+        return {r.name: r.output_url for r in rows if r.status == "completed" and r.output_url}
+
+
+def _scene(s: dict, duration_s: float | None = None) -> Scene:
+    return Scene(
+        n=s["n"],
+        description=s["description"],
+        duration_s=duration_s if duration_s is not None else s["duration_s"],
+        on_screen_text=s.get("on_screen_text"),
+        voiceover_text=s.get("voiceover_text"),
+    )
+
+
+def _size(plan: dict) -> Size:
+    return Size(plan["width"], plan["height"], 30)
+
+
+def scene_step(step: Step, provider: Provider, params: dict, workdir: Path) -> dict:
+    plan = step.plan
+    if not plan["images"]:
+        raise InputError("the brand has no product images; upload at least one before generating")
+    step.progress(2, "fetching product images")
+    images = step.download(plan["images"], workdir, MAX_IMAGE_BYTES)
+    spec = next(s for s in plan["scenes"] if s["n"] == params["n"])
+    render_s = render_adapter.scene_render_duration(plan, params["n"])
+    out = workdir / f"scene_{params['n']}.mp4"
+    io = step.io(workdir)
+    provider.render_scene(io, _scene(spec, render_s), images, _size(plan), out, lora=plan.get("lora"))
+    if io.remote_job_id:
+        step.record(replicate_job_id=io.remote_job_id)
+    step.progress(95, "storing the scene")
+    ref = media_pb2.ObjectRef(scene_video=media_pb2.SceneVideo(project_id=step.project_id, n=params["n"]))
+    return {"output_key": step.store(ref, out, "video/mp4")}
+
+
+def voiceover_step(step: Step, provider: Provider, params: dict, workdir: Path) -> dict:
+    plan = step.plan
+    scenes = [_scene(s) for s in plan["scenes"]]
+    starts, total = render_adapter.scene_starts(plan), plan["duration_s"]
+    wav = workdir / "voiceover.wav"
+    io = step.io(workdir)
+    provider.voiceover(io, scenes, starts, total, wav)
+    if io.remote_job_id:
+        step.record(replicate_job_id=io.remote_job_id)
+    step.progress(90, "encoding")
+    mp3 = render_adapter.to_mp3(io, wav, workdir / "voiceover.mp3")
+    ref = media_pb2.ObjectRef(audio=media_pb2.AudioTrack(project_id=step.project_id, type="voiceover", n=1))
+    return {"output_key": step.store(ref, mp3, "audio/mpeg")}
+
+
+def music_step(step: Step, provider: Provider, params: dict, workdir: Path) -> dict:
+    plan = step.plan
+    wav = workdir / "music.wav"
+    io = step.io(workdir)
+    provider.music(io, plan["duration_s"], wav)
+    if io.remote_job_id:
+        step.record(replicate_job_id=io.remote_job_id)
+    step.progress(90, "encoding")
+    mp3 = render_adapter.to_mp3(io, wav, workdir / "music.mp3")
+    ref = media_pb2.ObjectRef(audio=media_pb2.AudioTrack(project_id=step.project_id, type="music", n=1))
+    return {"output_key": step.store(ref, mp3, "audio/mpeg")}
+
+
+def composite_step(step: Step, provider: Provider, params: dict, workdir: Path) -> dict:
+    plan = step.plan
+    outputs = step.sibling_outputs()
+    names = [f"scene_{s['n']}" for s in plan["scenes"]]
+    missing = [n for n in [*names, "voiceover", "music"] if n not in outputs]
+    if missing:
+        raise PermanentProviderError(f"steps without an output: {', '.join(missing)}")
+    step.progress(2, "fetching scenes and audio")
+    keys = [outputs[n] for n in names] + [outputs["voiceover"], outputs["music"]]
+    files = step.download(keys, workdir, 2 * 1024**3)
+    out = workdir / "final_ad.mp4"
+    io = step.io(workdir)
+    render_adapter.composite(io, plan, files[: len(names)], files[-2], files[-1], out)
+    step.progress(95, "storing the ad")
+    ref = media_pb2.ObjectRef(final_video=media_pb2.FinalVideo(project_id=step.project_id))
+    key = step.store(ref, out, "video/mp4")
+    with step.engine.begin() as conn:
+        conn.execute(
+            update(generations)
+            .where(
+                generations.c.id == step.generation.id, generations.c.status.in_(("pending", "processing"))
+            )
+            .values(final_key=key)
+        )
+    return {"output_key": key}
+
+
+STEPS = {"scene": scene_step, "voiceover": voiceover_step, "music": music_step, "composite": composite_step}
+
+
+def run(ctx, params: dict, job_type: str, calls, settings, provider: Provider) -> dict:
+    """Run one step with retries of transient errors; raises Cancelled when the generation stopped."""
+    with ctx.engine.connect() as conn:
+        gen = conn.execute(
+            select(generations).where(generations.c.id == uuid.UUID(params["generation_id"]))
+        ).one_or_none()
+    if gen is None or gen.status not in ("pending", "processing"):
+        raise Cancelled("the generation is no longer running")
+    step = Step(ctx.job_id, gen, ctx.engine, ctx.redis, calls, settings)
+    generation_outcome.settle(ctx.engine, ctx.redis, gen.id)  # pending -> processing
+    attempts = settings.generation_max_attempts
+    for attempt in range(1, attempts + 1):
+        step.record(attempts=attempt, provider=provider.name if job_type != "composite" else "local")
+        workdir = Path(tempfile.mkdtemp(prefix=f"zapcut-{job_type}-{ctx.job_id[:8]}-"))
+        try:
+            return STEPS[job_type](step, provider, params, workdir)
+        except TransientProviderError as exc:
+            if attempt == attempts:
+                raise PermanentProviderError(f"gave up after {attempts} attempts: {exc}") from exc
+            delay = settings.generation_retry_base_s * 2 ** (attempt - 1)
+            log.warning("job %s: attempt %d failed (%s); retrying in %.1f s", ctx.job_id, attempt, exc, delay)
+            step.progress(0, f"retrying after: {str(exc)[:60]}")
+            _sleep_with_checkpoints(step, delay)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    raise AssertionError("unreachable")
+
+
+def _sleep_with_checkpoints(step: Step, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(left, 0.5))
+        step.checkpoint_now()

@@ -1,0 +1,88 @@
+"""The RQ job that trains a brand's LoRA at Replicate: zip the product images into our bucket, start
+a training into the brand's destination model, follow it, and record the weights (or the error)."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import uuid
+import zipfile
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select, update
+
+from services.jobs.models import LoraModel
+from services.jobs.providers.base import PermanentProviderError, TransientProviderError
+from services.jobs.tasks import describe, runtime
+from zapcut.media.v1 import media_pb2
+
+log = logging.getLogger(__name__)
+
+loras = LoraModel.__table__
+
+
+def run(lora_id: str) -> None:
+    from services.jobs.generation_runtime import calls_and_settings
+    from services.jobs.providers.replicate.trainings import ReplicateTrainings
+
+    rt = runtime()
+    calls, settings = calls_and_settings()
+    lid = uuid.UUID(lora_id)
+    with rt.engine.connect() as conn:
+        row = conn.execute(select(loras).where(loras.c.id == lid)).one_or_none()
+    if row is None or row.status not in ("pending", "training"):
+        log.info("LoRA %s: nothing to do (%s)", lora_id, row.status if row else "gone")
+        return
+    trainings = ReplicateTrainings(settings)
+    try:
+        training = trainings.get(row.training_job_id) if row.training_job_id else None
+        if training is None:
+            images_url = _training_images_url(calls, row.brand_id, lid)
+            training = trainings.create(
+                f"zapcut-{str(row.brand_id)[:8]}-lora",
+                {"input_images": images_url, "trigger_word": "ZAPCUTBRAND"},
+            )
+            _update(rt.engine, lid, status="training", training_job_id=training["id"])
+        done = trainings.wait(training)
+        weights = trainings.weights_url(done)
+        preview = (done.get("output") or {}).get("preview_image") or (done.get("output") or {}).get("preview")
+        _update(
+            rt.engine,
+            lid,
+            status="completed",
+            model_url=weights,
+            preview_image_url=preview if isinstance(preview, str) else None,
+            trained_at=func.now(),
+            error_message=None,
+        )
+        log.info("LoRA %s: trained", lora_id)
+    except (PermanentProviderError, TransientProviderError) as exc:
+        _update(rt.engine, lid, status="failed", error_message=describe(exc))
+        log.warning("LoRA %s: failed: %s", lora_id, exc)
+    finally:
+        trainings.close()
+
+
+def _training_images_url(calls, brand_id, lora_id) -> str:
+    """The brand's product images as one zip in our bucket (a brand asset), presigned for the trainer."""
+    keys = calls.list_keys(f"product-images/{brand_id}/")
+    if len(keys) < 5:
+        raise PermanentProviderError(f"the brand has {len(keys)} product images; a LoRA needs at least 5")
+    with tempfile.TemporaryDirectory(prefix="zapcut-lora-") as tmp:
+        archive = Path(tmp) / "images.zip"
+        urls = calls.presign_downloads(keys)
+        with zipfile.ZipFile(archive, "w") as zf:
+            for i, (key, url) in enumerate(zip(keys, urls, strict=True)):
+                data = httpx.get(url, timeout=60).content
+                zf.writestr(f"{i:02d}_{key.rsplit('/', 1)[-1]}", data)
+        ref = media_pb2.ObjectRef(
+            brand_asset=media_pb2.BrandAsset(brand_id=str(brand_id), name=f"lora-{lora_id}.zip")
+        )
+        key = calls.upload_file(ref, archive, "application/zip", timeout_s=600)
+    return calls.presign_downloads([key], expires_in_s=24 * 3600)[0]
+
+
+def _update(engine, lora_id: uuid.UUID, **values) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(loras).where(loras.c.id == lora_id).values(**values))

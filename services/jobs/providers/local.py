@@ -1,0 +1,45 @@
+"""The `local` provider: everything rendered on this machine (services.jobs.render).
+
+Scenes are the brand's product images in pan/zoom motion with their on-screen text, the voiceover
+is eSpeak NG, the music is synthesized. A LoRA (a model trained on the brand) needs a generative
+model, which this provider does not have: it is ignored here.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from services.jobs.providers.base import JobIO, Scene, Size
+from services.jobs.render import audio, speech
+from services.jobs.render import scenes as scene_render
+
+log = logging.getLogger(__name__)
+
+
+class LocalProvider:
+    name = "local"
+
+    def __init__(
+        self,
+        *,
+        voice: str = speech.VOICE,
+        scene_encoding: scene_render.Encoding = scene_render.SCENE_ENCODING,
+    ):
+        self.voice = voice
+        self.scene_encoding = scene_encoding
+
+    def render_scene(
+        self, io: JobIO, scene: Scene, images: list[Path], size: Size, out: Path, *, lora: str | None = None
+    ) -> None:
+        if lora:
+            log.info("scene %s: the local provider renders product images; LoRA %s not used", scene.n, lora)
+        scene_render.render_scene(io, scene, images, size, out, encoding=self.scene_encoding)
+
+    def voiceover(
+        self, io: JobIO, scenes: list[Scene], starts_s: list[float], total_s: float, out: Path
+    ) -> None:
+        audio.voiceover(io, scenes, starts_s, total_s, out, voice=self.voice)
+
+    def music(self, io: JobIO, total_s: float, out: Path) -> None:
+        audio.music_track(io, total_s, out)

@@ -1,0 +1,166 @@
+"""ReplicateProvider: each generation step as a Replicate prediction, its output downloaded at once
+(Replicate deletes API outputs after an hour) and fitted locally to the provider contract. The
+provider's URLs never leave this module: the pipeline stores the files in our bucket."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from services.jobs.providers.base import InputError, JobIO, Scene, Size
+from services.jobs.providers.replicate import media
+from services.jobs.providers.replicate.client import (
+    TERMINAL_STATES,
+    ClientOptions,
+    ModelRef,
+    ReplicateClient,
+    logs_percent,
+    output_urls,
+)
+from services.jobs.providers.replicate.inputs import (
+    MUSIC_INPUTS,
+    VIDEO_INPUTS,
+    VOICE_INPUTS,
+    VideoRequest,
+    builder_for,
+)
+
+log = logging.getLogger(__name__)
+
+# Used when the pipeline passes no io.extra["music_prompt"].
+DEFAULT_MUSIC_PROMPT = "upbeat modern instrumental background music for a product advert, no vocals"
+MUSIC_FADE_OUT_S = 1.5
+# Progress share of the remote part of a step; downloading and fitting take the rest.
+REMOTE_SHARE = 90
+
+
+def scene_prompt(scene: Scene) -> str:
+    prompt = scene.description.strip()
+    if scene.on_screen_text:
+        # The caption is composited later; models draw text badly, so keep it out of the frames.
+        prompt += (
+            f' The shot carries the caption "{scene.on_screen_text.strip()}", added afterwards:'
+            " leave room for it and show no text."
+        )
+    return prompt
+
+
+class ReplicateProvider:
+    name = "replicate"
+
+    def __init__(self, settings: Any, *, client: ReplicateClient | None = None):
+        """From the jobs Settings (REPLICATE_*). Raises PermanentProviderError("replicate provider
+        needs REPLICATE_API_TOKEN") without a token, and names a model that has no input mapping,
+        so a misconfigured worker fails when it starts rather than mid-job."""
+        self.client = client or ReplicateClient(ClientOptions.from_settings(settings))
+        self.video_model = ModelRef.parse(settings.replicate_video_model)
+        self.voice_model = ModelRef.parse(settings.replicate_voice_model)
+        self.music_model = ModelRef.parse(settings.replicate_music_model)
+        self._video_input = builder_for(VIDEO_INPUTS, "video", self.video_model)
+        self._voice_input = builder_for(VOICE_INPUTS, "voice", self.voice_model)
+        self._music_input = builder_for(MUSIC_INPUTS, "music", self.music_model)
+
+    def close(self) -> None:
+        self.client.close()
+
+    # --- Provider --------------------------------------------------------------------------------
+
+    def render_scene(
+        self, io: JobIO, scene: Scene, images: list[Path], size: Size, out: Path, *, lora: str | None = None
+    ) -> None:
+        io.checkpoint()
+        if scene.duration_s <= 0:
+            raise InputError(f"scene {scene.n} has no duration")
+        image = media.image_data_uri(images[0]) if images else None
+        model_input = self._video_input(
+            VideoRequest(scene_prompt(scene), image, size, scene.duration_s, lora)
+        )
+        raw = self._predict_file(
+            io,
+            self.video_model,
+            model_input,
+            io.workdir / f"replicate-scene-{scene.n}",
+            "video",
+            (0, REMOTE_SHARE),
+        )
+        io.progress(REMOTE_SHARE + 5, "video: fitting")
+        media.fit_video(raw, out, size, scene.duration_s)
+        io.progress(100, "video: done")
+
+    def voiceover(
+        self, io: JobIO, scenes: list[Scene], starts_s: list[float], total_s: float, out: Path
+    ) -> None:
+        io.checkpoint()
+        if total_s <= 0:
+            raise InputError("the voiceover has no duration")
+        spoken = [
+            (scene, start)
+            for scene, start in zip(scenes, starts_s, strict=True)
+            if scene.voiceover_text and scene.voiceover_text.strip()
+        ]
+        clips: list[tuple[Path, float, float]] = []
+        for i, (scene, start) in enumerate(spoken):
+            # A line may run on over silent scenes, never into the next spoken one.
+            slot_end = spoken[i + 1][1] if i + 1 < len(spoken) else total_s
+            span = (REMOTE_SHARE * i // len(spoken), REMOTE_SHARE * (i + 1) // len(spoken))
+            model_input = self._voice_input(scene.voiceover_text.strip())
+            clip = self._predict_file(
+                io,
+                self.voice_model,
+                model_input,
+                io.workdir / f"replicate-voice-{scene.n}",
+                "voiceover",
+                span,
+            )
+            clip_s = media.media_duration_s(clip)
+            if clip_s and clip_s > slot_end - start:
+                log.warning(
+                    "voiceover of scene %s is %.1fs, its slot %.1fs: cut", scene.n, clip_s, slot_end - start
+                )
+            clips.append((clip, start, slot_end - start))
+        io.progress(REMOTE_SHARE + 5, "voiceover: mixing")
+        media.mix_voice_clips(clips, total_s, out)
+        io.progress(100, "voiceover: done")
+
+    def music(self, io: JobIO, total_s: float, out: Path) -> None:
+        io.checkpoint()
+        if total_s <= 0:
+            raise InputError("the music has no duration")
+        prompt = io.extra.get("music_prompt") or DEFAULT_MUSIC_PROMPT
+        model_input = self._music_input(prompt, total_s)
+        raw = self._predict_file(
+            io, self.music_model, model_input, io.workdir / "replicate-music", "music", (0, REMOTE_SHARE)
+        )
+        io.progress(REMOTE_SHARE + 5, "music: fitting")
+        media.fit_audio(raw, out, total_s, loop=True, fade_out_s=MUSIC_FADE_OUT_S)
+        io.progress(100, "music: done")
+
+    # --- one prediction to one local file --------------------------------------------------------
+
+    def _predict_file(
+        self, io: JobIO, model: ModelRef, model_input: dict, stem: Path, step: str, span: tuple[int, int]
+    ) -> Path:
+        """Run one prediction and download its (first) output file next to `stem`."""
+        low, high = span
+        reported = [low]
+
+        def on_update(prediction: dict) -> None:
+            status = prediction.get("status", "")
+            fraction = logs_percent(prediction.get("logs"))
+            if fraction is None:
+                fraction = 1.0 if status in TERMINAL_STATES else 0.1 if status == "processing" else 0.0
+            reported[0] = max(reported[0], low + round((high - low) * 0.95 * fraction))
+            io.progress(reported[0], f"{step}: {status}")
+
+        prediction = self.client.create_prediction(model, model_input, checkpoint=io.checkpoint)
+        io.remote_job_id = prediction["id"]
+        log.info("replicate: %s prediction %s on %s", step, prediction["id"], model.model)
+        prediction = self.client.wait(prediction, checkpoint=io.checkpoint, on_update=on_update)
+        url = output_urls(prediction.get("output"))[0]
+        suffix = Path(urlsplit(url).path).suffix or ".bin"
+        io.progress(low + round((high - low) * 0.95), f"{step}: downloading")
+        path = self.client.download(url, stem.with_name(stem.name + suffix), checkpoint=io.checkpoint)
+        io.progress(high, f"{step}: downloaded")
+        return path

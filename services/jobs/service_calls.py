@@ -1,0 +1,100 @@
+"""Blocking calls from RQ workers (which are synchronous) to media and accounts.
+
+Every call carries the internal token, the user it acts for and a deadline, like the asyncio
+clients in services.common.grpc_client do for the services themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+
+from services.common.context import INTERNAL_TOKEN_HEADER, USER_ID_HEADER
+from zapcut.accounts.v1 import accounts_pb2, accounts_pb2_grpc
+from zapcut.media.v1 import media_pb2, media_pb2_grpc
+
+UPLOAD_CHUNK = 1024 * 1024
+
+
+class ServiceCalls:
+    def __init__(self, settings):
+        self._token = settings.internal_token.get_secret_value()
+        self._timeout = settings.grpc_deadline_s
+        self._media_channel = grpc.insecure_channel(settings.media_addr)
+        self._accounts_channel = grpc.insecure_channel(settings.accounts_addr)
+        self.media = media_pb2_grpc.MediaStub(self._media_channel)
+        self.accounts = accounts_pb2_grpc.AccountsStub(self._accounts_channel)
+
+    def _metadata(self, user_id: str | None) -> tuple[tuple[str, str], ...]:
+        md = ((INTERNAL_TOKEN_HEADER, self._token),)
+        return md + ((USER_ID_HEADER, user_id),) if user_id else md
+
+    def close(self) -> None:
+        self._media_channel.close()
+        self._accounts_channel.close()
+
+    # --- media
+
+    def presign_downloads(self, keys: list[str], expires_in_s: int = 3600) -> list[str]:
+        reply = self.media.PresignDownloads(
+            media_pb2.PresignDownloadsRequest(
+                refs=[media_pb2.ObjectRef(key=k) for k in keys], expires_in_s=expires_in_s
+            ),
+            metadata=self._metadata(None),
+            timeout=self._timeout,
+        )
+        return [u.url for u in reply.urls]
+
+    def upload_file(self, ref: media_pb2.ObjectRef, path: Path, content_type: str, timeout_s: float) -> str:
+        """Stream a local file to media in chunks; the stored key."""
+
+        def messages() -> Iterator[media_pb2.UploadObjectRequest]:
+            yield media_pb2.UploadObjectRequest(
+                header=media_pb2.UploadHeader(
+                    ref=ref, content_type=content_type, expected_size=path.stat().st_size
+                )
+            )
+            with path.open("rb") as f:
+                while chunk := f.read(UPLOAD_CHUNK):
+                    yield media_pb2.UploadObjectRequest(chunk=chunk)
+            yield media_pb2.UploadObjectRequest(finish=media_pb2.UploadFinish())
+
+        stored = self.media.UploadObject(messages(), metadata=self._metadata(None), timeout=timeout_s)
+        return stored.key
+
+    def list_keys(self, prefix: str) -> list[str]:
+        keys, token = [], ""
+        while True:
+            reply = self.media.ListObjects(
+                media_pb2.ListObjectsRequest(prefix=prefix, limit=1000, page_token=token),
+                metadata=self._metadata(None),
+                timeout=self._timeout,
+            )
+            keys += [o.key for o in reply.objects]
+            if not (token := reply.next_page_token):
+                return keys
+
+    def delete_object(self, key: str) -> None:
+        self.media.DeleteObject(
+            media_pb2.ObjectRequest(ref=media_pb2.ObjectRef(key=key)),
+            metadata=self._metadata(None),
+            timeout=self._timeout,
+        )
+
+    # --- accounts (as the generation's user)
+
+    def refund(self, user_id: str, generation_id: str) -> None:
+        self.accounts.RefundGeneration(
+            accounts_pb2.GenerationCharge(generation_id=generation_id),
+            metadata=self._metadata(user_id),
+            timeout=self._timeout,
+        )
+
+    def set_project_status(self, user_id: str, project_id: str, status: str) -> None:
+        self.accounts.SetProjectStatus(
+            accounts_pb2.SetProjectStatusRequest(id=project_id, status=status),
+            metadata=self._metadata(user_id),
+            timeout=self._timeout,
+        )

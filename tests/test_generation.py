@@ -1,0 +1,274 @@
+"""A real generation end to end through the gateway, with the local provider at a small size:
+charging, idempotency, progress, the final MP4 in S3, cancellation, failures and refunds, and a
+worker killed mid-job."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import tempfile
+import time
+import uuid
+
+import av
+import httpx
+from PIL import Image
+
+from tests.api_helpers import new_brand, new_project, new_user
+from zapcut.media.v1 import media_pb2
+
+SCENES = [
+    {"order": 1, "description": "Hook: the can on a sunny table", "duration_s": 1,
+     "on_screen_text": "Summer in a can", "voiceover_text": "Meet Acme."},
+    {"order": 2, "description": "Close-up of the bubbles", "duration_s": 1},
+    {"order": 3, "description": "Call to action", "duration_s": 1,
+     "on_screen_text": "Buy now", "voiceover_text": "Get yours today."},
+]  # fmt: skip
+
+
+def png(color: tuple[int, int, int], size=(640, 480)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+async def ready_project(
+    http, user: dict, *, images=3, scenes=SCENES, image_bytes: bytes | None = None
+) -> dict:
+    """A brand with product images and a project with an approved script."""
+    brand = await new_brand(http, user["headers"])
+    for i in range(images):
+        data = image_bytes or png((60 * i % 255, 120, 200))
+        reply = await http.post(
+            f"/api/brands/{brand['id']}/files?kind=product_image",
+            files={"file": (f"p{i}.png", data, "image/png")},
+            headers=user["headers"],
+        )
+        assert reply.status_code == 201, reply.text
+    project = await new_project(http, user["headers"], brand["id"])
+    reply = await http.put(
+        f"/api/projects/{project['id']}/script",
+        json={"storyline": "A bright summer ad", "scenes": scenes},
+        headers=user["headers"],
+    )
+    assert reply.status_code == 200, reply.text
+    reply = await http.post(f"/api/projects/{project['id']}/script/approve", headers=user["headers"])
+    assert reply.status_code == 200, reply.text
+    return project
+
+
+async def start(http, user, project_id, key: str | None = None, **body):
+    headers = dict(user["headers"])
+    if key:
+        headers["Idempotency-Key"] = key
+    return await http.post(
+        f"/api/projects/{project_id}/generate",
+        json={"aspect": "9:16", "resolution": 360, **body},
+        headers=headers,
+    )
+
+
+async def wait_for(
+    http, user, project_id, statuses: set[str], timeout_s: float = 300, seen: list | None = None
+):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        reply = await http.get(f"/api/projects/{project_id}/generation", headers=user["headers"])
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
+        if seen is not None:
+            seen.append(body["progress"])
+        if body["status"] in statuses:
+            return body
+        assert time.monotonic() < deadline, f"still {body['status']} after {timeout_s} s: {body}"
+        await asyncio.sleep(0.5)
+
+
+async def me(http, user) -> dict:
+    return (await http.get("/api/auth/me", headers=user["headers"])).json()
+
+
+async def test_a_generation_makes_a_real_ad(http, db, media_stub):
+    user = await new_user(http)
+    project = await ready_project(http, user)
+    key = f"gen-{uuid.uuid4()}"
+
+    reply = await start(http, user, project["id"], key)
+    assert reply.status_code == 202, reply.text
+    generation = reply.json()
+    assert generation["status"] in ("pending", "processing")
+    assert (generation["width"], generation["height"]) == (360, 640)
+    names = [j["name"] for j in generation["jobs"]]
+    assert names == ["scene_1", "scene_2", "scene_3", "voiceover", "music", "composite"]
+    assert generation["charge"] == "free_video"
+
+    # A retried request with the same key is the same generation, charged once.
+    again = await start(http, user, project["id"], key)
+    assert again.status_code == 202 and again.json()["id"] == generation["id"]
+    assert (await me(http, user))["free_videos_used"] == 1
+    # Another start while it runs is refused.
+    busy = await start(http, user, project["id"], f"other-{uuid.uuid4()}")
+    assert busy.status_code == 409, busy.text
+    assert (await http.get(f"/api/projects/{project['id']}", headers=user["headers"])).json()[
+        "status"
+    ] == "generating"
+
+    progress: list[int] = []
+    done = await wait_for(http, user, project["id"], {"completed", "failed", "cancelled"}, seen=progress)
+    assert done["status"] == "completed", done
+    assert done["progress"] == 100 and progress == sorted(progress)
+    assert all(j["status"] == "completed" and j["attempts"] == 1 for j in done["jobs"])
+    assert all(j["provider"] == "local" for j in done["jobs"])
+
+    # The final ad: in our bucket under the documented key, handed out as a presigned URL.
+    key_prefix = f"generated-videos/{project['id']}/"
+    listed = await media_stub.ListObjects(media_pb2.ListObjectsRequest(prefix=key_prefix))
+    assert [o.key for o in listed.objects] == [key_prefix + "final_ad.mp4"]
+    async with httpx.AsyncClient(timeout=60) as client:
+        video = await client.get(done["final_url"])
+    assert video.status_code == 200
+    with tempfile.NamedTemporaryFile(suffix=".mp4") as f:
+        f.write(video.content)
+        f.flush()
+        with av.open(f.name) as container:
+            v = container.streams.video[0]
+            a = container.streams.audio[0]
+            assert v.codec_context.name == "h264" and a.codec_context.name == "aac"
+            assert (v.codec_context.width, v.codec_context.height) == (360, 640)
+            duration = float(container.duration) / av.time_base
+            assert abs(duration - 3.0) <= 0.2, duration
+    # faststart: the index comes before the media data, so a browser can start playing at once.
+    assert video.content.find(b"moov") < video.content.find(b"mdat")
+
+    project_now = (await http.get(f"/api/projects/{project['id']}", headers=user["headers"])).json()
+    assert project_now["status"] == "completed"
+    listed = (await http.get(f"/api/projects/{project['id']}/generations", headers=user["headers"])).json()
+    assert [g["id"] for g in listed] == [generation["id"]]
+
+    # The same document as server-sent events: here the generation has ended, so one event and done.
+    async with http.stream(
+        "GET", f"/api/projects/{project['id']}/generation/events", headers=user["headers"]
+    ) as events:
+        assert events.headers["content-type"].startswith("text/event-stream")
+        text = "".join([chunk async for chunk in events.aiter_text()])
+    data = [json.loads(line[5:]) for line in text.splitlines() if line.startswith("data:")]
+    assert data and data[-1]["status"] == "completed"
+
+
+async def test_generation_needs_an_approved_script_and_something_to_pay_with(http, db):
+    user = await new_user(http)
+    brand = await new_brand(http, user["headers"])
+    project = await new_project(http, user["headers"], brand["id"])
+    reply = await start(http, user, project["id"])
+    assert reply.status_code == 409, reply.text  # no script
+
+    project = await ready_project(http, user, images=1)
+    db.execute("UPDATE accounts.users SET free_videos_used = 3, credits = 0 WHERE id = %s", (user["id"],))
+    reply = await start(http, user, project["id"])
+    assert reply.status_code == 402, reply.text
+    assert reply.json()["error"]["code"] == "payment_required"
+    assert (
+        await http.get(f"/api/projects/{project['id']}/generation", headers=user["headers"])
+    ).status_code == 404
+    assert (await me(http, user))["credits"] == 0
+
+    # A credit pays when the free videos are used up.
+    db.execute("UPDATE accounts.users SET credits = 1 WHERE id = %s", (user["id"],))
+    reply = await start(http, user, project["id"])
+    assert reply.status_code == 202, reply.text
+    assert reply.json()["charge"] == "credit"
+    assert (await me(http, user))["credits"] == 0
+    await wait_for(http, user, project["id"], {"completed", "failed"})
+
+
+async def test_another_users_project_is_not_found(http):
+    owner, other = await new_user(http), await new_user(http)
+    project = await ready_project(http, owner, images=1)
+    assert (await start(http, other, project["id"])).status_code == 404
+    assert (
+        await http.get(f"/api/projects/{project['id']}/generation", headers=other["headers"])
+    ).status_code == 404
+    reply = await http.post(f"/api/projects/{project['id']}/generation/cancel", headers=other["headers"])
+    assert reply.status_code == 404
+
+
+async def test_cancelling_stops_queued_and_running_jobs_and_deletes_partial_outputs(http, media_stub):
+    user = await new_user(http)
+    long_scenes = [{"order": i, "description": f"scene {i}", "duration_s": 6} for i in range(1, 6)]
+    project = await ready_project(http, user, images=2, scenes=long_scenes)
+    reply = await start(http, user, project["id"], resolution=720)
+    assert reply.status_code == 202, reply.text
+    await wait_for(http, user, project["id"], {"processing"}, timeout_s=60)
+
+    reply = await http.post(f"/api/projects/{project['id']}/generation/cancel", headers=user["headers"])
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["status"] == "cancelled"
+
+    deadline = time.monotonic() + 120
+    while True:
+        body = (await http.get(f"/api/projects/{project['id']}/generation", headers=user["headers"])).json()
+        if all(j["status"] in ("cancelled", "completed", "failed") for j in body["jobs"]):
+            break
+        assert time.monotonic() < deadline, body
+        await asyncio.sleep(0.5)
+    assert body["status"] == "cancelled"
+    statuses = {j["name"]: j["status"] for j in body["jobs"]}
+    assert statuses["composite"] == "cancelled"
+    # Jobs that were still queued never started.
+    assert any(j["status"] == "cancelled" and j["started_at"] is None for j in body["jobs"])
+    # Nothing the generation stored is left.
+    for prefix in (
+        f"scene-videos/{project['id']}/",
+        f"audio/{project['id']}/",
+        f"generated-videos/{project['id']}/",
+    ):
+        deadline = time.monotonic() + 30
+        while (await media_stub.ListObjects(media_pb2.ListObjectsRequest(prefix=prefix))).objects:
+            assert time.monotonic() < deadline, prefix
+            await asyncio.sleep(0.5)
+    project_now = (await http.get(f"/api/projects/{project['id']}", headers=user["headers"])).json()
+    assert project_now["status"] != "generating"
+    # A new generation may start once this one ended.
+    again = await start(http, user, project["id"])
+    assert again.status_code == 202, again.text
+    await http.post(f"/api/projects/{project['id']}/generation/cancel", headers=user["headers"])
+
+
+async def test_a_corrupt_image_fails_with_a_clear_message_and_no_refund(http):
+    user = await new_user(http)
+    corrupt = b"\x89PNG\r\n\x1a\n" + b"\x00" * 4096  # a PNG signature over garbage
+    project = await ready_project(http, user, images=1, image_bytes=corrupt)
+    reply = await start(http, user, project["id"])
+    assert reply.status_code == 202, reply.text
+    done = await wait_for(http, user, project["id"], {"completed", "failed"})
+    assert done["status"] == "failed"
+    assert "InputError" in done["error_message"] and "scene_" in done["error_message"]
+    assert done["refunded"] is False
+    assert (await me(http, user))["free_videos_used"] == 1
+    project_now = (await http.get(f"/api/projects/{project['id']}", headers=user["headers"])).json()
+    assert project_now["status"] == "failed"
+
+
+async def test_a_worker_killed_mid_job_fails_the_generation_and_refunds_it(http, stack):
+    user = await new_user(http)
+    long_scenes = [{"order": i, "description": f"scene {i}", "duration_s": 20} for i in range(1, 3)]
+    project = await ready_project(http, user, images=1, scenes=long_scenes)
+    reply = await start(http, user, project["id"], resolution=720)
+    assert reply.status_code == 202, reply.text
+    await wait_for(http, user, project["id"], {"processing"}, timeout_s=60)
+    try:
+        stack.kill_app("worker")  # SIGKILL to the worker and its work horse
+        done = await wait_for(http, user, project["id"], {"completed", "failed"}, timeout_s=180)
+    finally:
+        stack.start_app("worker")
+    assert done["status"] == "failed", done
+    assert "worker died" in done["error_message"]
+    assert not any(j["status"] == "processing" for j in done["jobs"])
+    # Not the user's fault: the free video is given back.
+    deadline = time.monotonic() + 30
+    while (await me(http, user))["free_videos_used"] != 0:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.5)
+    body = (await http.get(f"/api/projects/{project['id']}/generation", headers=user["headers"])).json()
+    assert body["refunded"] is True
