@@ -85,3 +85,13 @@ def overall_progress(plan: dict, steps: list[tuple[str, str, int]]) -> int:
             }.get(name, 0)
         done += weight * pct / 100
     return max(0, min(100, round(done)))
+
+
+def step_position(name: str) -> tuple[int, int]:
+    """Sort key putting steps in plan order: scene_1 .. scene_n, voiceover, music, composite."""
+    if name.startswith("scene_") and name[6:].isdigit():
+        return (0, int(name[6:]))
+    return (
+        1,
+        ("voiceover", "music", "composite").index(name) if name in ("voiceover", "music", "composite") else 9,
+    )

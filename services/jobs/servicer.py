@@ -15,7 +15,7 @@ from services.common.probes import check_all
 from services.jobs import generations, job_records, lora, rq_jobs
 from services.jobs.config import Settings
 from services.jobs.create_job import create_job
-from services.jobs.generation_plan import overall_progress
+from services.jobs.generation_plan import overall_progress, step_position
 from zapcut.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 
 
@@ -152,7 +152,7 @@ def generation_message(gen: Row, rows: list[Row]) -> jobs_pb2.Generation:
     )
     for field in ("created_at", "updated_at", "finished_at"):
         _stamp(message, field, getattr(gen, field))
-    for r in rows:
+    for r in sorted(rows, key=lambda r: step_position(r.name or r.job_type)):
         step = message.steps.add(
             id=str(r.id),
             name=r.name or r.job_type,
