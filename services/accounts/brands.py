@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.accounts import outbox
 from services.accounts.models import AdProject, Brand
+from services.accounts.ownership import owned
 from services.accounts.pagination import keyset_page, page_of
 from services.accounts.validation import check_length, json_object
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -22,14 +23,7 @@ MAX_DESCRIPTION = 5000
 async def owned_brand(
     session: AsyncSession, user_id: uuid.UUID, brand_id: uuid.UUID, lock: bool = False
 ) -> Brand:
-    """The brand if `user_id` owns it; anyone else's is NOT_FOUND, like one that doesn't exist."""
-    query = select(Brand).where(Brand.id == brand_id, Brand.user_id == user_id)
-    if lock:
-        query = query.with_for_update()
-    brand = (await session.execute(query)).scalar_one_or_none()
-    if brand is None:
-        raise NotFound("brand not found")
-    return brand
+    return await owned(session, Brand, "brand", user_id, brand_id, lock=lock)
 
 
 async def create_brand(

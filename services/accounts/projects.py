@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.accounts import outbox
 from services.accounts.brands import owned_brand
 from services.accounts.models import CHAT_ROLES, PROJECT_STATUSES, AdProject, Brand, ChatMessage, Script
+from services.accounts.ownership import owned
 from services.accounts.pagination import keyset_page, page_of
 from services.accounts.validation import check_length, json_object
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -23,13 +24,7 @@ MAX_SCENE_TEXT = 2_000
 async def owned_project(
     session: AsyncSession, user_id: uuid.UUID, project_id: uuid.UUID, lock: bool = False
 ) -> AdProject:
-    query = select(AdProject).where(AdProject.id == project_id, AdProject.user_id == user_id)
-    if lock:
-        query = query.with_for_update()
-    project = (await session.execute(query)).scalar_one_or_none()
-    if project is None:
-        raise NotFound("project not found")
-    return project
+    return await owned(session, AdProject, "project", user_id, project_id, lock=lock)
 
 
 def _status(status: str) -> str:
