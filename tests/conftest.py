@@ -77,7 +77,9 @@ def stack_dir():
 def stack_replicate(stack_dir):
     """The local server speaking Replicate's API that the stack's jobs service and worker use
     (for LoRA trainings; generations use the local provider)."""
-    with running_fake_replicate(stack_dir / "replicate-files") as fake:
+    files = stack_dir / "replicate-files"
+    files.mkdir()
+    with running_fake_replicate(files) as fake:
         yield fake
 
 
