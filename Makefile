@@ -13,7 +13,7 @@ help:
 	@echo "make bench     latency/throughput figures against a running 'make dev' stack"
 	@echo "make migrate   upgrade every service's schema to head (DATABASE_URL, or the running dev stack)"
 	@echo "make protos    regenerate gRPC stubs from protos/"
-	@echo "make lint      ruff"
+	@echo "make lint      ruff check and ruff format --check"
 	@echo "make reset-data  delete .data/ (the dev database and Redis data)"
 
 $(STAMP): pyproject.toml
@@ -47,6 +47,7 @@ protos-check: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 tox: $(STAMP)
 	$(VENV)/bin/tox
