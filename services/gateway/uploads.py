@@ -51,19 +51,6 @@ def check_file(rules: FileRules, content_type: str, size: int | None) -> str:
     return content_type
 
 
-def looks_like(content_type: str, head: bytes) -> bool:
-    """The first bytes match the declared type (a renamed .exe is not a PNG)."""
-    if content_type == "image/png":
-        return head.startswith(b"\x89PNG\r\n\x1a\n")
-    if content_type == "image/jpeg":
-        return head.startswith(b"\xff\xd8\xff")
-    if content_type == "image/webp":
-        return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
-    if content_type == "application/pdf":
-        return head.startswith(b"%PDF-")
-    return False
-
-
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 

@@ -10,6 +10,7 @@ import uuid
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
+from services.common.file_signatures import SIGNATURE_BYTES, looks_like
 from services.gateway.auth import CurrentCaller
 from services.gateway.clients import Accounts, Media, ServiceClient, presigned_urls
 from services.gateway.config import AppSettings
@@ -30,7 +31,6 @@ from services.gateway.uploads import (
     MultipartFileStream,
     check_file,
     file_ref,
-    looks_like,
     object_name,
     read_ticket,
     rules_for,
@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/brands", tags=["brands"])
 
 DOWNLOAD_URL_EXPIRY_S = 3600
-SNIFFED_BYTES = 16  # enough for every signature looks_like knows
 
 
 async def brands_out(media: ServiceClient, brands: list[pb.Brand]) -> list[BrandOut]:
@@ -276,7 +275,7 @@ async def upload_file(
             raise HTTPException(422, f"the filename is longer than {MAX_FILENAME_LENGTH} characters")
         content_type = check_file(rules, declared_type, None)
         # Checked before media hears of the upload: a refused file is never stored, not even briefly.
-        head = await stream.read_head(SNIFFED_BYTES)
+        head = await stream.read_head(SIGNATURE_BYTES)
         if not looks_like(content_type, head):
             raise HTTPException(422, f"the file's content is not {content_type}")
 
