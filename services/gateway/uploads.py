@@ -61,6 +61,10 @@ def object_name(filename: str) -> str:
     return f"{uuid.uuid4().hex[:12]}-{safe}"
 
 
+# Where each kind of brand file lives (services/media/keys.py): {prefix}{brand_id}/{name}.
+KEY_PREFIXES = {"product_image": "product-images/", "brand_asset": "brand-assets/"}
+
+
 def file_ref(kind: str, brand_id: str, name: str) -> media_pb2.ObjectRef:
     if kind == "product_image":
         return media_pb2.ObjectRef(product_image=media_pb2.ProductImage(brand_id=brand_id, name=name))
@@ -89,7 +93,22 @@ def read_ticket(secret: bytes, ticket: str, brand_id: str, user_id: str) -> dict
         raise HTTPException(404, "upload not found")
     if payload.get("exp", 0) < time.time():
         raise HTTPException(422, "upload_id has expired; ask for a new upload")
+    payload["name"] = _name_in_brand(payload, brand_id)
     return payload
+
+
+def _name_in_brand(payload: dict, brand_id: str) -> str:
+    """The file's name, if the ticket's key is one directly in the brand's own folder for its kind.
+    Only this API signs tickets, and it signs no other; checked all the same, before anything
+    reaches media, so that no ticket can make media touch another brand's files."""
+    prefix = KEY_PREFIXES.get(payload.get("kind"))
+    key = payload.get("key")
+    if prefix is None or not isinstance(key, str) or not key.startswith(f"{prefix}{brand_id}/"):
+        raise HTTPException(404, "upload not found")
+    name = key.removeprefix(f"{prefix}{brand_id}/")
+    if not name or "/" in name or ".." in name:
+        raise HTTPException(404, "upload not found")
+    return name
 
 
 # --- the streamed multipart flow ------------------------------------------------------------------

@@ -195,7 +195,7 @@ async def confirm_upload(
     stored = await media.call(
         "ConfirmUpload",
         media_pb2.ConfirmUploadRequest(
-            ref=media_pb2.ObjectRef(key=ticket["key"]),
+            ref=file_ref(ticket["kind"], str(brand_id), ticket["name"]),
             content_type=ticket["content_type"],
             size=ticket["size"],
         ),
@@ -218,8 +218,9 @@ async def _record_file(accounts, media, brand_id, kind, stored, filename) -> Bra
     except ServiceCallError as exc:
         # The brand refused the file (it is full, or was deleted meanwhile): don't keep bytes that
         # nothing refers to. Not when accounts merely failed to answer: it may have recorded the
-        # file, and a retried confirm needs the object.
-        if http_status_for(exc.code) < 500:
+        # file, and a retried confirm needs the object. Nor when this request did not store the
+        # object (a repeated confirm): a refused request removes nothing it did not create.
+        if http_status_for(exc.code) < 500 and stored.stored_now:
             await _delete_quietly(media, stored.key)
         raise
     return await brand_out(media, brand)
