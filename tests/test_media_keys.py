@@ -145,6 +145,47 @@ def test_other_listing_prefixes_are_invalid_argument(prefix):
         keys.check_prefix(prefix)
 
 
-def test_prefix_markers_are_only_the_five_prefixes():
+def test_prefix_markers_are_only_the_layout_prefixes():
     assert all(keys.is_prefix_marker(p) for p in keys.PREFIXES)
+    assert "incoming/" in keys.PREFIXES
     assert not keys.is_prefix_marker(f"product-images/{BID}/a.png")
+
+
+def test_a_brand_file_is_staged_under_incoming():
+    image = keys.product_image(BID, "hero.png")
+    assert keys.staging(image) == keys.ObjectKey(f"incoming/{image.key}", brand_id=uuid.UUID(BID))
+    asset = keys.brand_asset(BID, "guide.pdf")
+    assert keys.staging(asset).key == f"incoming/brand-assets/{BID}/guide.pdf"
+    for built in (image, asset):
+        assert keys.parse_key(keys.staging(built).key) == keys.staging(built)
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        keys.final_video(PID),
+        keys.scene_video(PID, 1),
+        keys.audio_track(PID, "music", 1),
+        keys.ObjectKey(f"incoming/product-images/{BID}/a.png", brand_id=uuid.UUID(BID)),
+    ],
+)
+def test_only_brand_files_are_staged(ref):
+    with pytest.raises(InvalidArgument) as err:
+        keys.staging(ref)
+    assert "product images and brand assets only" in err.value.message
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        f"incoming/{BID}/a.png",
+        f"incoming/generated-videos/{PID}/final_ad.mp4",
+        f"incoming/incoming/product-images/{BID}/a.png",
+        f"incoming/product-images/{BID}/dir/a.png",
+        f"incoming/product-images/{BID}/.hidden",
+        "incoming/",
+    ],
+)
+def test_staging_keys_outside_the_layout_are_invalid_argument(key):
+    with pytest.raises(InvalidArgument):
+        keys.parse_key(key)

@@ -51,19 +51,6 @@ def check_file(rules: FileRules, content_type: str, size: int | None) -> str:
     return content_type
 
 
-def looks_like(content_type: str, head: bytes) -> bool:
-    """The first bytes match the declared type (a renamed .exe is not a PNG)."""
-    if content_type == "image/png":
-        return head.startswith(b"\x89PNG\r\n\x1a\n")
-    if content_type == "image/jpeg":
-        return head.startswith(b"\xff\xd8\xff")
-    if content_type == "image/webp":
-        return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
-    if content_type == "application/pdf":
-        return head.startswith(b"%PDF-")
-    return False
-
-
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -72,6 +59,10 @@ def object_name(filename: str) -> str:
     base = filename.replace("\\", "/").rsplit("/", 1)[-1]
     safe = _UNSAFE.sub("_", base).lstrip("._")[:100] or "file"
     return f"{uuid.uuid4().hex[:12]}-{safe}"
+
+
+# Where each kind of brand file lives (services/media/keys.py): {prefix}{brand_id}/{name}.
+KEY_PREFIXES = {"product_image": "product-images/", "brand_asset": "brand-assets/"}
 
 
 def file_ref(kind: str, brand_id: str, name: str) -> media_pb2.ObjectRef:
@@ -102,7 +93,22 @@ def read_ticket(secret: bytes, ticket: str, brand_id: str, user_id: str) -> dict
         raise HTTPException(404, "upload not found")
     if payload.get("exp", 0) < time.time():
         raise HTTPException(422, "upload_id has expired; ask for a new upload")
+    payload["name"] = _name_in_brand(payload, brand_id)
     return payload
+
+
+def _name_in_brand(payload: dict, brand_id: str) -> str:
+    """The file's name, if the ticket's key is one directly in the brand's own folder for its kind.
+    Only this API signs tickets, and it signs no other; checked all the same, before anything
+    reaches media, so that no ticket can make media touch another brand's files."""
+    prefix = KEY_PREFIXES.get(payload.get("kind"))
+    key = payload.get("key")
+    if prefix is None or not isinstance(key, str) or not key.startswith(f"{prefix}{brand_id}/"):
+        raise HTTPException(404, "upload not found")
+    name = key.removeprefix(f"{prefix}{brand_id}/")
+    if not name or "/" in name or ".." in name:
+        raise HTTPException(404, "upload not found")
+    return name
 
 
 # --- the streamed multipart flow ------------------------------------------------------------------

@@ -8,6 +8,10 @@
 
 Anything else is InvalidArgument, with a message that says what is wrong. Keys always hold ids in
 canonical lower-case form, so the same object never gets two keys.
+
+A presigned PUT never goes to a brand file's own key: it lands on the file's staging key,
+`incoming/` followed by that key (`incoming/product-images/{brand_id}/{name}`), which media checks
+and copies to the file's key at confirm. No client ever gets a URL that writes a key a brand lists.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ PRODUCT_IMAGES = "product-images/"
 BRAND_ASSETS = "brand-assets/"
 SCENE_VIDEOS = "scene-videos/"
 AUDIO = "audio/"
-PREFIXES = (FINAL_VIDEOS, PRODUCT_IMAGES, BRAND_ASSETS, SCENE_VIDEOS, AUDIO)
+INCOMING = "incoming/"  # staging keys of presigned uploads, expired by the bucket after a day
+PREFIXES = (FINAL_VIDEOS, PRODUCT_IMAGES, BRAND_ASSETS, SCENE_VIDEOS, AUDIO, INCOMING)
+BRAND_FILE_PREFIXES = (PRODUCT_IMAGES, BRAND_ASSETS)
 
 MAX_KEY_LENGTH = 1024
 MAX_NUMBER = 2**32 - 1  # the protobuf field is a uint32
@@ -82,6 +88,11 @@ def audio_track(project_id: str, audio_type: str, n: int) -> ObjectKey:
 _LAYOUT_RULES = [
     (FINAL_VIDEOS, rf"(?P<project>{_UUID})/final_ad\.mp4", "{project_id}/final_ad.mp4"),
     (PRODUCT_IMAGES, rf"(?P<brand>{_UUID})/{_NAME.pattern}", "{brand_id}/{name}"),
+    (
+        INCOMING,
+        rf"(?:{re.escape(PRODUCT_IMAGES)}|{re.escape(BRAND_ASSETS)})(?P<brand>{_UUID})/{_NAME.pattern}",
+        "{product-images|brand-assets}/{brand_id}/{name}",
+    ),
     (BRAND_ASSETS, rf"(?P<brand>{_UUID})/{_NAME.pattern}", "{brand_id}/{name}"),
     (SCENE_VIDEOS, rf"(?P<project>{_UUID})/scene_(?P<n>{_NUMBER})\.mp4", "{project_id}/scene_{n}.mp4"),
     (
@@ -125,8 +136,18 @@ def check_prefix(prefix: str) -> str:
 
 
 def is_prefix_marker(key: str) -> bool:
-    """The zero-byte objects that make the five prefixes visible in S3 browsers."""
+    """The zero-byte objects that make the layout's prefixes visible in S3 browsers."""
     return key in PREFIXES
+
+
+# --- staging keys of presigned uploads ---------------------------------------------------------
+
+
+def staging(final: ObjectKey) -> ObjectKey:
+    """Where a presigned upload of the brand file `final` is PUT before confirm checks it."""
+    if not final.key.startswith(BRAND_FILE_PREFIXES):
+        raise InvalidArgument("presigned uploads are for product images and brand assets only")
+    return ObjectKey(f"{INCOMING}{final.key}", brand_id=final.brand_id)
 
 
 # --- pieces ------------------------------------------------------------------------------------

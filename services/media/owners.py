@@ -17,7 +17,9 @@ def owner_prefixes(brand_ids: list[str], project_ids: list[str]) -> list[str]:
     """The folders a brand or project owns under the key layout."""
     prefixes = []
     for brand_id in uuids(brand_ids):
-        prefixes += [f"{keys.PRODUCT_IMAGES}{brand_id}/", f"{keys.BRAND_ASSETS}{brand_id}/"]
+        brand_files = [f"{keys.PRODUCT_IMAGES}{brand_id}/", f"{keys.BRAND_ASSETS}{brand_id}/"]
+        # With the uploads still in staging (PUT, not confirmed): keys.staging of each.
+        prefixes += brand_files + [f"{keys.INCOMING}{prefix}" for prefix in brand_files]
     for project_id in uuids(project_ids):
         prefixes += [f"{p}{project_id}/" for p in (keys.FINAL_VIDEOS, keys.SCENE_VIDEOS, keys.AUDIO)]
     return prefixes

@@ -43,7 +43,7 @@ def _timestamp(value: datetime) -> Timestamp:
     return stamp
 
 
-def _stored(obj: StoredObject) -> media_pb2.StoredObject:
+def _stored(obj: StoredObject, stored_now: bool = False) -> media_pb2.StoredObject:
     return media_pb2.StoredObject(
         key=obj.key,
         size=obj.size,
@@ -51,6 +51,7 @@ def _stored(obj: StoredObject) -> media_pb2.StoredObject:
         checksum_sha256=obj.checksum_sha256 or "",
         created_at=_timestamp(obj.created_at),
         version_id=obj.version_id or "",
+        stored_now=stored_now,
     )
 
 
@@ -94,17 +95,19 @@ class MediaServicer(media_pb2_grpc.MediaServicer):
             expected_size=header.expected_size or None,
         )
         stored = await upload_stream(self.storage, self.engine, upload, _chunks(messages), self.part_bytes)
-        return _stored(stored)
+        return _stored(stored, stored_now=True)
 
     async def PresignDownload(self, request, context):
-        url = await presigned.presign_download(self.storage, object_key(request.ref), request.expires_in_s)
+        url = await presigned.presign_download(
+            self.storage, self.engine, object_key(request.ref), request.expires_in_s
+        )
         return media_pb2.PresignedUrl(url=url.url, expires_at=_timestamp(url.expires_at))
 
     async def PresignDownloads(self, request, context):
         if len(request.refs) > MAX_PRESIGN_BATCH:
             raise InvalidArgument(f"at most {MAX_PRESIGN_BATCH} refs per call")
         urls = await presigned.presign_downloads(
-            self.storage, [object_key(ref) for ref in request.refs], request.expires_in_s
+            self.storage, self.engine, [object_key(ref) for ref in request.refs], request.expires_in_s
         )
         return media_pb2.PresignDownloadsResponse(
             urls=[media_pb2.PresignedUrl(url=u.url, expires_at=_timestamp(u.expires_at)) for u in urls]
@@ -128,10 +131,10 @@ class MediaServicer(media_pb2_grpc.MediaServicer):
         )
 
     async def ConfirmUpload(self, request, context):
-        stored = await presigned.confirm_upload(
+        confirmed = await presigned.confirm_upload(
             self.storage, self.engine, object_key(request.ref), request.content_type, request.size
         )
-        return _stored(stored)
+        return _stored(confirmed.stored, confirmed.stored_now)
 
     async def ObjectExists(self, request, context):
         head = await objects.find(self.storage, object_key(request.ref))

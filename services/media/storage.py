@@ -19,7 +19,6 @@ from services.media.s3_errors import error_code, is_not_found, service_error
 
 log = logging.getLogger(__name__)
 
-ABORT_MULTIPART_RULE_ID = "abort-incomplete-multipart-uploads"
 DELETE_BATCH = 1000  # the most keys DeleteObjects takes at once
 
 
@@ -101,6 +100,36 @@ class S3Storage:
             version_id=_version(reply),
             last_modified=reply["LastModified"],
         )
+
+    async def read_start(self, key: str, version_id: str | None, n: int) -> bytes:
+        """The first n bytes of that version of key (fewer if it is shorter), by a ranged GET."""
+        kwargs = {"VersionId": version_id} if version_id else {}
+        return await self._call("read start", key, self._read_start_sync, key=key, n=n, **kwargs)
+
+    def _read_start_sync(self, key: str, n: int, **kwargs) -> bytes:
+        reply = self._s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{n - 1}", **kwargs)
+        with reply["Body"] as body:
+            return body.read(n)
+
+    async def copy(
+        self, source_key: str, source_version: str | None, key: str, content_type: str
+    ) -> str | None:
+        """Server-side copy of one version of source_key to key, stored with content_type (whatever
+        the source says); the new version's id. S3 copies up to 5 GiB this way."""
+        source = {"Bucket": self.bucket, "Key": source_key}
+        if source_version:
+            source["VersionId"] = source_version
+        reply = await self._call(
+            "copy",
+            key,
+            self._s3.copy_object,
+            Bucket=self.bucket,
+            Key=key,
+            CopySource=source,
+            MetadataDirective="REPLACE",
+            ContentType=content_type,
+        )
+        return _version(reply)
 
     async def put(self, key: str, body: bytes, content_type: str) -> str | None:
         reply = await self._call(
@@ -212,13 +241,30 @@ class S3Storage:
 
     # --- presigned URLs ------------------------------------------------------------------------
 
-    async def presign_get(self, key: str, expires_s: int) -> str:
+    async def presign_get(
+        self,
+        key: str,
+        expires_s: int,
+        *,
+        version_id: str | None = None,
+        content_type: str | None = None,
+        content_disposition: str | None = None,
+    ) -> str:
+        """A GET URL for key (that version of it, when given), whose response S3 sends with these
+        Content-Type and Content-Disposition headers whatever the object's metadata says."""
+        params = {"Bucket": self.bucket, "Key": key}
+        if version_id:
+            params["VersionId"] = version_id
+        if content_type:
+            params["ResponseContentType"] = content_type
+        if content_disposition:
+            params["ResponseContentDisposition"] = content_disposition
         return await self._call(
             "presign download",
             key,
             self._presigner.generate_presigned_url,
             ClientMethod="get_object",
-            Params={"Bucket": self.bucket, "Key": key},
+            Params=params,
             ExpiresIn=expires_s,
         )
 
@@ -269,10 +315,11 @@ class S3Storage:
             VersioningConfiguration={"Status": "Enabled"},
         )
 
-    async def ensure_abort_multipart_rule(self, days: int) -> None:
-        await self._call("lifecycle", None, self._ensure_abort_multipart_rule_sync, days=days)
+    async def ensure_lifecycle_rules(self, ours: list[dict]) -> None:
+        """Make each of these lifecycle rules part of the bucket's configuration (matched by ID)."""
+        await self._call("lifecycle", None, self._ensure_lifecycle_rules_sync, ours=ours)
 
-    def _ensure_abort_multipart_rule_sync(self, days: int) -> None:
+    def _ensure_lifecycle_rules_sync(self, ours: list[dict]) -> None:
         # Keep rules someone else added: the PUT replaces the bucket's whole lifecycle configuration.
         try:
             rules = self._s3.get_bucket_lifecycle_configuration(Bucket=self.bucket).get("Rules", [])
@@ -280,15 +327,10 @@ class S3Storage:
             if error_code(exc) != "NoSuchLifecycleConfiguration":
                 raise
             rules = []
-        ours = {
-            "ID": ABORT_MULTIPART_RULE_ID,
-            "Filter": {"Prefix": ""},
-            "Status": "Enabled",
-            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": days},
-        }
-        if ours in rules:
+        if all(rule in rules for rule in ours):
             return
-        rules = [r for r in rules if r.get("ID") != ABORT_MULTIPART_RULE_ID] + [ours]
+        our_ids = {rule["ID"] for rule in ours}
+        rules = [r for r in rules if r.get("ID") not in our_ids] + ours
         self._s3.put_bucket_lifecycle_configuration(
             Bucket=self.bucket, LifecycleConfiguration={"Rules": rules}
         )

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from zapcut.common.v1 import dependencies_pb2 as zapcut_dot_common_dot_v1_dot_dependencies__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bzapcut/media/v1/media.proto\x12\x0fzapcut.media.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#zapcut/common/v1/dependencies.proto\" \n\nFinalVideo\x12\x12\n\nproject_id\x18\x01 \x01(\t\".\n\x0cProductImage\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\",\n\nBrandAsset\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"+\n\nSceneVideo\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\t\n\x01n\x18\x02 \x01(\r\"9\n\nAudioTrack\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\t\n\x01n\x18\x03 \x01(\r\"\xa3\x02\n\tObjectRef\x12\r\n\x03key\x18\x01 \x01(\tH\x00\x12\x32\n\x0b\x66inal_video\x18\x02 \x01(\x0b\x32\x1b.zapcut.media.v1.FinalVideoH\x00\x12\x36\n\rproduct_image\x18\x03 \x01(\x0b\x32\x1d.zapcut.media.v1.ProductImageH\x00\x12\x32\n\x0b\x62rand_asset\x18\x04 \x01(\x0b\x32\x1b.zapcut.media.v1.BrandAssetH\x00\x12\x32\n\x0bscene_video\x18\x05 \x01(\x0b\x32\x1b.zapcut.media.v1.SceneVideoH\x00\x12,\n\x05\x61udio\x18\x06 \x01(\x0b\x32\x1b.zapcut.media.v1.AudioTrackH\x00\x42\x05\n\x03ref\"d\n\x0cUploadHeader\x12\'\n\x03ref\x18\x01 \x01(\x0b\x32\x1a.zapcut.media.v1.ObjectRef\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x15\n\rexpected_size\x18\x03 \x01(\x04\"\x0e\n\x0cUploadFinish\"\x90\x01\n\x13UploadObjectRequest\x12/\n\x06header\x18\x01 \x01(\x0b\x32\x1d.zapcut.media.v1.UploadHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x12/\n\x06\x66inish\x18\x03 \x01(\x0b\x32\x1d.zapcut.media.v1.UploadFinishH\x00\x42\x06\n\x04part\"\x9c\x01\n\x0cStoredObject\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\x12\x17\n\x0f\x63hecksum_sha256\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nversion_id\x18\x06 \x01(\t\"W\n\x16PresignDownloadRequest\x12\'\n\x03ref\x18\x01 \x01(\x0b\x32\x1a.zapcut.media.v1.ObjectRef\x12\x14\n\x0c\x65xpires_in_s\x18\x02 \x01(\r\"Y\n\x17PresignDownloadsRequest\x12(\n\x04refs\x18\x01 \x03(\x0b\x32\x1a.zapcut.media.v1.ObjectRef\x12\x14\n\x0c\x65xpires_in_s\x18\x02 \x01(\r\"G\n\x18PresignDownloadsResponse\x12+\n\x04urls\x18\x01 \x03(\x0b\x32\x1d.zapcut.media.v1.PresignedUrl\"K\n\x0cPresignedUrl\x12\x0b\n\x03url\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8b\x01\n\x14PresignUploadRequest\x12\'\n\x03ref\x18\x01 \x01(\x0b\x32\x1a.zapcut.media.v1.ObjectRef\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x04\x12\x10\n\x08max_size\x18\x04 \x01(\x04\x12\x14\n\x0c\x65xpires_in_s\x18\x05 \x01(\r\"\xdb\x01\n\x0fPresignedUpload\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0e\n\x06method\x18\x02 \x01(\t\x12>\n\x07headers\x18\x03 \x03(\x0b\x32-.zapcut.media.v1.PresignedUpload.HeadersEntry\x12\x0b\n\x03key\x18\x04 \x01(\t\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"c\n\x14\x43onfirmUploadRequest\x12\'\n\x03ref\x18\x01 \x01(\x0b\x32\x1a.zapcut.media.v1.ObjectRef\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x04\"8\n\rObjectRequest\x12\'\n\x03ref\x18\x01 \x01(\x0b\x32\x1a.zapcut.media.v1.ObjectRef\"J\n\x14ObjectExistsResponse\x12\x0e\n\x06\x65xists\x18\x01 \x01(\x08\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\"\'\n\x14\x44\x65leteObjectResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x08\"G\n\x12ListObjectsRequest\x12\x0e\n\x06prefix\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\"^\n\x13ListObjectsResponse\x12.\n\x07objects\x18\x01 \x03(\x0b\x32\x1d.zapcut.media.v1.StoredObject\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xc9\x06\n\x05Media\x12U\n\x0cUploadObject\x12$.zapcut.media.v1.UploadObjectRequest\x1a\x1d.zapcut.media.v1.StoredObject(\x01\x12Y\n\x0fPresignDownload\x12\'.zapcut.media.v1.PresignDownloadRequest\x1a\x1d.zapcut.media.v1.PresignedUrl\x12g\n\x10PresignDownloads\x12(.zapcut.media.v1.PresignDownloadsRequest\x1a).zapcut.media.v1.PresignDownloadsResponse\x12X\n\rPresignUpload\x12%.zapcut.media.v1.PresignUploadRequest\x1a .zapcut.media.v1.PresignedUpload\x12U\n\rConfirmUpload\x12%.zapcut.media.v1.ConfirmUploadRequest\x1a\x1d.zapcut.media.v1.StoredObject\x12U\n\x0cObjectExists\x12\x1e.zapcut.media.v1.ObjectRequest\x1a%.zapcut.media.v1.ObjectExistsResponse\x12U\n\x0c\x44\x65leteObject\x12\x1e.zapcut.media.v1.ObjectRequest\x1a%.zapcut.media.v1.DeleteObjectResponse\x12X\n\x0bListObjects\x12#.zapcut.media.v1.ListObjectsRequest\x1a$.zapcut.media.v1.ListObjectsResponse\x12l\n\x11\x43heckDependencies\x12*.zapcut.common.v1.CheckDependenciesRequest\x1a+.zapcut.common.v1.CheckDependenciesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bzapcut/media/v1/media.proto\x12\x0fzapcut.media.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#zapcut/common/v1/dependencies.proto\" \n\nFinalVideo\x12\x12\n\nproject_id\x18\x01 \x01(\t\".\n\x0cProductImage\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\",\n\nBrandAsset\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"+\n\nSceneVideo\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\t\n\x01n\x18\x02 \x01(\r\"9\n\nAudioTrack\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\t\n\x01n\x18\x03 \x01(\r\"\xa3\x02\n\tObjectRef\x12\r\n\x03key\x18\x01 \x01(\tH\x00\x12\x32\n\x0b\x66inal_video\x18\x02 \x01(\x0b\x32\x1b.zapcut.media.v1.FinalVideoH\x00\x12\x36\n\rproduct_image\x18\x03 \x01(\x0b\x32\x1d.zapcut.media.v1.ProductImageH\x00\x12\x32\n\x0b\x62rand_asset\x18\x04 \x01(\x0b\x32\x1b.zapcut.media.v1.BrandAssetH\x00\x12\x32\n\x0bscene_video\x18\x05 \x01(\x0b\x32\x1b.zapcut.media.v1.SceneVideoH\x00\x12,\n\x05\x61udio\x18\x06 \x01(\x0b\x32\x1b.zapcut.media.v1.AudioTrackH\x00\x42\x05\n\x03ref\"d\n\x0cUploadHeader\x12\'\n\x03ref\x18\x01 \x01(\x0b\x32\x1a.zapcut.media.v1.ObjectRef\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x15\n\rexpected_size\x18\x03 \x01(\x04\"\x0e\n\x0cUploadFinish\"\x90\x01\n\x13UploadObjectRequest\x12/\n\x06header\x18\x01 \x01(\x0b\x32\x1d.zapcut.media.v1.UploadHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x12/\n\x06\x66inish\x18\x03 \x01(\x0b\x32\x1d.zapcut.media.v1.UploadFinishH\x00\x42\x06\n\x04part\"\xb0\x01\n\x0cStoredObject\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\x12\x17\n\x0f\x63hecksum_sha256\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nversion_id\x18\x06 \x01(\t\x12\x12\n\nstored_now\x18\x07 \x01(\x08\"W\n\x16PresignDownloadRequest\x12\'\n\x03ref\x18\x01 \x01(\x0b\x32\x1a.zapcut.media.v1.ObjectRef\x12\x14\n\x0c\x65xpires_in_s\x18\x02 \x01(\r\"Y\n\x17PresignDownloadsRequest\x12(\n\x04refs\x18\x01 \x03(\x0b\x32\x1a.zapcut.media.v1.ObjectRef\x12\x14\n\x0c\x65xpires_in_s\x18\x02 \x01(\r\"G\n\x18PresignDownloadsResponse\x12+\n\x04urls\x18\x01 \x03(\x0b\x32\x1d.zapcut.media.v1.PresignedUrl\"K\n\x0cPresignedUrl\x12\x0b\n\x03url\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8b\x01\n\x14PresignUploadRequest\x12\'\n\x03ref\x18\x01 \x01(\x0b\x32\x1a.zapcut.media.v1.ObjectRef\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x04\x12\x10\n\x08max_size\x18\x04 \x01(\x04\x12\x14\n\x0c\x65xpires_in_s\x18\x05 \x01(\r\"\xdb\x01\n\x0fPresignedUpload\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0e\n\x06method\x18\x02 \x01(\t\x12>\n\x07headers\x18\x03 \x03(\x0b\x32-.zapcut.media.v1.PresignedUpload.HeadersEntry\x12\x0b\n\x03key\x18\x04 \x01(\t\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"c\n\x14\x43onfirmUploadRequest\x12\'\n\x03ref\x18\x01 \x01(\x0b\x32\x1a.zapcut.media.v1.ObjectRef\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x04\"8\n\rObjectRequest\x12\'\n\x03ref\x18\x01 \x01(\x0b\x32\x1a.zapcut.media.v1.ObjectRef\"J\n\x14ObjectExistsResponse\x12\x0e\n\x06\x65xists\x18\x01 \x01(\x08\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\"\'\n\x14\x44\x65leteObjectResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x08\"G\n\x12ListObjectsRequest\x12\x0e\n\x06prefix\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\"^\n\x13ListObjectsResponse\x12.\n\x07objects\x18\x01 \x03(\x0b\x32\x1d.zapcut.media.v1.StoredObject\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xc9\x06\n\x05Media\x12U\n\x0cUploadObject\x12$.zapcut.media.v1.UploadObjectRequest\x1a\x1d.zapcut.media.v1.StoredObject(\x01\x12Y\n\x0fPresignDownload\x12\'.zapcut.media.v1.PresignDownloadRequest\x1a\x1d.zapcut.media.v1.PresignedUrl\x12g\n\x10PresignDownloads\x12(.zapcut.media.v1.PresignDownloadsRequest\x1a).zapcut.media.v1.PresignDownloadsResponse\x12X\n\rPresignUpload\x12%.zapcut.media.v1.PresignUploadRequest\x1a .zapcut.media.v1.PresignedUpload\x12U\n\rConfirmUpload\x12%.zapcut.media.v1.ConfirmUploadRequest\x1a\x1d.zapcut.media.v1.StoredObject\x12U\n\x0cObjectExists\x12\x1e.zapcut.media.v1.ObjectRequest\x1a%.zapcut.media.v1.ObjectExistsResponse\x12U\n\x0c\x44\x65leteObject\x12\x1e.zapcut.media.v1.ObjectRequest\x1a%.zapcut.media.v1.DeleteObjectResponse\x12X\n\x0bListObjects\x12#.zapcut.media.v1.ListObjectsRequest\x1a$.zapcut.media.v1.ListObjectsResponse\x12l\n\x11\x43heckDependencies\x12*.zapcut.common.v1.CheckDependenciesRequest\x1a+.zapcut.common.v1.CheckDependenciesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -54,33 +54,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UPLOADOBJECTREQUEST']._serialized_start=763
   _globals['_UPLOADOBJECTREQUEST']._serialized_end=907
   _globals['_STOREDOBJECT']._serialized_start=910
-  _globals['_STOREDOBJECT']._serialized_end=1066
-  _globals['_PRESIGNDOWNLOADREQUEST']._serialized_start=1068
-  _globals['_PRESIGNDOWNLOADREQUEST']._serialized_end=1155
-  _globals['_PRESIGNDOWNLOADSREQUEST']._serialized_start=1157
-  _globals['_PRESIGNDOWNLOADSREQUEST']._serialized_end=1246
-  _globals['_PRESIGNDOWNLOADSRESPONSE']._serialized_start=1248
-  _globals['_PRESIGNDOWNLOADSRESPONSE']._serialized_end=1319
-  _globals['_PRESIGNEDURL']._serialized_start=1321
-  _globals['_PRESIGNEDURL']._serialized_end=1396
-  _globals['_PRESIGNUPLOADREQUEST']._serialized_start=1399
-  _globals['_PRESIGNUPLOADREQUEST']._serialized_end=1538
-  _globals['_PRESIGNEDUPLOAD']._serialized_start=1541
-  _globals['_PRESIGNEDUPLOAD']._serialized_end=1760
-  _globals['_PRESIGNEDUPLOAD_HEADERSENTRY']._serialized_start=1714
-  _globals['_PRESIGNEDUPLOAD_HEADERSENTRY']._serialized_end=1760
-  _globals['_CONFIRMUPLOADREQUEST']._serialized_start=1762
-  _globals['_CONFIRMUPLOADREQUEST']._serialized_end=1861
-  _globals['_OBJECTREQUEST']._serialized_start=1863
-  _globals['_OBJECTREQUEST']._serialized_end=1919
-  _globals['_OBJECTEXISTSRESPONSE']._serialized_start=1921
-  _globals['_OBJECTEXISTSRESPONSE']._serialized_end=1995
-  _globals['_DELETEOBJECTRESPONSE']._serialized_start=1997
-  _globals['_DELETEOBJECTRESPONSE']._serialized_end=2036
-  _globals['_LISTOBJECTSREQUEST']._serialized_start=2038
-  _globals['_LISTOBJECTSREQUEST']._serialized_end=2109
-  _globals['_LISTOBJECTSRESPONSE']._serialized_start=2111
-  _globals['_LISTOBJECTSRESPONSE']._serialized_end=2205
-  _globals['_MEDIA']._serialized_start=2208
-  _globals['_MEDIA']._serialized_end=3049
+  _globals['_STOREDOBJECT']._serialized_end=1086
+  _globals['_PRESIGNDOWNLOADREQUEST']._serialized_start=1088
+  _globals['_PRESIGNDOWNLOADREQUEST']._serialized_end=1175
+  _globals['_PRESIGNDOWNLOADSREQUEST']._serialized_start=1177
+  _globals['_PRESIGNDOWNLOADSREQUEST']._serialized_end=1266
+  _globals['_PRESIGNDOWNLOADSRESPONSE']._serialized_start=1268
+  _globals['_PRESIGNDOWNLOADSRESPONSE']._serialized_end=1339
+  _globals['_PRESIGNEDURL']._serialized_start=1341
+  _globals['_PRESIGNEDURL']._serialized_end=1416
+  _globals['_PRESIGNUPLOADREQUEST']._serialized_start=1419
+  _globals['_PRESIGNUPLOADREQUEST']._serialized_end=1558
+  _globals['_PRESIGNEDUPLOAD']._serialized_start=1561
+  _globals['_PRESIGNEDUPLOAD']._serialized_end=1780
+  _globals['_PRESIGNEDUPLOAD_HEADERSENTRY']._serialized_start=1734
+  _globals['_PRESIGNEDUPLOAD_HEADERSENTRY']._serialized_end=1780
+  _globals['_CONFIRMUPLOADREQUEST']._serialized_start=1782
+  _globals['_CONFIRMUPLOADREQUEST']._serialized_end=1881
+  _globals['_OBJECTREQUEST']._serialized_start=1883
+  _globals['_OBJECTREQUEST']._serialized_end=1939
+  _globals['_OBJECTEXISTSRESPONSE']._serialized_start=1941
+  _globals['_OBJECTEXISTSRESPONSE']._serialized_end=2015
+  _globals['_DELETEOBJECTRESPONSE']._serialized_start=2017
+  _globals['_DELETEOBJECTRESPONSE']._serialized_end=2056
+  _globals['_LISTOBJECTSREQUEST']._serialized_start=2058
+  _globals['_LISTOBJECTSREQUEST']._serialized_end=2129
+  _globals['_LISTOBJECTSRESPONSE']._serialized_start=2131
+  _globals['_LISTOBJECTSRESPONSE']._serialized_end=2225
+  _globals['_MEDIA']._serialized_start=2228
+  _globals['_MEDIA']._serialized_end=3069
 # @@protoc_insertion_point(module_scope)

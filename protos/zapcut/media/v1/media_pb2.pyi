@@ -91,20 +91,22 @@ class UploadObjectRequest(_message.Message):
     def __init__(self, header: _Optional[_Union[UploadHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ..., finish: _Optional[_Union[UploadFinish, _Mapping]] = ...) -> None: ...
 
 class StoredObject(_message.Message):
-    __slots__ = ("key", "size", "content_type", "checksum_sha256", "created_at", "version_id")
+    __slots__ = ("key", "size", "content_type", "checksum_sha256", "created_at", "version_id", "stored_now")
     KEY_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     CHECKSUM_SHA256_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     VERSION_ID_FIELD_NUMBER: _ClassVar[int]
+    STORED_NOW_FIELD_NUMBER: _ClassVar[int]
     key: str
     size: int
     content_type: str
     checksum_sha256: str
     created_at: _timestamp_pb2.Timestamp
     version_id: str
-    def __init__(self, key: _Optional[str] = ..., size: _Optional[int] = ..., content_type: _Optional[str] = ..., checksum_sha256: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version_id: _Optional[str] = ...) -> None: ...
+    stored_now: bool
+    def __init__(self, key: _Optional[str] = ..., size: _Optional[int] = ..., content_type: _Optional[str] = ..., checksum_sha256: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version_id: _Optional[str] = ..., stored_now: _Optional[bool] = ...) -> None: ...
 
 class PresignDownloadRequest(_message.Message):
     __slots__ = ("ref", "expires_in_s")

@@ -116,7 +116,11 @@ class MediaServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ConfirmUpload(self, request, context):
-        """After a presigned upload: HEAD the object, check its size and type, record it.
+        """After a presigned upload: check what arrived at the staging key (HEAD, then its first bytes
+        against the type), copy exactly that version to the file's key, record it, remove the staging
+        upload. INVALID_ARGUMENT when the content is not the type, FAILED_PRECONDITION when the size or
+        type differ (both remove the staging upload, nothing else), NOT_FOUND before the PUT. Repeated
+        after success: the file as recorded then, stored_now false.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -10,6 +10,7 @@ import uuid
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
+from services.common.file_signatures import SIGNATURE_BYTES, looks_like
 from services.gateway.auth import CurrentCaller
 from services.gateway.clients import Accounts, Media, ServiceClient, presigned_urls
 from services.gateway.config import AppSettings
@@ -30,7 +31,6 @@ from services.gateway.uploads import (
     MultipartFileStream,
     check_file,
     file_ref,
-    looks_like,
     object_name,
     read_ticket,
     rules_for,
@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/brands", tags=["brands"])
 
 DOWNLOAD_URL_EXPIRY_S = 3600
-SNIFFED_BYTES = 16  # enough for every signature looks_like knows
 
 
 async def brands_out(media: ServiceClient, brands: list[pb.Brand]) -> list[BrandOut]:
@@ -196,7 +195,7 @@ async def confirm_upload(
     stored = await media.call(
         "ConfirmUpload",
         media_pb2.ConfirmUploadRequest(
-            ref=media_pb2.ObjectRef(key=ticket["key"]),
+            ref=file_ref(ticket["kind"], str(brand_id), ticket["name"]),
             content_type=ticket["content_type"],
             size=ticket["size"],
         ),
@@ -219,8 +218,9 @@ async def _record_file(accounts, media, brand_id, kind, stored, filename) -> Bra
     except ServiceCallError as exc:
         # The brand refused the file (it is full, or was deleted meanwhile): don't keep bytes that
         # nothing refers to. Not when accounts merely failed to answer: it may have recorded the
-        # file, and a retried confirm needs the object.
-        if http_status_for(exc.code) < 500:
+        # file, and a retried confirm needs the object. Nor when this request did not store the
+        # object (a repeated confirm): a refused request removes nothing it did not create.
+        if http_status_for(exc.code) < 500 and stored.stored_now:
             await _delete_quietly(media, stored.key)
         raise
     return await brand_out(media, brand)
@@ -276,7 +276,7 @@ async def upload_file(
             raise HTTPException(422, f"the filename is longer than {MAX_FILENAME_LENGTH} characters")
         content_type = check_file(rules, declared_type, None)
         # Checked before media hears of the upload: a refused file is never stored, not even briefly.
-        head = await stream.read_head(SNIFFED_BYTES)
+        head = await stream.read_head(SIGNATURE_BYTES)
         if not looks_like(content_type, head):
             raise HTTPException(422, f"the file's content is not {content_type}")
 
