@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 
 from tests.api_helpers import new_brand, new_project, new_user
 from zapcut.jobs.v1 import jobs_pb2
@@ -18,7 +19,8 @@ STREAM = "zapcut:events"
 
 async def _store_scene(media_stub, project_id: str) -> str:
     async def messages():
-        ref = media_pb2.ObjectRef(scene_video=media_pb2.SceneVideo(project_id=project_id, n=1))
+        scene = media_pb2.SceneVideo(project_id=project_id, generation_id=str(uuid.uuid4()), n=1)
+        ref = media_pb2.ObjectRef(scene_video=scene)
         yield media_pb2.UploadObjectRequest(header=media_pb2.UploadHeader(ref=ref, content_type="video/mp4"))
         yield media_pb2.UploadObjectRequest(chunk=b"\0" * 1024)
         yield media_pb2.UploadObjectRequest(finish=media_pb2.UploadFinish())
