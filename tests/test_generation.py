@@ -124,7 +124,7 @@ async def test_a_generation_makes_a_real_ad(http, db, media_stub):
     # The final ad: in our bucket under the documented key, handed out as a presigned URL.
     key_prefix = f"generated-videos/{project['id']}/"
     listed = await media_stub.ListObjects(media_pb2.ListObjectsRequest(prefix=key_prefix))
-    assert [o.key for o in listed.objects] == [key_prefix + "final_ad.mp4"]
+    assert [o.key for o in listed.objects] == [f"{key_prefix}{generation['id']}/final_ad.mp4"]
     async with httpx.AsyncClient(timeout=60) as client:
         video = await client.get(done["final_url"])
     assert video.status_code == 200

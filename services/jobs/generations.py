@@ -143,11 +143,19 @@ async def start(
 
     names = step_names(plan)
     async with engine.begin() as conn:
-        await conn.execute(
+        marked = await conn.execute(
             update(generations)
-            .where(generations.c.id == generation_id)
+            .where(generations.c.id == generation_id, generations.c.status == "charging")
             .values(status="pending", charge=charge.kind, project_status_due="generating")
         )
+        if marked.rowcount == 0:
+            # Deleted meanwhile with its project (the deletion event), or failed by the reconciler:
+            # nothing will run, so the charge just taken goes back (a no-op if it already went).
+            status = await conn.scalar(select(generations.c.status).where(generations.c.id == generation_id))
+            await _refund_now(accounts, generation_id)
+            if status is None:
+                raise NotFound("project not found")
+            raise FailedPrecondition(f"the generation ended while it was starting ({status}); try again")
         step_ids = (
             (
                 await conn.execute(
@@ -178,6 +186,16 @@ async def start(
         "generation %s of project %s started (%s, %d steps)", generation_id, project, charge.kind, len(names)
     )
     return generation_id
+
+
+async def _refund_now(accounts, generation_id: uuid.UUID) -> None:
+    try:
+        await accounts.RefundGeneration(accounts_pb2.GenerationCharge(generation_id=str(generation_id)))
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() == grpc.StatusCode.NOT_FOUND:  # the user is gone too
+            return
+        log.error("generation %s ended while starting; its charge was NOT given back: %s", generation_id, exc)
+        raise Upstream(exc) from None
 
 
 async def _mark_project_generating(engine: AsyncEngine, accounts, generation_id: uuid.UUID, project) -> None:
