@@ -15,7 +15,7 @@ from sqlalchemy import text
 from services.accounts import outbox
 from services.common.db import create_async_db
 from tests.api_helpers import new_brand, new_project, new_user
-from tests.test_generation import generate, ready_project, start, wait_for
+from tests.test_generation import generate, history, outputs, ready_project, start, wait_for
 from zapcut.jobs.v1 import jobs_pb2
 from zapcut.media.v1 import media_pb2
 
@@ -339,3 +339,42 @@ async def test_published_events_are_purged_once_past_their_retention(stack):
             assert set(left.scalars()) == {ids["recent"], ids["unpublished"]}
     finally:
         await engine.dispose()
+
+
+async def test_a_generation_stored_before_generation_ids_plays_until_its_project_is_deleted(
+    http, db, media_stub
+):
+    """Keys written before outputs were keyed by generation stay where they are: their generation
+    plays beside newer ones and goes with its project."""
+    user = await new_user(http)
+    project = await ready_project(http, user, images=1)
+    old_key, old_bytes = f"generated-videos/{project['id']}/final_ad.mp4", b"\0\0\0 ftypisom an old ad"
+
+    async def messages():
+        ref = media_pb2.ObjectRef(key=old_key)
+        yield media_pb2.UploadObjectRequest(header=media_pb2.UploadHeader(ref=ref, content_type="video/mp4"))
+        yield media_pb2.UploadObjectRequest(chunk=old_bytes)
+        yield media_pb2.UploadObjectRequest(finish=media_pb2.UploadFinish())
+
+    await media_stub.UploadObject(messages())
+    old_id = db.execute(
+        "INSERT INTO jobs.generations (ad_project_id, user_id, status, aspect, resolution, provider,"
+        " final_key, finished_at) VALUES (%s, %s, 'completed', '9:16', 360, 'local', %s, now()) RETURNING id",
+        (project["id"], user["id"], old_key),
+    ).fetchone()[0]
+    db.execute(
+        "INSERT INTO jobs.generation_jobs (ad_project_id, generation_id, name, job_type, status, output_url)"
+        " VALUES (%s, %s, 'composite', 'composite', 'completed', %s)",
+        (project["id"], old_id, old_key),
+    )
+    new = await generate(http, user, project["id"])
+
+    listed = await history(http, user, project["id"])
+    assert list(listed) == [new["id"], str(old_id)]
+    assert (await outputs(listed[str(old_id)])) == {"composite": old_bytes, "final": old_bytes}
+    assert (await outputs(listed[new["id"]]))["final"] != old_bytes
+
+    reply = await http.delete(f"/api/projects/{project['id']}", headers=user["headers"])
+    assert reply.status_code == 204, reply.text
+    await _wait_until_nothing_names(db, [project["id"]])
+    await _nothing_stored_for(media_stub, project["id"])
