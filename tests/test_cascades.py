@@ -123,6 +123,7 @@ async def test_deleting_a_user_while_jobs_and_media_are_down_removes_everything_
         stack.start_app("jobs")
 
     await _wait_until_gone(db, media_stub, w)
+    await _wait_until_nothing_names(db, [user["id"], w["brand"], w["project"]])
     # The login is gone too.
     again = await http.post("/api/auth/login", json={"email": user["email"], "password": user["password"]})
     assert again.status_code in (401, 429)
