@@ -7,8 +7,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 
+from psycopg import sql
+from sqlalchemy import text
+
+from services.accounts import outbox
+from services.common.db import create_async_db
 from tests.api_helpers import new_brand, new_project, new_user
+from tests.test_generation import generate, history, outputs, ready_project, start, wait_for
 from zapcut.jobs.v1 import jobs_pb2
 from zapcut.media.v1 import media_pb2
 
@@ -18,7 +25,8 @@ STREAM = "zapcut:events"
 
 async def _store_scene(media_stub, project_id: str) -> str:
     async def messages():
-        ref = media_pb2.ObjectRef(scene_video=media_pb2.SceneVideo(project_id=project_id, n=1))
+        scene = media_pb2.SceneVideo(project_id=project_id, generation_id=str(uuid.uuid4()), n=1)
+        ref = media_pb2.ObjectRef(scene_video=scene)
         yield media_pb2.UploadObjectRequest(header=media_pb2.UploadHeader(ref=ref, content_type="video/mp4"))
         yield media_pb2.UploadObjectRequest(chunk=b"\0" * 1024)
         yield media_pb2.UploadObjectRequest(finish=media_pb2.UploadFinish())
@@ -115,6 +123,7 @@ async def test_deleting_a_user_while_jobs_and_media_are_down_removes_everything_
         stack.start_app("jobs")
 
     await _wait_until_gone(db, media_stub, w)
+    await _wait_until_nothing_names(db, [user["id"], w["brand"], w["project"]])
     # The login is gone too.
     again = await http.post("/api/auth/login", json={"email": user["email"], "password": user["password"]})
     assert again.status_code in (401, 429)
@@ -201,3 +210,172 @@ async def test_the_same_event_twice_does_no_harm(http, db, media_stub, jobs_stub
     kept = await new_brand(http, other["headers"])
     assert (await http.get(f"/api/brands/{kept['id']}", headers=other["headers"])).status_code == 200
     assert (await http.get("/api/health")).status_code == 200
+
+
+# --- nothing left anywhere ---------------------------------------------------------------------
+
+SERVICE_SCHEMAS = ["accounts", "media", "jobs"]
+# Column types searched as text for an id written inside them (object keys, JSON payloads, plans).
+TEXT_TYPES = {"text", "character varying", "character", "json", "jsonb", "ARRAY"}
+# The event log: a deletion event names what it deleted, so accounts.outbox keeps it (published) until
+# OUTBOX_RETENTION_S later, when the relay purges it (test_published_events_are_purged_...).
+KEPT_UNTIL_PURGED = {
+    ("accounts", "outbox"): "published_at IS NOT NULL"
+    " AND event_type IN ('user.deleted', 'brand.deleted', 'project.deleted')"
+}
+
+
+def rows_naming(db, ids: list[str]) -> dict[str, int]:
+    """'schema.table.column' -> how many rows name any of ids, over every column of every table of
+    every service schema, so a table added later is covered without anyone remembering it."""
+    columns = db.execute(
+        "SELECT c.table_schema, c.table_name, c.column_name, c.data_type"
+        " FROM information_schema.columns c JOIN information_schema.tables t"
+        "  ON t.table_schema = c.table_schema AND t.table_name = c.table_name"
+        " WHERE c.table_schema = ANY(%s) AND t.table_type = 'BASE TABLE'"
+        " AND c.table_name <> 'alembic_version' ORDER BY 1, 2, 3",
+        (SERVICE_SCHEMAS,),
+    ).fetchall()
+    assert {schema for schema, *_ in columns} == set(SERVICE_SCHEMAS)
+    found = {}
+    for schema, table, column, data_type in columns:
+        if data_type == "uuid":
+            condition, argument = sql.SQL("{} = ANY(%s::uuid[])"), ids
+        elif data_type in TEXT_TYPES:
+            condition, argument = sql.SQL("{}::text ILIKE ANY(%s)"), [f"%{i}%" for i in ids]
+        else:
+            continue
+        query = sql.SQL("SELECT count(*) FROM {} WHERE ").format(sql.Identifier(schema, table))
+        query += condition.format(sql.Identifier(column))
+        if kept := KEPT_UNTIL_PURGED.get((schema, table)):
+            query += sql.SQL(" AND NOT ({})").format(sql.SQL(kept))
+        if count := db.execute(query, (argument,)).fetchone()[0]:
+            found[f"{schema}.{table}.{column}"] = count
+    return found
+
+
+async def _wait_until_nothing_names(db, ids: list[str], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while left := rows_naming(db, ids):
+        assert time.monotonic() < deadline, f"rows still naming the deleted ids after {timeout_s} s: {left}"
+        await asyncio.sleep(0.5)
+
+
+async def _nothing_stored_for(media_stub, project_id: str) -> None:
+    for kind in ("scene-videos", "audio", "generated-videos"):
+        assert await _listed(media_stub, f"{kind}/{project_id}/") == [], kind
+
+
+async def test_deleting_a_project_leaves_no_row_that_names_it_in_any_schema(http, db, media_stub):
+    user = await new_user(http)
+    project = await ready_project(http, user, images=1)
+    await generate(http, user, project["id"])
+    assert "jobs.generations.ad_project_id" in rows_naming(db, [project["id"]])
+
+    reply = await http.delete(f"/api/projects/{project['id']}", headers=user["headers"])
+    assert reply.status_code == 204, reply.text
+    await _wait_until_nothing_names(db, [project["id"]])
+    await _nothing_stored_for(media_stub, project["id"])
+    # Its brand and user are another matter: still there.
+    assert (await http.get(f"/api/brands/{project['brand_id']}", headers=user["headers"])).status_code == 200
+
+
+async def test_deleting_a_brand_while_its_project_generates_leaves_no_row_behind(http, db, media_stub):
+    user = await new_user(http)
+    long_scenes = [{"order": i, "description": f"scene {i}", "duration_s": 6} for i in range(1, 4)]
+    project = await ready_project(http, user, images=1, scenes=long_scenes)
+    reply = await start(http, user, project["id"])
+    assert reply.status_code == 202, reply.text
+    await wait_for(http, user, project["id"], {"processing"}, timeout_s=60)
+
+    reply = await http.delete(f"/api/brands/{project['brand_id']}", headers=user["headers"])
+    assert reply.status_code == 204, reply.text
+    # The running step stops at its next checkpoint and deletes what it stored; queued ones never run.
+    await _wait_until_nothing_names(db, [project["brand_id"], project["id"]])
+    await _nothing_stored_for(media_stub, project["id"])
+
+
+async def test_deleting_a_user_leaves_no_row_that_names_them_or_theirs_in_any_schema(http, db, media_stub):
+    user = await new_user(http)
+    project = await ready_project(http, user, images=1)
+    await generate(http, user, project["id"])
+    # A generation whose project went before generations were deleted with their project: the
+    # user.deleted event names no such project, so it is found by its user.
+    gone_project = str(uuid.uuid4())
+    db.execute(
+        "INSERT INTO jobs.generations (ad_project_id, user_id, status, aspect, resolution, provider, plan)"
+        " VALUES (%s, %s, 'completed', '9:16', 360, 'local', %s)",
+        (gone_project, user["id"], json.dumps({"images": [f"product-images/{project['brand_id']}/p0.png"]})),
+    )
+    ids = [user["id"], project["brand_id"], project["id"], gone_project]
+    assert "jobs.generations.user_id" in rows_naming(db, ids)
+
+    reply = await http.delete("/api/auth/me", headers=user["headers"])
+    assert reply.status_code == 204, reply.text
+    await _wait_until_nothing_names(db, ids)
+    await _nothing_stored_for(media_stub, project["id"])
+
+
+async def test_published_events_are_purged_once_past_their_retention(stack):
+    """What the relay deletes every few minutes (outbox.PURGE_EVERY_S), on rows made up in a
+    transaction that is rolled back, so the running relay never sees them."""
+    published = {"old": "now() - interval '2 days'", "recent": "now()", "unpublished": "NULL"}
+    ids = {name: uuid.uuid4() for name in published}
+    engine = create_async_db(stack.env["DATABASE_URL"], pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as conn:  # never committed
+            for name, published_at in published.items():
+                await conn.execute(
+                    text(
+                        "INSERT INTO accounts.outbox (event_type, aggregate_id, created_at, published_at)"
+                        f" VALUES ('user.deleted', :id, now() - interval '2 days', {published_at})"
+                    ),
+                    {"id": ids[name]},
+                )
+            await conn.execute(outbox.past_retention(24 * 3600))
+            left = await conn.execute(
+                text("SELECT aggregate_id FROM accounts.outbox WHERE aggregate_id = ANY(:ids)"),
+                {"ids": list(ids.values())},
+            )
+            assert set(left.scalars()) == {ids["recent"], ids["unpublished"]}
+    finally:
+        await engine.dispose()
+
+
+async def test_a_generation_stored_before_generation_ids_plays_until_its_project_is_deleted(
+    http, db, media_stub
+):
+    """Keys written before outputs were keyed by generation stay where they are: their generation
+    plays beside newer ones and goes with its project."""
+    user = await new_user(http)
+    project = await ready_project(http, user, images=1)
+    old_key, old_bytes = f"generated-videos/{project['id']}/final_ad.mp4", b"\0\0\0 ftypisom an old ad"
+
+    async def messages():
+        ref = media_pb2.ObjectRef(key=old_key)
+        yield media_pb2.UploadObjectRequest(header=media_pb2.UploadHeader(ref=ref, content_type="video/mp4"))
+        yield media_pb2.UploadObjectRequest(chunk=old_bytes)
+        yield media_pb2.UploadObjectRequest(finish=media_pb2.UploadFinish())
+
+    await media_stub.UploadObject(messages())
+    old_id = db.execute(
+        "INSERT INTO jobs.generations (ad_project_id, user_id, status, aspect, resolution, provider,"
+        " final_key, finished_at) VALUES (%s, %s, 'completed', '9:16', 360, 'local', %s, now()) RETURNING id",
+        (project["id"], user["id"], old_key),
+    ).fetchone()[0]
+    db.execute(
+        "INSERT INTO jobs.generation_jobs (ad_project_id, generation_id, name, job_type, status, output_url)"
+        " VALUES (%s, %s, 'composite', 'composite', 'completed', %s)",
+        (project["id"], old_id, old_key),
+    )
+    new = await generate(http, user, project["id"])
+
+    listed = await history(http, user, project["id"])
+    assert list(listed) == [new["id"], str(old_id)]
+    assert (await outputs(listed[str(old_id)])) == {"composite": old_bytes, "final": old_bytes}
+    assert (await outputs(listed[new["id"]]))["final"] != old_bytes
+
+    reply = await http.delete(f"/api/projects/{project['id']}", headers=user["headers"])
+    assert reply.status_code == 204, reply.text
+    await _wait_until_nothing_names(db, [project["id"]])
+    await _nothing_stored_for(media_stub, project["id"])

@@ -124,7 +124,7 @@ async def test_a_generation_makes_a_real_ad(http, db, media_stub):
     # The final ad: in our bucket under the documented key, handed out as a presigned URL.
     key_prefix = f"generated-videos/{project['id']}/"
     listed = await media_stub.ListObjects(media_pb2.ListObjectsRequest(prefix=key_prefix))
-    assert [o.key for o in listed.objects] == [key_prefix + "final_ad.mp4"]
+    assert [o.key for o in listed.objects] == [f"{key_prefix}{generation['id']}/final_ad.mp4"]
     async with httpx.AsyncClient(timeout=60) as client:
         video = await client.get(done["final_url"])
     assert video.status_code == 200
@@ -272,3 +272,106 @@ async def test_a_worker_killed_mid_job_fails_the_generation_and_refunds_it(http,
         await asyncio.sleep(0.5)
     body = (await http.get(f"/api/projects/{project['id']}/generation", headers=user["headers"])).json()
     assert body["refunded"] is True
+
+
+TERMINAL = {"completed", "failed", "cancelled"}
+
+
+async def generate(http, user, project_id: str, **body) -> dict:
+    """Run a generation to its end; the finished generation as GET .../generation shows it."""
+    reply = await start(http, user, project_id, **body)
+    assert reply.status_code == 202, reply.text
+    done = await wait_for(http, user, project_id, TERMINAL)
+    assert done["status"] == "completed", done
+    return done
+
+
+async def history(http, user, project_id: str) -> dict[str, dict]:
+    reply = await http.get(f"/api/projects/{project_id}/generations", headers=user["headers"])
+    assert reply.status_code == 200, reply.text
+    return {g["id"]: g for g in reply.json()}
+
+
+async def outputs(generation: dict) -> dict[str, bytes]:
+    """What a generation hands out, downloaded: its final ad and each job's output, by name."""
+    urls = {j["name"]: j["output_url"] for j in generation["jobs"] if j["output_url"]}
+    if generation["final_url"]:
+        urls["final"] = generation["final_url"]
+    files = {}
+    async with httpx.AsyncClient(timeout=60) as client:
+        for name, url in urls.items():
+            reply = await client.get(url)
+            assert reply.status_code == 200, (
+                f"{name} of generation {generation['id']}: HTTP {reply.status_code}"
+            )
+            files[name] = reply.content
+    return files
+
+
+async def listed_keys(media_stub, prefix: str) -> list[str]:
+    reply = await media_stub.ListObjects(media_pb2.ListObjectsRequest(prefix=prefix))
+    return sorted(o.key for o in reply.objects)
+
+
+async def test_a_second_generation_of_a_project_leaves_the_first_ones_files_as_they_were(http, media_stub):
+    user = await new_user(http)
+    project = await ready_project(http, user, images=1)
+    first = await generate(http, user, project["id"])
+    first_files = await outputs(first)
+    assert set(first_files) == {"scene_1", "scene_2", "scene_3", "voiceover", "music", "composite", "final"}
+
+    # Another shape, so its files cannot be mistaken for the first one's.
+    second = await generate(http, user, project["id"], aspect="1:1")
+    both = await history(http, user, project["id"])
+    assert list(both) == [second["id"], first["id"]]
+    assert await outputs(both[first["id"]]) == first_files
+    assert (await outputs(both[second["id"]]))["final"] != first_files["final"]
+    # Each generation's files sit in its own folder inside the project's.
+    finals = await listed_keys(media_stub, f"generated-videos/{project['id']}/")
+    assert finals == sorted(f"generated-videos/{project['id']}/{g}/final_ad.mp4" for g in both)
+
+
+async def test_cancelling_a_generation_deletes_its_own_files_and_no_other_generations(http, media_stub):
+    user = await new_user(http)
+    project = await ready_project(http, user, images=1)
+    first = await generate(http, user, project["id"])
+    first_files = await outputs(first)
+
+    # A longer script, so the second generation is cancelled with some scenes stored and some not.
+    long_scenes = [{"order": i, "description": f"scene {i}", "duration_s": 6} for i in range(1, 6)]
+    reply = await http.put(
+        f"/api/projects/{project['id']}/script",
+        json={"storyline": "A longer ad", "scenes": long_scenes},
+        headers=user["headers"],
+    )
+    assert reply.status_code == 200, reply.text
+    reply = await http.post(f"/api/projects/{project['id']}/script/approve", headers=user["headers"])
+    assert reply.status_code == 200, reply.text
+    reply = await start(http, user, project["id"])
+    assert reply.status_code == 202, reply.text
+    second_id = reply.json()["id"]
+    deadline = time.monotonic() + 120
+    while True:
+        body = (await http.get(f"/api/projects/{project['id']}/generation", headers=user["headers"])).json()
+        assert body["id"] == second_id and body["status"] not in TERMINAL, body
+        if any(j["name"].startswith("scene_") and j["status"] == "completed" for j in body["jobs"]):
+            break
+        assert time.monotonic() < deadline, body
+        await asyncio.sleep(0.3)
+    reply = await http.post(f"/api/projects/{project['id']}/generation/cancel", headers=user["headers"])
+    assert reply.status_code == 200, reply.text
+
+    deadline = time.monotonic() + 120
+    while True:
+        second = (await history(http, user, project["id"]))[second_id]
+        if all(j["status"] in TERMINAL for j in second["jobs"]):
+            break
+        assert time.monotonic() < deadline, second
+        await asyncio.sleep(0.5)
+    assert second["status"] == "cancelled"
+    # The completed one still plays, every file of it the same bytes as before.
+    assert await outputs((await history(http, user, project["id"]))[first["id"]]) == first_files
+    # The cancelled one hands out nothing, and nothing of it is left in the bucket.
+    assert second["final_url"] is None and all(j["output_url"] is None for j in second["jobs"]), second
+    for kind in ("scene-videos", "audio", "generated-videos"):
+        assert await listed_keys(media_stub, f"{kind}/{project['id']}/{second_id}/") == []

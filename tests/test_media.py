@@ -208,12 +208,14 @@ async def test_uploading_a_key_again_replaces_its_row(media_stub, db):
 
 
 async def test_large_upload_goes_in_parts_with_the_right_checksum(media_stub, db, s3):
-    project_id = new_id()
+    project_id, generation_id = new_id(), new_id()
     data = os.urandom(20 * MIB)
-    ref = media_pb2.ObjectRef(final_video=media_pb2.FinalVideo(project_id=project_id))
+    ref = media_pb2.ObjectRef(
+        final_video=media_pb2.FinalVideo(project_id=project_id, generation_id=generation_id)
+    )
     stored = await upload(media_stub, ref, data, "video/mp4", chunk=MIB, expected_size=len(data))
 
-    assert stored.key == f"generated-videos/{project_id}/final_ad.mp4"
+    assert stored.key == f"generated-videos/{project_id}/{generation_id}/final_ad.mp4"
     assert stored.size == 20 * MIB
     assert stored.checksum_sha256 == hashlib.sha256(data).hexdigest()
     size, _, checksum, _, brand_id, ad_project_id = media_row(db, stored.key)
@@ -327,9 +329,18 @@ BAD_REFS = [
     media_pb2.ObjectRef(key=f"product-images/{uuid.uuid4()}/a\x01b.png"),
     media_pb2.ObjectRef(key="product-images/not-a-uuid/a.png"),
     media_pb2.ObjectRef(key=f"product-images/{uuid.uuid4()}/../../x.png"),
-    media_pb2.ObjectRef(final_video=media_pb2.FinalVideo(project_id="42")),
+    media_pb2.ObjectRef(final_video=media_pb2.FinalVideo(project_id="42", generation_id=str(uuid.uuid4()))),
+    # A generation's output without its generation id (the layout before generation ids).
+    media_pb2.ObjectRef(final_video=media_pb2.FinalVideo(project_id=str(uuid.uuid4()))),
+    media_pb2.ObjectRef(
+        scene_video=media_pb2.SceneVideo(project_id=str(uuid.uuid4()), generation_id="42", n=1)
+    ),
     media_pb2.ObjectRef(product_image=media_pb2.ProductImage(brand_id=str(uuid.uuid4()), name="../x")),
-    media_pb2.ObjectRef(audio=media_pb2.AudioTrack(project_id=str(uuid.uuid4()), type="Bad Type", n=1)),
+    media_pb2.ObjectRef(
+        audio=media_pb2.AudioTrack(
+            project_id=str(uuid.uuid4()), generation_id=str(uuid.uuid4()), type="Bad Type", n=1
+        )
+    ),
     media_pb2.ObjectRef(),
 ]
 
@@ -670,12 +681,19 @@ async def test_exists(media_stub):
 
 
 async def test_delete_removes_every_version_and_the_row(media_stub, db, s3):
-    project_id = new_id()
-    ref = media_pb2.ObjectRef(scene_video=media_pb2.SceneVideo(project_id=project_id, n=1))
-    neighbour = media_pb2.ObjectRef(key=f"scene-videos/{project_id}/scene_10.mp4")
+    project_id, generation_id = new_id(), new_id()
+    ref = media_pb2.ObjectRef(
+        scene_video=media_pb2.SceneVideo(project_id=project_id, generation_id=generation_id, n=1)
+    )
+    neighbour = media_pb2.ObjectRef(key=f"scene-videos/{project_id}/{generation_id}/scene_10.mp4")
+    # The same scene of another generation of the project.
+    other_generation = media_pb2.ObjectRef(
+        scene_video=media_pb2.SceneVideo(project_id=project_id, generation_id=new_id(), n=1)
+    )
     stored = await upload(media_stub, ref, b"version one", "video/mp4")
     await upload(media_stub, ref, b"version two", "video/mp4")
     await upload(media_stub, neighbour, b"another scene", "video/mp4")
+    await upload(media_stub, other_generation, b"another generation", "video/mp4")
     assert len(versions_of(s3, stored.key)) == 2
 
     reply = await media_stub.DeleteObject(media_pb2.ObjectRequest(ref=ref))
@@ -683,8 +701,9 @@ async def test_delete_removes_every_version_and_the_row(media_stub, db, s3):
     assert not (await media_stub.ObjectExists(media_pb2.ObjectRequest(ref=ref))).exists
     assert media_row(db, stored.key) is None
     assert versions_of(s3, stored.key) == []
-    # A key that merely starts with the same characters is untouched.
+    # A key that merely starts with the same characters is untouched, and so is another generation's.
     assert (await media_stub.ObjectExists(media_pb2.ObjectRequest(ref=neighbour))).exists
+    assert (await media_stub.ObjectExists(media_pb2.ObjectRequest(ref=other_generation))).exists
 
     again = await media_stub.DeleteObject(media_pb2.ObjectRequest(ref=ref))
     assert not again.deleted

@@ -9,31 +9,51 @@ from services.media import keys
 
 PID = "0b6f1c8e-3f57-4a3e-9d2a-4c1f7a9e8b10"
 BID = "7d3c2b1a-0e9f-4d8c-8b7a-6f5e4d3c2b1a"
+GID = "5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c1b"
 
 
 def test_keys_are_built_from_ids():
-    assert keys.final_video(PID) == keys.ObjectKey(
-        f"generated-videos/{PID}/final_ad.mp4", ad_project_id=uuid.UUID(PID)
+    assert keys.final_video(PID, GID) == keys.ObjectKey(
+        f"generated-videos/{PID}/{GID}/final_ad.mp4",
+        ad_project_id=uuid.UUID(PID),
+        generation_id=uuid.UUID(GID),
     )
     assert keys.product_image(BID, "hero.png") == keys.ObjectKey(
         f"product-images/{BID}/hero.png", brand_id=uuid.UUID(BID)
     )
     assert keys.brand_asset(BID, "logo_v2-final.svg").key == f"brand-assets/{BID}/logo_v2-final.svg"
-    assert keys.scene_video(PID, 3).key == f"scene-videos/{PID}/scene_3.mp4"
-    assert keys.audio_track(PID, "voiceover", 1).key == f"audio/{PID}/voiceover_1.mp3"
+    assert keys.scene_video(PID, GID, 3).key == f"scene-videos/{PID}/{GID}/scene_3.mp4"
+    assert keys.audio_track(PID, GID, "voiceover", 1).key == f"audio/{PID}/{GID}/voiceover_1.mp3"
+
+
+def test_every_generation_output_is_keyed_by_its_generation_inside_its_project():
+    other = str(uuid.uuid4())
+    for build in (
+        lambda g: keys.final_video(PID, g),
+        lambda g: keys.scene_video(PID, g, 1),
+        lambda g: keys.audio_track(PID, g, "music", 1),
+    ):
+        mine, theirs = build(GID), build(other)
+        assert mine.key != theirs.key  # two generations of one project never share a key
+        kind, project, generation, _name = mine.key.split("/")
+        assert (project, generation) == (PID, GID)  # the project first: one prefix per kind
 
 
 def test_ids_are_written_in_canonical_lower_case():
-    assert keys.final_video(PID.upper()).key == f"generated-videos/{PID}/final_ad.mp4"
+    assert keys.final_video(PID.upper(), GID.upper()).key == f"generated-videos/{PID}/{GID}/final_ad.mp4"
 
 
 @pytest.mark.parametrize(
     "build",
     [
-        lambda: keys.final_video("not-a-uuid"),
-        lambda: keys.final_video(""),
-        lambda: keys.final_video("{" + PID + "}"),
-        lambda: keys.final_video(PID.replace("-", "")),
+        lambda: keys.final_video("not-a-uuid", GID),
+        lambda: keys.final_video("", GID),
+        lambda: keys.final_video("{" + PID + "}", GID),
+        lambda: keys.final_video(PID.replace("-", ""), GID),
+        lambda: keys.final_video(PID, ""),
+        lambda: keys.final_video(PID, "../" + GID),
+        lambda: keys.scene_video(PID, "not-a-uuid", 1),
+        lambda: keys.audio_track(PID, GID.replace("-", ""), "music", 1),
         lambda: keys.product_image("x", "a.png"),
         lambda: keys.product_image(BID, ""),
         lambda: keys.product_image(BID, ".hidden"),
@@ -43,10 +63,10 @@ def test_ids_are_written_in_canonical_lower_case():
         lambda: keys.product_image(BID, "sp ace.png"),
         lambda: keys.product_image(BID, "x" * 201),
         lambda: keys.brand_asset(BID, "bad\nname"),
-        lambda: keys.scene_video(PID, -1),
-        lambda: keys.audio_track(PID, "Voice", 1),
-        lambda: keys.audio_track(PID, "", 1),
-        lambda: keys.audio_track(PID, "a" * 21, 1),
+        lambda: keys.scene_video(PID, GID, -1),
+        lambda: keys.audio_track(PID, GID, "Voice", 1),
+        lambda: keys.audio_track(PID, GID, "", 1),
+        lambda: keys.audio_track(PID, GID, "a" * 21, 1),
     ],
 )
 def test_bad_parts_are_invalid_argument(build):
@@ -59,29 +79,34 @@ def test_a_name_of_200_characters_is_fine():
 
 
 @pytest.mark.parametrize(
-    "key,brand_id,project_id",
+    "key,brand_id,project_id,generation_id",
     [
-        (f"generated-videos/{PID}/final_ad.mp4", None, PID),
-        (f"product-images/{BID}/hero.png", BID, None),
-        (f"brand-assets/{BID}/logo.svg", BID, None),
-        (f"scene-videos/{PID}/scene_12.mp4", None, PID),
-        (f"audio/{PID}/music_0.mp3", None, PID),
+        (f"generated-videos/{PID}/{GID}/final_ad.mp4", None, PID, GID),
+        (f"product-images/{BID}/hero.png", BID, None, None),
+        (f"brand-assets/{BID}/logo.svg", BID, None, None),
+        (f"scene-videos/{PID}/{GID}/scene_12.mp4", None, PID, GID),
+        (f"audio/{PID}/{GID}/music_0.mp3", None, PID, GID),
+        # Written before outputs were keyed by generation: still presigned and deleted by key.
+        (f"generated-videos/{PID}/final_ad.mp4", None, PID, None),
+        (f"scene-videos/{PID}/scene_12.mp4", None, PID, None),
+        (f"audio/{PID}/music_0.mp3", None, PID, None),
     ],
 )
-def test_raw_keys_in_the_layout_are_accepted_with_their_owner(key, brand_id, project_id):
+def test_raw_keys_in_the_layout_are_accepted_with_their_owner(key, brand_id, project_id, generation_id):
     parsed = keys.parse_key(key)
     assert parsed.key == key
     assert parsed.brand_id == (uuid.UUID(brand_id) if brand_id else None)
     assert parsed.ad_project_id == (uuid.UUID(project_id) if project_id else None)
+    assert parsed.generation_id == (uuid.UUID(generation_id) if generation_id else None)
 
 
 def test_built_keys_parse_back_to_themselves():
     for built in (
-        keys.final_video(PID),
+        keys.final_video(PID, GID),
         keys.product_image(BID, "a.b-c_d"),
         keys.brand_asset(BID, "x"),
-        keys.scene_video(PID, 2**32 - 1),
-        keys.audio_track(PID, "sfx2", 0),
+        keys.scene_video(PID, GID, 2**32 - 1),
+        keys.audio_track(PID, GID, "sfx2", 0),
     ):
         assert keys.parse_key(built.key) == built
 
@@ -111,6 +136,12 @@ def test_built_keys_parse_back_to_themselves():
         (f"scene-videos/{PID}/scene_x.mp4", "does not match"),
         (f"audio/{PID}/Music_1.mp3", "does not match"),
         (f"audio/{PID}/music_1.wav", "does not match"),
+        (f"generated-videos/{PID}/{GID.upper()}/final_ad.mp4", "does not match"),
+        (f"generated-videos/{PID}/not-a-uuid/final_ad.mp4", "does not match"),
+        (f"scene-videos/{PID}/{GID}/{GID}/scene_1.mp4", "does not match"),
+        (f"scene-videos/{PID}/{GID}/scene_01.mp4", "does not match"),
+        (f"audio/{PID}/{GID}/Music_1.mp3", "does not match"),
+        (f"audio/{PID}//music_1.mp3", "does not match"),
         ("product-images/" + "a" * 1100, "longer than"),
     ],
 )

@@ -38,7 +38,9 @@ async def serve(settings: Settings) -> None:
     engine = service_engine(settings)
     sessions = session_factory(engine)
     redis = async_redis(settings)
-    relay = OutboxRelay(sessions, redis, settings.events_stream, settings.outbox_poll_interval_s)
+    relay = OutboxRelay(
+        sessions, redis, settings.events_stream, settings.outbox_poll_interval_s, settings.outbox_retention_s
+    )
     limiter = LoginRateLimiter(redis, settings.login_rate_limit, settings.login_rate_window_s)
     llm = chat_completions_from_settings(settings)
     servicer = AccountsServicer(engine, sessions, settings, limiter, relay, redis, llm)

@@ -24,6 +24,12 @@ from services.common.redis_clients import async_redis
 
 log = logging.getLogger(__name__)
 
+# The event types; each payload carries "user_id" (the deleted user, or the owner of what was
+# deleted), and the "brand_ids" and "project_ids" that went with it.
+USER_DELETED = "user.deleted"
+BRAND_DELETED = "brand.deleted"
+PROJECT_DELETED = "project.deleted"
+
 
 @dataclass(frozen=True)
 class Event:
@@ -40,6 +46,11 @@ class Event:
     @property
     def project_ids(self) -> list[str]:
         return list(self.payload.get("project_ids", []))
+
+    @property
+    def deleted_user_id(self) -> str | None:
+        """The user this event deletes: only a user.deleted event deletes its user_id."""
+        return self.payload.get("user_id") if self.type == USER_DELETED else None
 
 
 Handler = Callable[[Event], Awaitable[None]]

@@ -4,7 +4,9 @@ Each step runs in its own temporary directory (removed afterwards, also on failu
 plan fixed at the start, downloads what it needs from our bucket, asks the provider for its output,
 and stores that in the bucket through media. Transient provider errors are retried with exponential
 backoff (GENERATION_MAX_ATTEMPTS); a permanent one fails the step at once with the provider's message.
-A cancelled generation stops each running step at its next checkpoint and removes what it stored.
+Outputs are keyed by generation (scene-videos/{project}/{generation}/scene_{n}.mp4, ...), so a
+generation never overwrites another's. A cancelled generation stops each running step at its next
+checkpoint and removes what it stored.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
 import httpx
 from sqlalchemy import select, update
 
 from services.common.errors import InvalidArgument
 from services.jobs import generation_outcome, render_adapter
-from services.jobs.models import Generation, GenerationJob
+from services.jobs.models import ACTIVE_GENERATION_STATUSES, Generation, GenerationJob
 from services.jobs.providers.base import (
     Cancelled,
     InputError,
@@ -76,6 +79,10 @@ class Step:
     def project_id(self) -> str:
         return str(self.generation.ad_project_id)
 
+    @property
+    def generation_id(self) -> str:
+        return str(self.generation.id)
+
     def checkpoint(self) -> None:
         now = time.monotonic()
         if now - self._last_check < CHECK_CANCEL_EVERY_S:
@@ -122,18 +129,43 @@ class Step:
             self.checkpoint()
         return paths
 
-    def store(self, ref: media_pb2.ObjectRef, path: Path, content_type: str) -> str:
+    def store(self, ref: media_pb2.ObjectRef, path: Path, content_type: str, *, final: bool = False) -> str:
+        """Upload the output and record its key on the step (and as the generation's final ad), or,
+        when the generation stopped meanwhile, delete what was just uploaded and stop (Cancelled).
+
+        The check and the record are one transaction holding the generation row (FOR SHARE), and
+        whatever stops a generation (cancelling, failing, deleting) writes that row first; cancelling
+        and deleting read the keys its steps recorded after that. So either they see this key and
+        delete it, or this sees the generation stopped and deletes it here: never neither."""
         key = self.calls.upload_file(
             ref, path, content_type, timeout_s=self.settings.generation_step_timeout_s
         )
-        self.record(output_url=key)
-        try:
-            self.checkpoint_now()
-        except Cancelled:
-            # Cancelled while storing: what was stored is a partial output of a dead generation.
-            self.calls.delete_object(key)
-            raise
+        with self.engine.begin() as conn:
+            status = conn.scalar(
+                select(generations.c.status)
+                .where(generations.c.id == self.generation.id)
+                .with_for_update(read=True)
+            )
+            active = status in ACTIVE_GENERATION_STATUSES
+            if active:
+                conn.execute(update(steps).where(steps.c.id == uuid.UUID(self.job_id)).values(output_url=key))
+                if final:
+                    conn.execute(
+                        update(generations)
+                        .where(generations.c.id == self.generation.id)
+                        .values(final_key=key)
+                    )
+        if not active:
+            self._discard(key)
+            raise Cancelled("the generation stopped while this step stored its output")
         return key
+
+    def _discard(self, key: str) -> None:
+        try:
+            self.calls.delete_object(key)
+        except grpc.RpcError as exc:
+            # Left under the project's folder, so deleting the project still removes it.
+            log.warning("job %s: could not delete %s of a stopped generation: %s", self.job_id, key, exc)
 
     def checkpoint_now(self) -> None:
         self._last_check = 0.0
@@ -177,7 +209,11 @@ def scene_step(step: Step, provider: Provider, params: dict, workdir: Path) -> d
     if io.remote_job_id:
         step.record(replicate_job_id=io.remote_job_id)
     step.progress(95, "storing the scene")
-    ref = media_pb2.ObjectRef(scene_video=media_pb2.SceneVideo(project_id=step.project_id, n=params["n"]))
+    ref = media_pb2.ObjectRef(
+        scene_video=media_pb2.SceneVideo(
+            project_id=step.project_id, generation_id=step.generation_id, n=params["n"]
+        )
+    )
     return {"output_key": step.store(ref, out, "video/mp4")}
 
 
@@ -192,7 +228,11 @@ def voiceover_step(step: Step, provider: Provider, params: dict, workdir: Path) 
         step.record(replicate_job_id=io.remote_job_id)
     step.progress(90, "encoding")
     mp3 = render_adapter.to_mp3(io, wav, workdir / "voiceover.mp3")
-    ref = media_pb2.ObjectRef(audio=media_pb2.AudioTrack(project_id=step.project_id, type="voiceover", n=1))
+    ref = media_pb2.ObjectRef(
+        audio=media_pb2.AudioTrack(
+            project_id=step.project_id, generation_id=step.generation_id, type="voiceover", n=1
+        )
+    )
     return {"output_key": step.store(ref, mp3, "audio/mpeg")}
 
 
@@ -205,7 +245,11 @@ def music_step(step: Step, provider: Provider, params: dict, workdir: Path) -> d
         step.record(replicate_job_id=io.remote_job_id)
     step.progress(90, "encoding")
     mp3 = render_adapter.to_mp3(io, wav, workdir / "music.mp3")
-    ref = media_pb2.ObjectRef(audio=media_pb2.AudioTrack(project_id=step.project_id, type="music", n=1))
+    ref = media_pb2.ObjectRef(
+        audio=media_pb2.AudioTrack(
+            project_id=step.project_id, generation_id=step.generation_id, type="music", n=1
+        )
+    )
     return {"output_key": step.store(ref, mp3, "audio/mpeg")}
 
 
@@ -223,17 +267,10 @@ def composite_step(step: Step, provider: Provider, params: dict, workdir: Path) 
     io = step.io(workdir)
     render_adapter.composite(io, plan, files[: len(names)], files[-2], files[-1], out)
     step.progress(95, "storing the ad")
-    ref = media_pb2.ObjectRef(final_video=media_pb2.FinalVideo(project_id=step.project_id))
-    key = step.store(ref, out, "video/mp4")
-    with step.engine.begin() as conn:
-        conn.execute(
-            update(generations)
-            .where(
-                generations.c.id == step.generation.id, generations.c.status.in_(("pending", "processing"))
-            )
-            .values(final_key=key)
-        )
-    return {"output_key": key}
+    ref = media_pb2.ObjectRef(
+        final_video=media_pb2.FinalVideo(project_id=step.project_id, generation_id=step.generation_id)
+    )
+    return {"output_key": step.store(ref, out, "video/mp4", final=True)}
 
 
 STEPS = {"scene": scene_step, "voiceover": voiceover_step, "music": music_step, "composite": composite_step}

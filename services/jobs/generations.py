@@ -33,6 +33,7 @@ from services.jobs.config import Settings
 from services.jobs.generation_plan import check_format, make_plan, step_names
 from services.jobs.models import ACTIVE_GENERATION_STATUSES, Generation, GenerationJob, LoraModel
 from zapcut.accounts.v1 import accounts_pb2
+from zapcut.media.v1 import media_pb2
 
 log = logging.getLogger(__name__)
 
@@ -142,11 +143,19 @@ async def start(
 
     names = step_names(plan)
     async with engine.begin() as conn:
-        await conn.execute(
+        marked = await conn.execute(
             update(generations)
-            .where(generations.c.id == generation_id)
+            .where(generations.c.id == generation_id, generations.c.status == "charging")
             .values(status="pending", charge=charge.kind, project_status_due="generating")
         )
+        if marked.rowcount == 0:
+            # Deleted meanwhile with its project (the deletion event), or failed by the reconciler:
+            # nothing will run, so the charge just taken goes back (a no-op if it already went).
+            status = await conn.scalar(select(generations.c.status).where(generations.c.id == generation_id))
+            await _refund_now(accounts, generation_id)
+            if status is None:
+                raise NotFound("project not found")
+            raise FailedPrecondition(f"the generation ended while it was starting ({status}); try again")
         step_ids = (
             (
                 await conn.execute(
@@ -177,6 +186,16 @@ async def start(
         "generation %s of project %s started (%s, %d steps)", generation_id, project, charge.kind, len(names)
     )
     return generation_id
+
+
+async def _refund_now(accounts, generation_id: uuid.UUID) -> None:
+    try:
+        await accounts.RefundGeneration(accounts_pb2.GenerationCharge(generation_id=str(generation_id)))
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() == grpc.StatusCode.NOT_FOUND:  # the user is gone too
+            return
+        log.error("generation %s ended while starting; its charge was NOT given back: %s", generation_id, exc)
+        raise Upstream(exc) from None
 
 
 async def _mark_project_generating(engine: AsyncEngine, accounts, generation_id: uuid.UUID, project) -> None:
@@ -295,10 +314,15 @@ async def list_all(engine: AsyncEngine, project_id: str):
 
 
 async def cancel(engine: AsyncEngine, redis, media, project_id: str, generation_id: str = ""):
-    """Queued steps never start, running ones stop at their next checkpoint, and what the finished
-    ones stored is deleted. Cancelling an ended generation changes nothing (409)."""
+    """Queued steps never start, running ones stop at their next checkpoint, and what the steps
+    stored is deleted: exactly the keys this generation's steps recorded, which hold its own id, so
+    no other generation of the project loses a file. Cancelling an ended generation changes nothing
+    (409)."""
     gen, _ = await get(engine, project_id, generation_id)
     async with engine.begin() as conn:
+        # Writing the generation row first: a step storing an output holds it (FOR SHARE) while it
+        # records its key, so the keys read below include every output stored before this commits,
+        # and a step storing after it finds the generation cancelled and deletes its own output.
         changed = await conn.execute(
             update(generations)
             .where(generations.c.id == gen.id, generations.c.status.in_(ACTIVE_GENERATION_STATUSES))
@@ -318,13 +342,12 @@ async def cancel(engine: AsyncEngine, redis, media, project_id: str, generation_
             .scalars()
             .all()
         )
+        # Any step's, finished or still running: a running step may have recorded its output already.
         stored = (
             (
                 await conn.execute(
                     select(steps.c.output_url).where(
-                        steps.c.generation_id == gen.id,
-                        steps.c.status == "completed",
-                        steps.c.output_url.is_not(None),
+                        steps.c.generation_id == gen.id, steps.c.output_url.is_not(None)
                     )
                 )
             )
@@ -332,16 +355,34 @@ async def cancel(engine: AsyncEngine, redis, media, project_id: str, generation_
             .all()
         )
     await asyncio.to_thread(generation_outcome.cancel_rq_jobs, redis, [str(i) for i in waiting])
-    await _delete_outputs(media, stored)
-    log.info("generation %s cancelled", gen.id)
+    deleted = await _delete_outputs(media, stored)
+    if deleted:
+        # The rows stop naming what is gone, so the history hands out no URL that answers 404.
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(steps)
+                .where(steps.c.generation_id == gen.id, steps.c.output_url.in_(deleted))
+                .values(output_url=None)
+            )
+            await conn.execute(
+                update(generations)
+                .where(generations.c.id == gen.id, generations.c.final_key.in_(deleted))
+                .values(final_key=None)
+            )
+    log.info("generation %s cancelled; deleted %d of its %d outputs", gen.id, len(deleted), len(stored))
     return gen.id
 
 
-async def _delete_outputs(media, keys: list[str]) -> None:
-    from zapcut.media.v1 import media_pb2
-
+async def _delete_outputs(media, keys: list[str]) -> list[str]:
+    """Delete these objects through media; the keys that are gone (or were never there). One that
+    could not be deleted now stays in its row, under its project's folder, and goes with the
+    project."""
+    gone = []
     for key in keys:
         try:
             await media.DeleteObject(media_pb2.ObjectRequest(ref=media_pb2.ObjectRef(key=key)))
         except grpc.aio.AioRpcError as exc:
             log.warning("could not delete %s of a cancelled generation: %s", key, exc.details())
+        else:
+            gone.append(key)
+    return gone

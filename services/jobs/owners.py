@@ -1,30 +1,127 @@
-"""Removing the jobs and LoRA models of brands and projects that accounts deleted (deletion events).
+"""Removing what jobs holds for users, brands and projects that accounts deleted (deletion events):
+generations with their steps, other jobs of the projects, LoRA models of the brands, and the
+objects the generations' steps stored.
 
-A queued RQ job whose row is gone finds nothing to claim when it runs, so only the rows go here."""
+A generation goes with its project, and with its user when the user is deleted (which also finds
+generations of projects that were deleted before generations were removed with their project).
+Before its row goes: a refund it still owes the user is paid (a deleted project does not cancel a
+debt), and the objects its steps recorded are deleted through media. media removes the project's
+folders on the same event; deleting the recorded keys here as well also covers a step that stored
+its output after media handled the event, and generations whose project id the event does not
+list. A queued RQ job whose row is gone finds nothing to claim when it runs, and a running step
+finds its generation gone at its next checkpoint and deletes what it stored.
+
+Idempotent, since an event may arrive twice: a second delivery finds nothing left and succeeds. A
+call that fails (accounts or media unreachable) fails the handler, and the event is retried.
+"""
 
 from __future__ import annotations
 
 import logging
+import uuid
 
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncEngine
+import grpc
+from sqlalchemy import delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.common.context import USER_ID_HEADER
 from services.common.events import Event, uuids
-from services.jobs.models import GenerationJob, LoraModel
+from services.jobs.models import Generation, GenerationJob, LoraModel
+from zapcut.accounts.v1 import accounts_pb2
+from zapcut.media.v1 import media_pb2
 
 log = logging.getLogger(__name__)
 
+generations = Generation.__table__
+steps = GenerationJob.__table__
+loras = LoraModel.__table__
 
-async def delete_owned(engine: AsyncEngine, event: Event) -> None:
-    """Idempotent: a second delivery deletes nothing and succeeds."""
+# media's answers that mean "nothing to delete under this key" rather than "try again later".
+NOTHING_TO_DELETE = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT)
+
+
+async def delete_owned(engine: AsyncEngine, accounts, media, event: Event) -> None:
     project_ids, brand_ids = uuids(event.project_ids), uuids(event.brand_ids)
+    user_ids = uuids([event.deleted_user_id] if event.deleted_user_id else [])
+    owned = or_(generations.c.ad_project_id.in_(project_ids), generations.c.user_id.in_(user_ids))
+
+    if not user_ids:  # a deleted user is owed nothing any more
+        await _pay_refunds_owed(engine, accounts, owned)
+    async with engine.connect() as conn:
+        recorded = await _recorded_keys(conn, owned, project_ids)
+    await _delete_objects(media, recorded)
+
     async with engine.begin() as conn:
-        jobs = await conn.execute(delete(GenerationJob).where(GenerationJob.ad_project_id.in_(project_ids)))
-        loras = await conn.execute(delete(LoraModel).where(LoraModel.brand_id.in_(brand_ids)))
+        # The generation rows first, as everything that stops a generation does (see
+        # generation_steps.Step.store); a key recorded since the read above comes back here.
+        generation_ids = (
+            (await conn.execute(select(generations.c.id).where(owned).with_for_update())).scalars().all()
+        )
+        removed_steps = (
+            await conn.execute(
+                delete(steps)
+                .where(or_(steps.c.ad_project_id.in_(project_ids), steps.c.generation_id.in_(generation_ids)))
+                .returning(steps.c.output_url)
+            )
+        ).all()
+        removed_generations = (
+            await conn.execute(
+                delete(generations)
+                .where(generations.c.id.in_(generation_ids))
+                .returning(generations.c.final_key)
+            )
+        ).all()
+        removed_loras = await conn.execute(delete(loras).where(loras.c.brand_id.in_(brand_ids)))
+        late = {key for (key,) in [*removed_steps, *removed_generations] if key} - set(recorded)
+        await _delete_objects(media, sorted(late))  # before commit: a failure keeps the rows for the retry
     log.info(
-        "%s %s: removed %d jobs and %d LoRA models",
+        "%s %s: removed %d generations, %d jobs, %d LoRA models and %d stored outputs",
         event.type,
         event.aggregate_id,
-        jobs.rowcount,
-        loras.rowcount,
+        len(generation_ids),
+        len(removed_steps),
+        removed_loras.rowcount,
+        len(recorded) + len(late),
     )
+
+
+async def _recorded_keys(conn: AsyncConnection, owned, project_ids: list[uuid.UUID]) -> list[str]:
+    owned_ids = select(generations.c.id).where(owned)
+    step_keys = select(steps.c.output_url).where(
+        or_(steps.c.ad_project_id.in_(project_ids), steps.c.generation_id.in_(owned_ids)),
+        steps.c.output_url.is_not(None),
+    )
+    final_keys = select(generations.c.final_key).where(owned, generations.c.final_key.is_not(None))
+    rows = await conn.execute(step_keys.union(final_keys))
+    return sorted(key for (key,) in rows)
+
+
+async def _pay_refunds_owed(engine: AsyncEngine, accounts, owned) -> None:
+    async with engine.connect() as conn:
+        owing = (
+            await conn.execute(
+                select(generations.c.id, generations.c.user_id).where(
+                    owned, generations.c.refund_due, generations.c.refunded_at.is_(None)
+                )
+            )
+        ).all()
+    for generation_id, user_id in owing:
+        try:
+            await accounts.RefundGeneration(
+                accounts_pb2.GenerationCharge(generation_id=str(generation_id)),
+                metadata=((USER_ID_HEADER, str(user_id)),),
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.NOT_FOUND:  # NOT_FOUND: nothing was charged
+                raise
+        log.info("generation %s: refund paid before deleting it", generation_id)
+
+
+async def _delete_objects(media, keys: list[str]) -> None:
+    for key in keys:
+        try:
+            await media.DeleteObject(media_pb2.ObjectRequest(ref=media_pb2.ObjectRef(key=key)))
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() not in NOTHING_TO_DELETE:
+                raise
+            log.warning("not deleting %r: %s", key, exc.details())

@@ -42,8 +42,11 @@ async def serve(settings: Settings) -> None:
     # The reconciler settles generations with the workers' own (synchronous) code.
     sync_engine = create_sync_db(settings.database_url.get_secret_value(), pool_size=2, max_overflow=2)
     calls = ServiceCalls(settings)
-    # Removes the jobs and LoRA models of deleted brands and projects (accounts' deletion events).
-    consumer = EventConsumer.from_settings(settings, SERVICE, lambda event: delete_owned(engine, event))
+    # Removes the generations, jobs and LoRA models of deleted users, brands and projects
+    # (accounts' deletion events).
+    consumer = EventConsumer.from_settings(
+        settings, SERVICE, lambda event: delete_owned(engine, accounts, media, event)
+    )
 
     async def on_stop() -> None:
         await consumer.close()

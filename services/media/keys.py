@@ -1,10 +1,15 @@
 """Object keys: built from ids, and raw keys checked against the same layout (DESIGN.md section 5).
 
-    generated-videos/{project_id}/final_ad.mp4
+    generated-videos/{project_id}/{generation_id}/final_ad.mp4
     product-images/{brand_id}/{name}
     brand-assets/{brand_id}/{name}
-    scene-videos/{project_id}/scene_{n}.mp4
-    audio/{project_id}/{type}_{n}.mp3
+    scene-videos/{project_id}/{generation_id}/scene_{n}.mp4
+    audio/{project_id}/{generation_id}/{type}_{n}.mp3
+
+A generation's outputs are keyed by the generation, so one generation never overwrites or deletes
+another's; the project comes first, so deleting a project is still one prefix per kind. Raw keys of
+the layout before generation ids (generated-videos/{project_id}/final_ad.mp4, ...) still parse, so
+the rows that name them can be presigned and deleted; nothing builds them any more.
 
 Anything else is InvalidArgument, with a message that says what is wrong. Keys always hold ids in
 canonical lower-case form, so the same object never gets two keys.
@@ -46,19 +51,21 @@ AUDIO_TYPE_RULE = "1-20 characters of a-z 0-9"
 
 @dataclass(frozen=True)
 class ObjectKey:
-    """A checked key and the owner it belongs to (exactly one of the two ids is set)."""
+    """A checked key and the owner it belongs to (exactly one of brand_id and ad_project_id is set;
+    generation_id too for a generation's output, except in keys of the layout before it)."""
 
     key: str
     brand_id: uuid.UUID | None = None
     ad_project_id: uuid.UUID | None = None
+    generation_id: uuid.UUID | None = None
 
 
 # --- building keys from ids --------------------------------------------------------------------
 
 
-def final_video(project_id: str) -> ObjectKey:
-    pid = _uuid(project_id, "project_id")
-    return ObjectKey(f"{FINAL_VIDEOS}{pid}/final_ad.mp4", ad_project_id=pid)
+def final_video(project_id: str, generation_id: str) -> ObjectKey:
+    pid, gid = _uuid(project_id, "project_id"), _uuid(generation_id, "generation_id")
+    return ObjectKey(f"{FINAL_VIDEOS}{pid}/{gid}/final_ad.mp4", ad_project_id=pid, generation_id=gid)
 
 
 def product_image(brand_id: str, name: str) -> ObjectKey:
@@ -71,22 +78,31 @@ def brand_asset(brand_id: str, name: str) -> ObjectKey:
     return ObjectKey(f"{BRAND_ASSETS}{bid}/{_name(name)}", brand_id=bid)
 
 
-def scene_video(project_id: str, n: int) -> ObjectKey:
-    pid = _uuid(project_id, "project_id")
-    return ObjectKey(f"{SCENE_VIDEOS}{pid}/scene_{_number(n, 'n')}.mp4", ad_project_id=pid)
+def scene_video(project_id: str, generation_id: str, n: int) -> ObjectKey:
+    pid, gid = _uuid(project_id, "project_id"), _uuid(generation_id, "generation_id")
+    key = f"{SCENE_VIDEOS}{pid}/{gid}/scene_{_number(n, 'n')}.mp4"
+    return ObjectKey(key, ad_project_id=pid, generation_id=gid)
 
 
-def audio_track(project_id: str, audio_type: str, n: int) -> ObjectKey:
-    pid = _uuid(project_id, "project_id")
+def audio_track(project_id: str, generation_id: str, audio_type: str, n: int) -> ObjectKey:
+    pid, gid = _uuid(project_id, "project_id"), _uuid(generation_id, "generation_id")
     if not _AUDIO_TYPE.fullmatch(audio_type or ""):
         raise InvalidArgument(f"audio type must be {AUDIO_TYPE_RULE} (e.g. voiceover, music)")
-    return ObjectKey(f"{AUDIO}{pid}/{audio_type}_{_number(n, 'n')}.mp3", ad_project_id=pid)
+    key = f"{AUDIO}{pid}/{gid}/{audio_type}_{_number(n, 'n')}.mp3"
+    return ObjectKey(key, ad_project_id=pid, generation_id=gid)
 
 
 # --- checking raw keys and prefixes ------------------------------------------------------------
 
+# A generation's folder inside its project's; optional only so that keys written before outputs
+# were keyed by generation still parse (docs/architecture.md, "Storage").
+_GENERATION = rf"(?:(?P<generation>{_UUID})/)?"
 _LAYOUT_RULES = [
-    (FINAL_VIDEOS, rf"(?P<project>{_UUID})/final_ad\.mp4", "{project_id}/final_ad.mp4"),
+    (
+        FINAL_VIDEOS,
+        rf"(?P<project>{_UUID})/{_GENERATION}final_ad\.mp4",
+        "{project_id}/{generation_id}/final_ad.mp4",
+    ),
     (PRODUCT_IMAGES, rf"(?P<brand>{_UUID})/{_NAME.pattern}", "{brand_id}/{name}"),
     (
         INCOMING,
@@ -94,11 +110,15 @@ _LAYOUT_RULES = [
         "{product-images|brand-assets}/{brand_id}/{name}",
     ),
     (BRAND_ASSETS, rf"(?P<brand>{_UUID})/{_NAME.pattern}", "{brand_id}/{name}"),
-    (SCENE_VIDEOS, rf"(?P<project>{_UUID})/scene_(?P<n>{_NUMBER})\.mp4", "{project_id}/scene_{n}.mp4"),
+    (
+        SCENE_VIDEOS,
+        rf"(?P<project>{_UUID})/{_GENERATION}scene_(?P<n>{_NUMBER})\.mp4",
+        "{project_id}/{generation_id}/scene_{n}.mp4",
+    ),
     (
         AUDIO,
-        rf"(?P<project>{_UUID})/{_AUDIO_TYPE.pattern}_(?P<n>{_NUMBER})\.mp3",
-        "{project_id}/{type}_{n}.mp3",
+        rf"(?P<project>{_UUID})/{_GENERATION}{_AUDIO_TYPE.pattern}_(?P<n>{_NUMBER})\.mp3",
+        "{project_id}/{generation_id}/{type}_{n}.mp3",
     ),
 ]
 # (prefix, the whole key as a regex, the layout for error messages)
@@ -121,7 +141,12 @@ def parse_key(key: str) -> ObjectKey:
             )
         if "brand" in match.groupdict():
             return ObjectKey(key, brand_id=uuid.UUID(match["brand"]))
-        return ObjectKey(key, ad_project_id=uuid.UUID(match["project"]))
+        generation = match["generation"]
+        return ObjectKey(
+            key,
+            ad_project_id=uuid.UUID(match["project"]),
+            generation_id=uuid.UUID(generation) if generation else None,
+        )
     raise InvalidArgument(f"key {_shown(key)} must start with one of: {', '.join(PREFIXES)}")
 
 

@@ -23,15 +23,16 @@ def object_key(ref: media_pb2.ObjectRef) -> keys.ObjectKey:
     if which == "key":
         return keys.parse_key(ref.key)
     if which == "final_video":
-        return keys.final_video(ref.final_video.project_id)
+        return keys.final_video(ref.final_video.project_id, ref.final_video.generation_id)
     if which == "product_image":
         return keys.product_image(ref.product_image.brand_id, ref.product_image.name)
     if which == "brand_asset":
         return keys.brand_asset(ref.brand_asset.brand_id, ref.brand_asset.name)
     if which == "scene_video":
-        return keys.scene_video(ref.scene_video.project_id, ref.scene_video.n)
+        scene = ref.scene_video
+        return keys.scene_video(scene.project_id, scene.generation_id, scene.n)
     if which == "audio":
-        return keys.audio_track(ref.audio.project_id, ref.audio.type, ref.audio.n)
+        return keys.audio_track(ref.audio.project_id, ref.audio.generation_id, ref.audio.type, ref.audio.n)
     raise InvalidArgument(
         "ref is required: a key, or one of final_video, product_image, brand_asset, scene_video, audio"
     )

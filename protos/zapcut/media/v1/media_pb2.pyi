@@ -11,10 +11,12 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class FinalVideo(_message.Message):
-    __slots__ = ("project_id",)
+    __slots__ = ("project_id", "generation_id")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_ID_FIELD_NUMBER: _ClassVar[int]
     project_id: str
-    def __init__(self, project_id: _Optional[str] = ...) -> None: ...
+    generation_id: str
+    def __init__(self, project_id: _Optional[str] = ..., generation_id: _Optional[str] = ...) -> None: ...
 
 class ProductImage(_message.Message):
     __slots__ = ("brand_id", "name")
@@ -33,22 +35,26 @@ class BrandAsset(_message.Message):
     def __init__(self, brand_id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class SceneVideo(_message.Message):
-    __slots__ = ("project_id", "n")
+    __slots__ = ("project_id", "generation_id", "n")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_ID_FIELD_NUMBER: _ClassVar[int]
     N_FIELD_NUMBER: _ClassVar[int]
     project_id: str
+    generation_id: str
     n: int
-    def __init__(self, project_id: _Optional[str] = ..., n: _Optional[int] = ...) -> None: ...
+    def __init__(self, project_id: _Optional[str] = ..., generation_id: _Optional[str] = ..., n: _Optional[int] = ...) -> None: ...
 
 class AudioTrack(_message.Message):
-    __slots__ = ("project_id", "type", "n")
+    __slots__ = ("project_id", "generation_id", "type", "n")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     N_FIELD_NUMBER: _ClassVar[int]
     project_id: str
+    generation_id: str
     type: str
     n: int
-    def __init__(self, project_id: _Optional[str] = ..., type: _Optional[str] = ..., n: _Optional[int] = ...) -> None: ...
+    def __init__(self, project_id: _Optional[str] = ..., generation_id: _Optional[str] = ..., type: _Optional[str] = ..., n: _Optional[int] = ...) -> None: ...
 
 class ObjectRef(_message.Message):
     __slots__ = ("key", "final_video", "product_image", "brand_asset", "scene_video", "audio")
