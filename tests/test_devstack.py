@@ -211,8 +211,12 @@ async def test_dev_s3_keeps_objects_across_a_restart_and_ctrl_c_leaves_no_proces
             files={"file": ("product.png", image, "image/png")},
         )
         assert reply.status_code == 201, reply.text
-    # The S3 server writes its state within a moment of the change; Ctrl-C writes it too.
+    # Ctrl-C while a killed worker waits for its restart: devstack stops at once, and everything
+    # with it. (The S3 server writes its state within a moment of a change, and on stop.)
     children = dev.processes()[1:]
+    seen = len(dev.output())
+    dev.process("worker").send_signal(signal.SIGKILL)
+    dev.wait_for_line(r"worker was killed by SIGKILL; restarting in", seen)
     assert dev.interrupt() == 0
     gone, alive = psutil.wait_procs(children, timeout=10)
     assert alive == [], [p.cmdline() for p in alive]
