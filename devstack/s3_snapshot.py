@@ -11,6 +11,8 @@ Layout of the directory:
     blobs/<sha256> object contents
 A write goes to a temporary file that is then renamed over the old one, blobs before the state that
 refers to them, so a crash at any point leaves the previous snapshot or the new one, whole.
+Loading a pickle runs code named in it: this reads only the directory devstack itself writes
+(.data/s3 of the checkout, or DEV_DATA_DIR), like the Postgres and valkey data next to it.
 """
 
 from __future__ import annotations

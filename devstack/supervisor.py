@@ -74,7 +74,11 @@ def supervise(
         for proc, at in list(due.items()):
             if at <= now:
                 del due[proc]
-                stack.restart(proc)
+                try:
+                    stack.restart(proc)
+                except OSError as exc:  # its program is gone, say: no point in trying again
+                    say(f"could not restart {proc.name}: {exc}; stopping everything")
+                    return 1
                 say(f"restarted {proc.name} (pid {proc.pid})")
         wait = min([POLL_S, *(at - now for at in due.values())])
         stop.wait(max(wait, 0.01))
