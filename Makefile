@@ -14,7 +14,7 @@ help:
 	@echo "make migrate   upgrade every service's schema to head (DATABASE_URL, or the running dev stack)"
 	@echo "make protos    regenerate gRPC stubs from protos/"
 	@echo "make lint      ruff check and ruff format --check"
-	@echo "make reset-data  delete .data/ (the dev database and Redis data)"
+	@echo "make reset-data  delete .data/ (the dev database, Redis data and S3 objects)"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -2,7 +2,8 @@
 
 make dev: start Postgres/Redis/S3 for whatever DATABASE_URL / REDIS_URL / AWS_S3_ENDPOINT_URL leaves
 unset, migrate, then run the gateway, accounts, media, jobs and WORKERS RQ workers with prefixed
-logs. Ctrl-C or SIGTERM stops everything it started. If any process dies, everything stops.
+logs, everything on 127.0.0.1 (HOST may open the gateway alone to other interfaces). A process that
+dies is restarted (devstack/supervisor.py). Ctrl-C or SIGTERM stops everything it started.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import threading
 
 from devstack.processes import port_is_free
 from devstack.stack import PortBusy, Ports, Stack, data_dir, dev_env
+from devstack.supervisor import supervise
 
 
 def say(msg: str) -> None:
@@ -22,7 +24,7 @@ def say(msg: str) -> None:
 
 def run_dev(workers: int) -> int:
     env = dev_env()
-    stack = Stack(data_dir=data_dir(env), ports=Ports.from_env(env), env=env, workers=workers)
+    stack = Stack(data_dir=data_dir(env), ports=Ports.from_env(env), env=env, workers=workers, notice=say)
     stop = threading.Event()
 
     def on_signal(_signum, _frame):
@@ -44,16 +46,13 @@ def run_dev(workers: int) -> int:
         if stop.is_set():
             return 0
         say("starting accounts, media, jobs, worker, gateway")
+        if stack.gateway_host != "127.0.0.1":
+            say(f"HOST={stack.gateway_host}: the gateway accepts connections from other machines")
         stack.start_apps()
         say(
             f"ready: http://localhost:{stack.ports.gateway}/api/health  docs: http://localhost:{stack.ports.gateway}/docs"
         )
-        while not stop.wait(0.5):
-            dead = [p for p in stack.all_processes() if not p.running]
-            if dead:
-                say(f"{dead[0].name} exited with code {dead[0].returncode}; stopping everything")
-                return 1
-        return 0
+        return supervise(stack, stop, say)
     except PortBusy as exc:
         print(exc.code, file=sys.stderr)
         return 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -67,6 +68,7 @@ class Stack:
     durable: bool = True  # False in tests: fsync off, nothing kept
     log_dir: Path | None = None  # None: prefixed lines on the console
     console: IO[str] | None = None
+    notice: Callable[[str], None] = print  # devstack's own lines (make dev: `devstack | ...`)
     workers: int = 1
     backing: dict[str, backing.Backing] = field(default_factory=dict)
     apps: dict[str, ManagedProcess] = field(default_factory=dict)
@@ -96,6 +98,7 @@ class Stack:
                 log_file=log,
                 durable=self.durable,
                 console=self.console,
+                notice=self.notice,
             )
             self.env["DATABASE_URL"] = server.url
         elif name == "redis":
@@ -107,7 +110,12 @@ class Stack:
             )
             self.env["REDIS_URL"] = server.url
         elif name == "s3":
-            server = backing.start_s3(self.ports.s3, log_file=log, console=self.console)
+            server = backing.start_s3(
+                self.ports.s3,
+                data_dir=self.data_dir / "s3" if self.durable else None,
+                log_file=log,
+                console=self.console,
+            )
             self.env["AWS_S3_ENDPOINT_URL"] = server.url
             self.env.setdefault("AWS_ACCESS_KEY_ID", "devstack")
             self.env.setdefault("AWS_SECRET_ACCESS_KEY", "devstack")
@@ -137,18 +145,26 @@ class Stack:
         env.setdefault("AWS_REGION", "us-east-1")
         env.setdefault("AWS_S3_BUCKET", "zapcut-adgen-dev")
         env["PORT"] = str(self.ports.gateway)
+        # Loopback only, whatever .env says for compose: the dev internal token is public, so a gRPC
+        # port reachable from the network would let anyone act as any user.
+        env["GRPC_BIND_HOST"] = "127.0.0.1"
         for app in GRPC_APPS:
             port = getattr(self.ports, app)
             env[f"{app.upper()}_PORT"] = str(port)
             env[f"{app.upper()}_ADDR"] = f"127.0.0.1:{port}"
         return env
 
+    @property
+    def gateway_host(self) -> str:
+        """127.0.0.1, unless HOST opens the gateway (and only the gateway) to other interfaces."""
+        return self.env.get("HOST") or "127.0.0.1"
+
     def command(self, app: str) -> list[str]:
         py = sys.executable
         if app == "gateway":
             return [
                 py, "-m", "uvicorn", "services.gateway.main:app",
-                "--host", self.env.get("HOST", "0.0.0.0"), "--port", str(self.ports.gateway),
+                "--host", self.gateway_host, "--port", str(self.ports.gateway),
                 "--no-access-log",
             ]  # fmt: skip
         if app.startswith("worker"):
@@ -199,6 +215,13 @@ class Stack:
             self.wait_app(app)
         if only is None or "gateway" in only:
             self.start_app("gateway")
+
+    def restart(self, proc: ManagedProcess) -> None:
+        """Start a dead process again: same command, port and data; without waiting for it."""
+        proc.stop()  # reaps it and kills what is left of its group (postgres backends, an RQ horse)
+        if proc.name == "postgres":
+            backing.remove_stale_pid(self.data_dir / "postgres" / "postmaster.pid")
+        proc.start()
 
     def all_processes(self) -> list[ManagedProcess]:
         return [b.process for b in self.backing.values()] + list(self.apps.values())

@@ -1,7 +1,7 @@
 """`.env.example` documents every variable the code reads, and nothing else.
 
 Settings come from the pydantic-settings classes in services/common/settings.py and every
-services/*/config.py; devstack adds its own (ports, WORKERS, HOST); docker-compose.yml interpolates
+services/*/config.py; devstack adds its own (ports, WORKERS, HOST, DEV_DATA_DIR); docker-compose.yml interpolates
 a few of its own. Every line of the file ships commented out, so copying it to .env changes nothing
 (an empty `INTERNAL_TOKEN=` would otherwise count as a value).
 """
@@ -25,7 +25,7 @@ from tests.test_compose import compose_variables
 ROOT = Path(__file__).resolve().parent.parent
 ENV_EXAMPLE = ROOT / ".env.example"
 
-DEVSTACK_VARIABLES = {*Ports.VARIABLES.values(), "WORKERS", "HOST"}
+DEVSTACK_VARIABLES = {*Ports.VARIABLES.values(), "WORKERS", "HOST", "DEV_DATA_DIR"}
 # Provider tokens that arrive with their providers; documented ahead of the code that reads them.
 PLANNED_VARIABLES = {"REPLICATE_API_TOKEN"}
 
