@@ -586,7 +586,9 @@ async def test_confirming_a_missing_upload_is_not_found(media_stub):
         (product_image(), 10, 100, "image/svg+xml", "content media checks"),
         (product_image(), 10, 100, "text/html", "content media checks"),
         (
-            media_pb2.ObjectRef(final_video=media_pb2.FinalVideo(project_id=new_id())),
+            media_pb2.ObjectRef(
+                final_video=media_pb2.FinalVideo(project_id=new_id(), generation_id=new_id())
+            ),
             10,
             100,
             "image/png",

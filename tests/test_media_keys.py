@@ -194,9 +194,9 @@ def test_a_brand_file_is_staged_under_incoming():
 @pytest.mark.parametrize(
     "ref",
     [
-        keys.final_video(PID),
-        keys.scene_video(PID, 1),
-        keys.audio_track(PID, "music", 1),
+        keys.final_video(PID, GID),
+        keys.scene_video(PID, GID, 1),
+        keys.audio_track(PID, GID, "music", 1),
         keys.ObjectKey(f"incoming/product-images/{BID}/a.png", brand_id=uuid.UUID(BID)),
     ],
 )
