@@ -4,6 +4,7 @@ body limit, OpenAPI, and health while a service is stopped or hung."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -12,6 +13,9 @@ import uuid
 from datetime import datetime
 
 import pytest
+
+from services.gateway.middleware import json_depth_exceeds
+from tests.api_helpers import new_user
 
 HEALTH_KEYS = {"status", "timestamp", "db_connected", "redis_connected", "s3_connected", "services"}
 SERVICES = ("accounts", "media", "jobs")
@@ -270,6 +274,70 @@ async def test_a_body_at_the_limit_is_not_refused_for_its_size(http):
     )
 
     assert response.status_code != 413
+
+
+def _nested(levels: int) -> dict:
+    """A JSON object `levels` deep: {"a": {"a": ... {} }}."""
+    value: dict = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+async def test_deeply_nested_json_is_422_not_a_server_error(http):
+    user = await new_user(http)
+
+    # 400 levels of brand guidelines used to be a 500 with a traceback in the log.
+    deep = await http.post(
+        "/api/brands", json={"title": "Deep", "brand_guidelines": _nested(400)}, headers=user["headers"]
+    )
+    at_limit = await http.post(
+        "/api/brands", json={"title": "Deep", "brand_guidelines": _nested(31)}, headers=user["headers"]
+    )
+    over = await http.post(
+        "/api/brands", json={"title": "Deep", "brand_guidelines": _nested(32)}, headers=user["headers"]
+    )
+
+    error = assert_error_body(deep, 422, "validation_error")
+    assert error["details"] == [{"field": "body", "message": "JSON nested deeper than 32 levels"}]
+    assert at_limit.status_code == 201, at_limit.text  # the body is 32 levels deep: allowed
+    assert_error_body(over, 422, "validation_error")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/auth/signup"),
+        ("POST", "/api/auth/login"),
+        ("PATCH", "/api/auth/me"),
+        ("POST", "/api/brands/{id}/uploads"),
+        ("POST", "/api/projects"),
+        ("PATCH", "/api/projects/{id}"),
+        ("PUT", "/api/projects/{id}/script"),
+        ("POST", "/api/projects/{id}/generate"),
+        ("POST", "/api/no-such-route"),
+    ],
+)
+async def test_deeply_nested_json_is_422_whatever_the_route(http, method, path):
+    body = json.dumps({"x": _nested(100)})
+
+    response = await http.request(
+        method,
+        path.replace("{id}", str(uuid.uuid4())),
+        content=body,
+        headers={"content-type": "application/json", "Authorization": "Bearer whatever"},
+    )
+
+    error = assert_error_body(response, 422, "validation_error")
+    assert error["details"][0]["field"] == "body"
+
+
+def test_json_depth_counts_brackets_outside_strings_only():
+    assert not json_depth_exceeds(b'{"a": "[[[[{{{{", "b": "\\"[[[["}', 1)
+    assert json_depth_exceeds(b'{"a": [1]}', 1)
+    assert not json_depth_exceeds(b'{"a": [1]}', 2)
+    assert not json_depth_exceeds(b"[]" * 1000, 1)
+    assert json_depth_exceeds(b"[" * 10**6, 32)  # stops early; the body need not be valid
 
 
 # --- OpenAPI -----------------------------------------------------------------------------------
