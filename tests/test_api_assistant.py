@@ -196,8 +196,8 @@ async def test_without_reply_a_message_keeps_its_shape(http):
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"role": "assistant", "content": "hi", "reply": True}, "body.reply"),
-        ({"role": "system", "content": "hi", "reply": True}, "body.reply"),
+        ({"role": "assistant", "content": "hi", "reply": True}, "body.role"),
+        ({"role": "system", "content": "hi", "reply": True}, "body.role"),
         ({"role": "user", "content": "hi", "reply": "please"}, "body.reply"),
         ({"role": "user", "content": "", "reply": True}, "body.content"),
     ],

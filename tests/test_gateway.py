@@ -4,6 +4,7 @@ body limit, OpenAPI, and health while a service is stopped or hung."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -12,6 +13,9 @@ import uuid
 from datetime import datetime
 
 import pytest
+
+from services.gateway.middleware import json_depth_exceeds
+from tests.api_helpers import new_user
 
 HEALTH_KEYS = {"status", "timestamp", "db_connected", "redis_connected", "s3_connected", "services"}
 SERVICES = ("accounts", "media", "jobs")
@@ -103,38 +107,43 @@ async def test_health_of_an_unknown_service_is_404(http):
     assert_error_body(await http.get("/api/health/billing"), 404, "not_found")
 
 
-async def test_health_with_accounts_stopped_is_unhealthy_and_quick(stack, http):
+# The promise is "never slow": a health check that hangs fails here instead of waiting for ever.
+HEALTH_ANSWER_BOUND_S = 10
+
+
+async def test_health_with_accounts_stopped_names_only_accounts(stack, http):
     stack.stop_app("accounts")
     try:
-        started = time.monotonic()
-        response = await http.get("/api/health")
-        elapsed = time.monotonic() - started
-        single = await http.get("/api/health/accounts")
+        response = await http.get("/api/health", timeout=HEALTH_ANSWER_BOUND_S)
+        single = await http.get("/api/health/accounts", timeout=HEALTH_ANSWER_BOUND_S)
     finally:
         stack.start_app("accounts")
     await wait_until_healthy(http, "/api/health/accounts")
 
     assert response.status_code == 503, response.text
     body = response.json()
-    assert HEALTH_KEYS <= set(body)
     assert body["status"] == "unhealthy"
     assert body["services"]["accounts"] != "SERVING"
-    assert body["db_connected"] is False
-    assert any("accounts" in e for e in body["errors"])
-    assert elapsed < 3
+    assert body["services"]["media"] == body["services"]["jobs"] == "SERVING"
+    # Postgres and Redis are up, and media and jobs (which use them too) say so: accounts being down
+    # says nothing about them.
+    assert body["db_connected"] is True
+    assert body["redis_connected"] is True
+    assert body["s3_connected"] is True
+    assert body["errors"] == [f"accounts: {body['services']['accounts']}"]
     assert single.status_code == 503
-    assert single.json()["status"] != "SERVING"
-    assert single.json()["dependencies"][0]["ok"] is False
+    one = single.json()
+    assert one["status"] != "SERVING"
+    assert one["dependencies"] == []
+    assert "error" in one
 
 
 @needs("media")
-async def test_health_with_media_hung_still_answers_within_the_deadline(stack, http):
+async def test_health_with_media_hung_still_answers_and_names_only_media(stack, http):
     pid = stack.apps["media"].pid
     os.kill(pid, signal.SIGSTOP)
     try:
-        started = time.monotonic()
-        response = await http.get("/api/health")
-        elapsed = time.monotonic() - started
+        response = await http.get("/api/health", timeout=HEALTH_ANSWER_BOUND_S)
     finally:
         os.kill(pid, signal.SIGCONT)
     await wait_until_healthy(http, "/api/health/media")
@@ -143,9 +152,10 @@ async def test_health_with_media_hung_still_answers_within_the_deadline(stack, h
     body = response.json()
     assert body["status"] == "unhealthy"
     assert body["services"]["media"] != "SERVING"
-    assert body["s3_connected"] is False
-    assert body["db_connected"] is False
-    assert elapsed < 3
+    # Only media uses S3: with media silent, S3's state is unknown, not false.
+    assert "s3_connected" not in body
+    assert body["db_connected"] is True
+    assert [e.split(":")[0] for e in body["errors"]] == ["media"]
 
 
 # --- request ids -------------------------------------------------------------------------------
@@ -264,6 +274,70 @@ async def test_a_body_at_the_limit_is_not_refused_for_its_size(http):
     )
 
     assert response.status_code != 413
+
+
+def _nested(levels: int) -> dict:
+    """A JSON object `levels` deep: {"a": {"a": ... {} }}."""
+    value: dict = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+async def test_deeply_nested_json_is_422_not_a_server_error(http):
+    user = await new_user(http)
+
+    # 400 levels of brand guidelines used to be a 500 with a traceback in the log.
+    deep = await http.post(
+        "/api/brands", json={"title": "Deep", "brand_guidelines": _nested(400)}, headers=user["headers"]
+    )
+    at_limit = await http.post(
+        "/api/brands", json={"title": "Deep", "brand_guidelines": _nested(31)}, headers=user["headers"]
+    )
+    over = await http.post(
+        "/api/brands", json={"title": "Deep", "brand_guidelines": _nested(32)}, headers=user["headers"]
+    )
+
+    error = assert_error_body(deep, 422, "validation_error")
+    assert error["details"] == [{"field": "body", "message": "JSON nested deeper than 32 levels"}]
+    assert at_limit.status_code == 201, at_limit.text  # the body is 32 levels deep: allowed
+    assert_error_body(over, 422, "validation_error")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/auth/signup"),
+        ("POST", "/api/auth/login"),
+        ("PATCH", "/api/auth/me"),
+        ("POST", "/api/brands/{id}/uploads"),
+        ("POST", "/api/projects"),
+        ("PATCH", "/api/projects/{id}"),
+        ("PUT", "/api/projects/{id}/script"),
+        ("POST", "/api/projects/{id}/generate"),
+        ("POST", "/api/no-such-route"),
+    ],
+)
+async def test_deeply_nested_json_is_422_whatever_the_route(http, method, path):
+    body = json.dumps({"x": _nested(100)})
+
+    response = await http.request(
+        method,
+        path.replace("{id}", str(uuid.uuid4())),
+        content=body,
+        headers={"content-type": "application/json", "Authorization": "Bearer whatever"},
+    )
+
+    error = assert_error_body(response, 422, "validation_error")
+    assert error["details"][0]["field"] == "body"
+
+
+def test_json_depth_counts_brackets_outside_strings_only():
+    assert not json_depth_exceeds(b'{"a": "[[[[{{{{", "b": "\\"[[[["}', 1)
+    assert json_depth_exceeds(b'{"a": [1]}', 1)
+    assert not json_depth_exceeds(b'{"a": [1]}', 2)
+    assert not json_depth_exceeds(b"[]" * 1000, 1)
+    assert json_depth_exceeds(b"[" * 10**6, 32)  # stops early; the body need not be valid
 
 
 # --- OpenAPI -----------------------------------------------------------------------------------

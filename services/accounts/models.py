@@ -27,7 +27,11 @@ Base = schema_base(SCHEMA)
 
 SUBSCRIPTION_TIERS = ("free", "pro", "business")
 PROJECT_STATUSES = ("draft", "scripting", "generating", "completed", "failed")
+# What a client may set; the others belong to the generation pipeline (SetProjectStatus).
+CLIENT_PROJECT_STATUSES = ("draft", "scripting")
 CHAT_ROLES = ("user", "assistant", "system")
+# What a client may post; assistant messages are written by the assistant, system ones by the server.
+CLIENT_CHAT_ROLES = ("user",)
 
 
 class User(Base):

@@ -10,7 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.accounts import outbox
 from services.accounts.brands import owned_brand
-from services.accounts.models import CHAT_ROLES, PROJECT_STATUSES, AdProject, Brand, ChatMessage, Script
+from services.accounts.models import (
+    CLIENT_CHAT_ROLES,
+    CLIENT_PROJECT_STATUSES,
+    PROJECT_STATUSES,
+    AdProject,
+    Brand,
+    ChatMessage,
+    Script,
+)
 from services.accounts.ownership import owned
 from services.accounts.pagination import keyset_page, page_of
 from services.accounts.validation import check_length, json_object
@@ -27,9 +35,9 @@ async def owned_project(
     return await owned(session, AdProject, "project", user_id, project_id, lock=lock)
 
 
-def _status(status: str) -> str:
-    if status not in PROJECT_STATUSES:
-        raise InvalidArgument(f"status must be one of {', '.join(PROJECT_STATUSES)}")
+def _status(status: str, allowed: tuple[str, ...] = PROJECT_STATUSES) -> str:
+    if status not in allowed:
+        raise InvalidArgument(f"status must be one of {', '.join(allowed)}")
     return status
 
 
@@ -82,7 +90,11 @@ async def update_project(
     async with sessions() as session, session.begin():
         project = await owned_project(session, user_id, project_id, lock=True)
         if status is not None:
-            project.status = _status(status)
+            # generating, completed and failed say what the pipeline did; a client can't claim them.
+            _status(status, CLIENT_PROJECT_STATUSES)
+            if project.status == "generating" and status != project.status:
+                raise FailedPrecondition("a generation is running; cancel it before changing the status")
+            project.status = status
         if ad_details_json is not None:
             project.ad_details = json_object(ad_details_json, "ad_details")
         if zapcut_project_id is not None:
@@ -110,8 +122,8 @@ async def delete_project(sessions: async_sessionmaker, user_id: uuid.UUID, proje
 async def add_message(
     sessions: async_sessionmaker, user_id: uuid.UUID, project_id: uuid.UUID, role: str, content: str
 ) -> ChatMessage:
-    if role not in CHAT_ROLES:
-        raise InvalidArgument(f"role must be one of {', '.join(CHAT_ROLES)}")
+    if role not in CLIENT_CHAT_ROLES:
+        raise InvalidArgument(f"role must be one of {', '.join(CLIENT_CHAT_ROLES)}")
     check_length(content, "content", 1, 10_000)
     async with sessions() as session, session.begin():
         await owned_project(session, user_id, project_id)

@@ -1,7 +1,8 @@
 """The one logging setup: stdout, level from LOG_LEVEL, text or one JSON object per line (LOG_FORMAT).
 
 A filter scrubs secrets from every record before it is written: the values of the configured
-secrets, passwords inside URLs, bearer tokens and `password=`-style pairs.
+secrets, passwords inside URLs, the query strings of signed URLs, bearer tokens and `password=`-style
+pairs. It sits on the one root handler, so it covers every library that logs through `logging`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ _PATTERNS = [
     (re.compile(r"(?i)(?P<pre>bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\g<pre>***"),
     (
         re.compile(
-            r"(?i)(?P<pre>[\"']?(?:password|passwd|secret|token|api_key|apikey|access_key|secret_key)"
+            r"(?i)(?P<pre>[\"']?(?:password|passwd|secret|token|api_key|apikey|access_key|secret_key|signature)"
             r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',&}]+"
         ),
         r"\g<pre>***",
@@ -29,10 +30,30 @@ _PATTERNS = [
 ]
 
 
+# A URL's query string, and the parameters that make one a credential: a presigned S3 URL (SigV4 or
+# V2), a signed GCS/Azure URL, or a key/token passed in the query. Libraries log whole URLs (httpx:
+# "HTTP Request: GET https://...?X-Amz-Signature=..."), and a signed URL works for anyone who reads it
+# until it expires, so the whole query goes; the path still says which object was fetched.
+# (absolute, or a path as in a server's request line: "GET /bucket/key?X-Amz-Signature=... HTTP/1.1")
+_URL_QUERY = re.compile(r"(?P<url>(?:[a-zA-Z][a-zA-Z0-9+.-]*://|/)[^\s?#\"'<>]*)\?(?P<query>[^\s#\"'<>]*)")
+_CREDENTIAL_PARAMS = re.compile(
+    r"(?i)(?:^|[&;])(?:x-amz-(?:signature|credential|security-token)|signature|awsaccesskeyid|"
+    r"x-goog-(?:signature|credential)|sig|access_token|token|api_?key|key|password|secret)="
+)
+REDACTED_QUERY = "?[redacted]"
+
+
+def _redact_signed_query(match: re.Match) -> str:
+    if _CREDENTIAL_PARAMS.search(match["query"]):
+        return match["url"] + REDACTED_QUERY
+    return match.group()
+
+
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for value in secrets:
         if value and len(value) >= 4:
             text = text.replace(value, "***")
+    text = _URL_QUERY.sub(_redact_signed_query, text)
     for pattern, repl in _PATTERNS:
         text = pattern.sub(repl, text)
     return text

@@ -31,6 +31,8 @@ class Settings(BaseConfig):
     max_concurrent_requests: int = Field(256, ge=1)
     # Seconds a client is told to wait (Retry-After) after an overload 429.
     overload_retry_after_s: int = Field(1, ge=1)
+    # Deepest nesting of arrays/objects a JSON body may have (422 beyond it), on every route.
+    max_json_depth: int = Field(32, ge=2, le=1000)
 
     # Brand files: product images (PNG, JPEG, WebP) and brand assets (those and PDF).
     max_product_image_bytes: int = Field(10 * MIB, ge=1)

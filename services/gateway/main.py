@@ -23,6 +23,7 @@ from services.gateway.errors import install_error_handlers
 from services.gateway.middleware import (
     REQUEST_ID_HEADER,
     BodyLimitMiddleware,
+    JsonDepthMiddleware,
     OverloadLimitMiddleware,
     RequestContextMiddleware,
 )
@@ -83,6 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
                     + MULTIPART_OVERHEAD_BYTES
                 },
             ),
+            Middleware(JsonDepthMiddleware, max_depth=settings.max_json_depth),
         ],
     )
     app.state.settings = settings

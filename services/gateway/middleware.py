@@ -2,7 +2,7 @@
 
 From the outside in (see main.create_app): RequestContextMiddleware (request id, one log line per
 request, the last-resort 500), CORS, OverloadLimitMiddleware (429 when too busy), BodyLimitMiddleware
-(413 for a body over the limit).
+(413 for a body over the limit), JsonDepthMiddleware (422 for JSON nested too deep, on every route).
 """
 
 from __future__ import annotations
@@ -203,3 +203,84 @@ class BodyLimitMiddleware:
 
 def _too_large_response(limit: int):
     return error_response(413, "payload_too_large", f"request body is larger than {limit} bytes")
+
+
+# A JSON string (escapes included) or one bracket: all the depth scan needs to look at.
+_JSON_STRING_OR_BRACKET = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def json_depth_exceeds(body: bytes, max_depth: int) -> bool:
+    """Whether the JSON text nests arrays/objects deeper than max_depth (strings are skipped, so
+    brackets inside them don't count). Stops at the first level too deep."""
+    depth = 0
+    for match in _JSON_STRING_OR_BRACKET.finditer(body):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > max_depth:
+                return True
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+def _is_json(content_type: str | None) -> bool:
+    """The bodies FastAPI parses as JSON: no content type, application/json or application/*+json."""
+    if not content_type:
+        return True
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+class JsonDepthMiddleware:
+    """422 for a JSON body nested deeper than `max_depth`, whatever the route, before anything parses
+    it: recursive parsing, validation and serialisation of deep input cost stack and time (400 levels
+    once made a 500). The body is already bounded by BodyLimitMiddleware, outside this one."""
+
+    def __init__(self, app: ASGIApp, max_depth: int):
+        self.app = app
+        self.max_depth = max_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        if not _is_json(Headers(scope=scope).get("content-type")):
+            await self.app(scope, receive, send)
+            return
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                await self.app(scope, _replay([], message, receive), send)
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if json_depth_exceeds(body, self.max_depth):
+            reason = f"JSON nested deeper than {self.max_depth} levels"
+            response = error_response(
+                422,
+                "validation_error",
+                "request validation failed",
+                details=[{"field": "body", "message": reason}],
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, _replay([body], None, receive), send)
+
+
+def _replay(bodies: list[bytes], last: Message | None, receive: Receive) -> Receive:
+    """A receive that hands the app what was already read, then goes on with the real one."""
+    pending: list[Message] = [{"type": "http.request", "body": b, "more_body": False} for b in bodies]
+    if last is not None:
+        pending.append(last)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed

@@ -4,11 +4,13 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from services.gateway.schemas.common import JsonObject, RequestBody
 
 ProjectStatus = Literal["draft", "scripting", "generating", "completed", "failed"]
+# What a client may set: the generation pipeline sets generating, completed and failed.
+ClientProjectStatus = Literal["draft", "scripting"]
 Role = Literal["user", "assistant", "system"]
 
 
@@ -18,7 +20,11 @@ class ProjectCreate(RequestBody):
 
 
 class ProjectUpdate(RequestBody):
-    status: ProjectStatus | None = None
+    status: ClientProjectStatus | None = Field(
+        None,
+        description="`draft` or `scripting`. `generating`, `completed` and `failed` are the generation "
+        "pipeline's to set (422 here); while a generation runs the status can't change (409).",
+    )
     ad_details: JsonObject | None = None
     zapcut_project_id: str | None = Field(None, max_length=100)
 
@@ -34,20 +40,17 @@ class ProjectOut(BaseModel):
 
 
 class MessageCreate(RequestBody):
-    role: Role
+    role: Literal["user"] = Field(
+        "user",
+        description="Always `user`. The assistant's messages are written by the assistant (`reply: true`), "
+        "`system` ones by the server; a client can post neither (422).",
+    )
     content: str = Field(min_length=1, max_length=10_000)
     reply: bool = Field(
         False,
-        description="Ask the assistant to answer this message (role `user` only). The answer is then "
+        description="Ask the assistant to answer this message. The answer is then "
         "`{message, reply}`: both are stored, or neither when the assistant fails.",
     )
-
-    @field_validator("reply")
-    @classmethod
-    def _reply_only_to_user(cls, reply: bool, info: ValidationInfo) -> bool:
-        if reply and info.data.get("role", "user") != "user":
-            raise ValueError("only a message with role user can ask for a reply")
-        return reply
 
 
 class MessageOut(BaseModel):

@@ -323,7 +323,9 @@ class AccountsServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateProject(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Clients may set status to draft or scripting only (INVALID_ARGUMENT otherwise), and not while the
+        project is generating (FAILED_PRECONDITION); the pipeline sets the rest (SetProjectStatus).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -335,7 +337,8 @@ class AccountsServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AddMessage(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A client's message: role "user" only; the assistant writes its own (ReplyToMessage).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -389,7 +392,8 @@ class AccountsServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SetProjectStatus(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Any status; the generation pipeline's way to say generating, completed or failed.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

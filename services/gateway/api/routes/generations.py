@@ -14,10 +14,11 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 
 from services.gateway.auth import CurrentCaller
-from services.gateway.clients import Jobs, Media, ServiceClient, presigned_urls
+from services.gateway.clients import Accounts, Jobs, Media, ServiceClient, presigned_urls
 from services.gateway.errors import ServiceCallError
 from services.gateway.schemas.common import timestamp
 from services.gateway.schemas.generations import GenerationOut, GenerationStart, StepOut
+from zapcut.accounts.v1 import accounts_pb2
 from zapcut.jobs.v1 import jobs_pb2
 
 router = APIRouter(prefix="/projects", tags=["generations"])
@@ -115,9 +116,14 @@ async def get_generation(
 
 @router.get("/{project_id}/generations", response_model=list[GenerationOut])
 async def list_generations(
-    project_id: uuid.UUID, caller: CurrentCaller, jobs: Jobs, media: Media
+    project_id: uuid.UUID, caller: CurrentCaller, accounts: Accounts, jobs: Jobs, media: Media
 ) -> list[GenerationOut]:
-    reply = await jobs.call("ListGenerations", jobs_pb2.ListGenerationsRequest(ad_project_id=str(project_id)))
+    """Newest first. 404 for a project that isn't the caller's, like every other project route: jobs
+    alone would answer an empty list, indistinguishable from a project with no generations yet."""
+    _project, reply = await asyncio.gather(
+        accounts.call("GetProject", accounts_pb2.GetProjectRequest(id=str(project_id))),
+        jobs.call("ListGenerations", jobs_pb2.ListGenerationsRequest(ad_project_id=str(project_id))),
+    )
     return [await generation_out(media, g) for g in reply.generations]
 
 

@@ -9,13 +9,12 @@ answer "unhealthy", never slow.
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.common.grpc_client import health_status
 from services.common.logging import redact
@@ -35,9 +34,14 @@ OWNED_DEPENDENCIES = {
 }
 
 
-def _all_ok(results: list[ServiceHealth], dependency: str) -> bool:
-    """True when every service that uses `dependency` reports it ok."""
-    return all(r.dependency_ok(dependency) for r in results if dependency in OWNED_DEPENDENCIES[r.name])
+def _flag(results: list[ServiceHealth], dependency: str) -> bool | None:
+    """Whether `dependency` is up, as the services that use it report: False as soon as one of them
+    reports it down, True when every one that answered reports it up, None (unknown) when none of
+    them answered — a service that is down says nothing about its servers."""
+    seen = [r.dependency_ok(dependency) for r in results if r.reported(dependency)]
+    if not seen:
+        return None
+    return all(seen)
 
 
 class DependencyOut(BaseModel):
@@ -50,15 +54,21 @@ class DependencyOut(BaseModel):
 class ServiceHealthOut(BaseModel):
     service: str
     status: str
-    dependencies: list[DependencyOut]
+    dependencies: list[DependencyOut] = Field(
+        description="The servers the service uses, as it reports them; empty when it did not answer."
+    )
+    error: str | None = Field(None, description="Why the service's own report is missing, if it is.")
+
+
+UNKNOWN_FLAG = "absent when no service that uses the server answered (unknown, not down)"
 
 
 class HealthOut(BaseModel):
     status: str
     timestamp: str
-    db_connected: bool
-    redis_connected: bool
-    s3_connected: bool
+    db_connected: bool | None = Field(None, description=f"PostgreSQL; {UNKNOWN_FLAG}")
+    redis_connected: bool | None = Field(None, description=f"Redis; {UNKNOWN_FLAG}")
+    s3_connected: bool | None = Field(None, description=f"S3; {UNKNOWN_FLAG}")
     services: dict[str, str]
     errors: list[str] | None = None
 
@@ -68,50 +78,51 @@ class ServiceHealth:
     name: str
     status: str
     dependencies: list[DependencyOut] = field(default_factory=list)
+    # Set when the service's report of its servers is missing: what went wrong asking for it.
+    error: str | None = None
 
     @property
     def healthy(self) -> bool:
-        return self.status == SERVING and all(d.ok for d in self.dependencies)
+        return self.status == SERVING and self.error is None and all(d.ok for d in self.dependencies)
+
+    def reported(self, name: str) -> bool:
+        return any(d.name == name for d in self.dependencies)
 
     def dependency_ok(self, name: str) -> bool:
         return any(d.name == name and d.ok for d in self.dependencies)
 
     def problems(self) -> list[str]:
-        found = [] if self.status == SERVING else [f"{self.name}: {self.status}"]
-        return found + [f"{self.name}: {d.name} down" for d in self.dependencies if not d.ok]
+        """What is wrong, naming only what is down: a service that does not answer is reported as
+        that service, not as every server it would have vouched for."""
+        if self.status != SERVING:
+            return [f"{self.name}: {self.status}"]
+        if self.error is not None:
+            return [f"{self.name}: {self.error}"]
+        return [f"{self.name}: {d.name} down" for d in self.dependencies if not d.ok]
 
 
-def _unreachable(service: str, why: str, elapsed_ms: float) -> list[DependencyOut]:
-    return [
-        DependencyOut(name=name, ok=False, latency_ms=round(elapsed_ms, 1), detail=why)
-        for name in OWNED_DEPENDENCIES[service]
-    ]
-
-
-async def _dependencies(client: ServiceClient, timeout_s: float) -> list[DependencyOut]:
-    started = time.perf_counter()
+async def _dependencies(client: ServiceClient, timeout_s: float) -> tuple[list[DependencyOut], str | None]:
+    """The servers the service reports, and None; or nothing and why the report is missing."""
     try:
         reply = await client.call(
             "CheckDependencies", dependencies_pb2.CheckDependenciesRequest(), timeout=timeout_s
         )
     except ServiceCallError as exc:
-        why = f"{client.name} service {exc.code.name.lower()}"
-        return _unreachable(client.name, why, (time.perf_counter() - started) * 1000)
+        return [], f"dependencies unknown ({exc.code.name})"
     reported = [
         DependencyOut(name=d.name, ok=d.ok, latency_ms=round(d.latency_ms, 1), detail=redact(d.detail))
         for d in reply.dependencies
     ]
-    # A dependency the service should own but did not report counts as down.
+    # A server the service must vouch for but did not report counts as down: the service answered.
     missing = [name for name in OWNED_DEPENDENCIES[client.name] if name not in {d.name for d in reported}]
     return reported + [
         DependencyOut(name=name, ok=False, latency_ms=0.0, detail="not reported") for name in missing
-    ]
+    ], None
 
 
 async def check_service(client: ServiceClient, call_timeout_s: float, deadline_s: float) -> ServiceHealth:
-    started = time.perf_counter()
     try:
-        status, dependencies = await asyncio.wait_for(
+        status, (dependencies, error) = await asyncio.wait_for(
             asyncio.gather(
                 health_status(client.channel, call_timeout_s, service=client.name),
                 _dependencies(client, call_timeout_s),
@@ -119,10 +130,11 @@ async def check_service(client: ServiceClient, call_timeout_s: float, deadline_s
             deadline_s,
         )
     except TimeoutError:
-        why = f"no answer within {deadline_s:.1f} s"
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        return ServiceHealth(client.name, "DEADLINE_EXCEEDED", _unreachable(client.name, why, elapsed_ms))
-    return ServiceHealth(client.name, status, dependencies)
+        return ServiceHealth(client.name, "DEADLINE_EXCEEDED", error=f"no answer within {deadline_s:.1f} s")
+    if status != SERVING:
+        # Whatever it said about its servers, a service that is not serving vouches for nothing.
+        return ServiceHealth(client.name, status, error=error or f"{client.name} is {status}")
+    return ServiceHealth(client.name, status, dependencies, error)
 
 
 def _timestamp() -> str:
@@ -146,9 +158,9 @@ async def system_health(clients: Clients, settings: AppSettings):
     body = HealthOut(
         status="healthy",
         timestamp=_timestamp(),
-        db_connected=_all_ok(results, "postgres"),
-        redis_connected=_all_ok(results, "redis"),
-        s3_connected=_all_ok(results, "s3"),
+        db_connected=_flag(results, "postgres"),
+        redis_connected=_flag(results, "redis"),
+        s3_connected=_flag(results, "s3"),
         services={r.name: r.status for r in results},
     )
     problems = [problem for r in results for problem in r.problems()]
@@ -162,6 +174,7 @@ async def system_health(clients: Clients, settings: AppSettings):
 @router.get(
     "/{service}",
     response_model=ServiceHealthOut,
+    response_model_exclude_none=True,
     summary="Health of one service and of the servers it owns",
     responses={
         404: {"description": "No such service"},
@@ -174,7 +187,9 @@ async def service_health(service: str, clients: Clients, settings: AppSettings):
     result = await check_service(
         clients.get(service), settings.health_call_timeout_s, settings.health_deadline_s
     )
-    body = ServiceHealthOut(service=service, status=result.status, dependencies=result.dependencies)
+    body = ServiceHealthOut(
+        service=service, status=result.status, dependencies=result.dependencies, error=result.error
+    )
     if result.healthy:
         return body
-    return JSONResponse(body.model_dump(), status_code=503)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=503)
