@@ -125,7 +125,11 @@ def main(argv: list[str] | None = None) -> None:
     from werkzeug.serving import make_server
 
     from devstack import s3_snapshot
+    from services.common.logging import configure_logging
 
+    # werkzeug logs each request line, presigned query strings included: through the one logging
+    # setup, whose filter redacts them like every other process's.
+    configure_logging("s3", os.environ.get("LOG_LEVEL", "INFO"), os.environ.get("LOG_FORMAT", "text"))
     app = DomainDispatcherApplication(create_backend_app)
     persisted = None
     if args.data_dir is not None:
