@@ -34,8 +34,9 @@ _PATTERNS = [
 # V2), a signed GCS/Azure URL, or a key/token passed in the query. Libraries log whole URLs (httpx:
 # "HTTP Request: GET https://...?X-Amz-Signature=..."), and a signed URL works for anyone who reads it
 # until it expires, so the whole query goes; the path still says which object was fetched.
-# (absolute, or a path as in a server's request line: "GET /bucket/key?X-Amz-Signature=... HTTP/1.1")
-_URL_QUERY = re.compile(r"(?P<url>(?:[a-zA-Z][a-zA-Z0-9+.-]*://|/)[^\s?#\"'<>]*)\?(?P<query>[^\s#\"'<>]*)")
+# (absolute, or a path as in a server's request line: "GET /bucket/key?X-Amz-Signature=... HTTP/1.1").
+# The query runs to the next space: S3 signs response-content-disposition with its quotes unescaped.
+_URL_QUERY = re.compile(r"(?P<url>(?:[a-zA-Z][a-zA-Z0-9+.-]*://|/)[^\s?#\"'<>]*)\?(?P<query>[^\s#<>]*)")
 _CREDENTIAL_PARAMS = re.compile(
     r"(?i)(?:^|[&;])(?:x-amz-(?:signature|credential|security-token)|signature|awsaccesskeyid|"
     r"x-goog-(?:signature|credential)|sig|access_token|token|api_?key|key|password|secret)="
