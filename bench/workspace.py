@@ -36,7 +36,8 @@ def describe(response: httpx.Response) -> str:
 
 class ForwardedFor:
     """A new client address for every request. The gateway's uvicorn trusts X-Forwarded-For from
-    127.0.0.1, so each login counts against its own per-IP limit rather than one the bench shares."""
+    127.0.0.1, so each sign-up and login counts against its own per-address limits rather than one
+    the bench shares."""
 
     def __init__(self) -> None:
         self._next = secrets.randbelow(FORWARDED_NETWORK.num_addresses)
@@ -98,7 +99,9 @@ class BenchUsers:
 
     async def _sign_up(self, user: BenchUser, into: list[BenchUser]) -> None:
         response = await self.client.post(
-            SIGNUP, json={"email": user.email, "name": "Bench User", "password": self.password}
+            SIGNUP,
+            json={"email": user.email, "name": "Bench User", "password": self.password},
+            headers=self.forwarded_for(),  # sign-ups are limited per address too
         )
         if response.status_code != 201:
             raise BenchError(f"signing up a bench user failed: {describe(response)}")

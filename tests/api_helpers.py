@@ -11,8 +11,8 @@ PASSWORD = "correct horse battery"  # noqa: S105 - a test password
 
 def client_ip_headers() -> dict[str, str]:
     """An X-Forwarded-For naming a fresh client address. The gateway's uvicorn trusts it from
-    127.0.0.1 (its default), so each login counts against its own per-IP rate limit rather than
-    the one every test shares."""
+    127.0.0.1 (its default), so each sign-up or login counts against its own per-address rate
+    limits rather than the ones every test shares."""
     address = ipaddress.IPv4Address((10 << 24) | secrets.randbits(24))
     return {"X-Forwarded-For": str(address)}
 
@@ -33,7 +33,9 @@ async def new_user(http) -> dict:
     """A fresh signed-up and logged-in user: {"email", "password", "token", "headers", "id"}."""
     email = unique_email()
     response = await http.post(
-        "/api/auth/signup", json={"email": email, "name": "Test User", "password": PASSWORD}
+        "/api/auth/signup",
+        json={"email": email, "name": "Test User", "password": PASSWORD},
+        headers=client_ip_headers(),
     )
     assert response.status_code == 201, response.text
     token = await log_in(http, email, PASSWORD)

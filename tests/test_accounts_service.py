@@ -5,6 +5,9 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.common.grpc_client import open_channel
+from services.common.password_policy import TOO_COMMON
+from tests.api_helpers import unique_email
+from zapcut.accounts.v1 import accounts_pb2 as pb
 from zapcut.accounts.v1 import accounts_pb2_grpc
 from zapcut.common.v1 import dependencies_pb2
 
@@ -29,3 +32,13 @@ async def test_internal_token_is_required(stack):
         )
     assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
     await channel.close()
+
+
+async def test_signup_refuses_a_common_password_whoever_calls(accounts_stub):
+    """The gateway refuses it with a field error; a caller of the gRPC API is refused too."""
+    request = pb.SignUpRequest(email=unique_email("direct"), name="Direct", password="Password1")
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await accounts_stub.SignUp(request)
+
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert err.value.details() == f"password: {TOO_COMMON}"

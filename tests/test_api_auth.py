@@ -3,11 +3,13 @@ digests, rate limits), logout, the current user, and what every failure looks li
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from tests.api_helpers import PASSWORD, client_ip_headers, log_in, new_user, unique_email
@@ -70,7 +72,9 @@ def login_rate_limit(stack) -> int:
 async def test_signup_returns_the_new_user_without_the_hash(http, db, stack):
     local = f"Mixed.Case-{uuid.uuid4().hex[:8]}"
     response = await http.post(
-        SIGNUP, json={"email": f"  {local}@Example.COM \t", "name": "Ada Lovelace", "password": PASSWORD}
+        SIGNUP,
+        json={"email": f"  {local}@Example.COM \t", "name": "Ada Lovelace", "password": PASSWORD},
+        headers=client_ip_headers(),
     )
 
     assert response.status_code == 201, response.text
@@ -94,11 +98,15 @@ async def test_signup_returns_the_new_user_without_the_hash(http, db, stack):
 
 @pytest.mark.parametrize(
     ("name", "password"),
-    [("x", "p" * 8), ("n" * 100, "p" * 128)],
+    [("x", "p" * 7 + "q"), ("n" * 100, "pq" * 64)],
     ids=["shortest", "longest"],
 )
 async def test_signup_accepts_the_length_limits(http, name, password):
-    response = await http.post(SIGNUP, json={"email": unique_email(), "name": name, "password": password})
+    response = await http.post(
+        SIGNUP,
+        json={"email": unique_email(), "name": name, "password": password},
+        headers=client_ip_headers(),
+    )
 
     assert response.status_code == 201, response.text
     assert response.json()["name"] == name
@@ -166,11 +174,17 @@ async def test_signup_rejects_a_name_of_only_spaces(http):
 
 async def test_signup_with_a_taken_email_in_any_case_is_409(http):
     email = unique_email()
-    first = await http.post(SIGNUP, json={"email": email, "name": "First", "password": PASSWORD})
+    first = await http.post(
+        SIGNUP, json={"email": email, "name": "First", "password": PASSWORD}, headers=client_ip_headers()
+    )
     assert first.status_code == 201, first.text
 
     for taken in (email, email.upper(), f"  {email.title()} "):
-        response = await http.post(SIGNUP, json={"email": taken, "name": "Second", "password": "other-pass"})
+        response = await http.post(
+            SIGNUP,
+            json={"email": taken, "name": "Second", "password": "other-pass"},
+            headers=client_ip_headers(),
+        )
         error = assert_error_body(response, 409)
         assert "already exists" in error["message"]
 
@@ -244,47 +258,95 @@ async def test_login_rejects_bad_fields(http, body, field):
     assert_reveals_nothing(response, PASSWORD)
 
 
-def assert_rate_limited(response, window_s: int = 60) -> None:
+def assert_rate_limited(response, reason: str, window_s: int) -> None:
     error = assert_error_body(response, 429, "resource_exhausted")
-    assert "too many login attempts" in error["message"]
+    assert reason in error["message"], error
     assert 1 <= int(response.headers["retry-after"]) <= window_s
 
 
-async def test_login_attempts_are_limited_per_email(http, stack):
-    """Each attempt from another address, so only the per-email count can stop the last one."""
+async def fail_login(http, email: str, headers: dict) -> None:
+    response = await http.post(LOGIN, json={"email": email, "password": "wrong password"}, headers=headers)
+    assert_unauthorized(response)
+
+
+async def login_from(http, email: str, headers: dict):
+    return await http.post(LOGIN, json={"email": email, "password": PASSWORD}, headers=headers)
+
+
+async def test_failed_logins_are_limited_per_email_and_address(http, stack):
     user = await new_user(http)
+    here = client_ip_headers()
+    for _ in range(login_rate_limit(stack)):
+        await fail_login(http, user["email"], here)
+
+    # Over the limit even the right password is refused from there, before it is checked ...
+    refused = await login_from(http, user["email"].upper(), here)
+    # ... while the same password from an address that has not failed logs in.
+    elsewhere = await login_from(http, user["email"], client_ip_headers())
+
+    assert_rate_limited(
+        refused, "for this email from your address", int(stack.env.get("LOGIN_RATE_WINDOW_S", 60))
+    )
+    assert elsewhere.status_code == 200, elsewhere.text
+
+
+async def test_failures_from_other_addresses_do_not_lock_the_owner_out(http, stack):
+    """Issue 9's case: six wrong passwords for a victim's email, from six addresses, made the
+    victim's own correct login 429 for a minute."""
+    user = await new_user(http)
+    for _ in range(login_rate_limit(stack) + 1):
+        await fail_login(http, user["email"], client_ip_headers())
+
+    response = await login_from(http, user["email"], client_ip_headers())
+
+    assert response.status_code == 200, response.text
+
+
+async def test_successes_do_not_count_and_forget_the_address_failures(http, stack):
+    user = await new_user(http)
+    here = client_ip_headers()
     limit = login_rate_limit(stack)
-    # new_user's own login was the first attempt on this email.
+    for _ in range(limit + 1):
+        assert (await login_from(http, user["email"], here)).status_code == 200
     for _ in range(limit - 1):
-        response = await http.post(
-            LOGIN, json={"email": user["email"], "password": "wrong password"}, headers=client_ip_headers()
-        )
-        assert_unauthorized(response)
+        await fail_login(http, user["email"], here)
+    assert (await login_from(http, user["email"], here)).status_code == 200
 
-    # Over the limit even the right password is refused, before it is checked.
-    response = await http.post(
-        LOGIN, json={"email": user["email"].upper(), "password": PASSWORD}, headers=client_ip_headers()
-    )
-
-    assert_rate_limited(response)
+    # The success reset this address's count for the email: as many failures again are still 401.
+    for _ in range(limit - 1):
+        await fail_login(http, user["email"], here)
+    assert (await login_from(http, user["email"], here)).status_code == 200
 
 
-async def test_login_attempts_are_limited_per_client_ip(http, stack):
-    ip = client_ip_headers()
-    limit = login_rate_limit(stack)
-    for _ in range(limit):
-        response = await http.post(
-            LOGIN, json={"email": unique_email("ip"), "password": PASSWORD}, headers=ip
-        )
-        assert_unauthorized(response)
+async def test_a_flood_of_signups_does_not_starve_logins(http, gateway_url):
+    """Sign-ups and logins hash in separate pools: while sign-ups are being turned away because
+    hashing is saturated, a login is still checked (before: 60 concurrent sign-ups made it 429)."""
+    user = await new_user(http)
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=30, limits=limits) as flood:
 
-    over = await http.post(LOGIN, json={"email": unique_email("ip"), "password": PASSWORD}, headers=ip)
-    elsewhere = await http.post(
-        LOGIN, json={"email": unique_email("ip"), "password": PASSWORD}, headers=client_ip_headers()
-    )
+        async def sign_up() -> httpx.Response:
+            body = {"email": unique_email("flood"), "name": "Flood", "password": PASSWORD}
+            return await flood.post(SIGNUP, json=body, headers=client_ip_headers())
 
-    assert_rate_limited(over)
-    assert_unauthorized(elsewhere)
+        signups = [asyncio.create_task(sign_up()) for _ in range(60)]
+        saturated = False
+        for next_done in asyncio.as_completed(signups):
+            if (await next_done).status_code == 429:
+                saturated = True
+                break
+        login = await login_from(http, user["email"], client_ip_headers())
+        answers = await asyncio.gather(*signups)
+
+    assert saturated, [a.status_code for a in answers]
+    assert login.status_code == 200, login.text
+    statuses = {a.status_code for a in answers}
+    # 503 only if one waited past the gateway's deadline on a very busy machine; never a 500.
+    assert statuses <= {201, 429, 503}, statuses
+    for answer in answers:
+        if answer.status_code == 429:
+            assert "too many passwords being set" in answer.json()["error"]["message"]
+            assert answer.headers["retry-after"] == "1"
 
 
 # --- logout and tokens --------------------------------------------------------------------------
@@ -410,7 +472,7 @@ async def test_changing_the_password_needs_the_current_one(http):
     response = await http.patch(
         ME,
         json={"name": "Renamed", "current_password": "not my password", "new_password": "brand new password"},
-        headers=user["headers"],
+        headers=user["headers"] | client_ip_headers(),
     )
 
     error = assert_error_body(response, 403, "permission_denied")
@@ -419,6 +481,65 @@ async def test_changing_the_password_needs_the_current_one(http):
     # Nothing changed: not the name, not the password, no session ended.
     assert (await http.get(ME, headers=user["headers"])).json()["name"] == "Test User"
     assert (await http.get(ME, headers=bearer(other_token))).status_code == 200
+    await log_in(http, user["email"], PASSWORD)
+
+
+async def test_wrong_current_passwords_are_limited_like_failed_logins(http, stack):
+    user = await new_user(http)
+    here = user["headers"] | client_ip_headers()
+    change = {"current_password": "not my password", "new_password": "brand new password"}
+    for _ in range(login_rate_limit(stack)):
+        assert_error_body(await http.patch(ME, json=change, headers=here), 403, "permission_denied")
+
+    window = int(stack.env.get("LOGIN_RATE_WINDOW_S", 60))
+    # Refused before the password is checked, even the right one ...
+    refused = await http.patch(ME, json=change | {"current_password": PASSWORD}, headers=here)
+    assert_rate_limited(refused, "for this email from your address", window)
+    # ... and it is the login's count: that address can't log in to the account either ...
+    address_only = {"X-Forwarded-For": here["X-Forwarded-For"]}
+    assert_rate_limited(await login_from(http, user["email"], address_only), "for this email", window)
+    # ... while from another address the owner changes the password.
+    elsewhere = user["headers"] | client_ip_headers()
+    changed = await http.patch(ME, json=change | {"current_password": PASSWORD}, headers=elsewhere)
+    assert changed.status_code == 200, changed.text
+    await log_in(http, user["email"], "brand new password")
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("password", "too common"),
+        ("12345678", "too common"),
+        ("PassWord", "too common"),
+        (" qwertyuiop ", "too common"),
+        ("iloveyou", "too common"),
+        (" " * 8, "repeated"),
+        ("a" * 12, "repeated"),
+    ],
+)
+async def test_signup_refuses_common_passwords_and_says_why(http, password, why):
+    response = await http.post(
+        SIGNUP,
+        json={"email": unique_email(), "name": "Common", "password": password},
+        headers=client_ip_headers(),
+    )
+
+    details = assert_validation_error(response, "body.password")
+    [message] = [d["message"] for d in details if d["field"] == "body.password"]
+    assert why in message and "choose another" in message
+    if why == "too common":
+        assert "breached passwords" in message
+
+
+async def test_a_new_password_that_is_common_is_refused(http):
+    user = await new_user(http)
+
+    response = await http.patch(
+        ME, json={"current_password": PASSWORD, "new_password": "12345678"}, headers=user["headers"]
+    )
+
+    details = assert_validation_error(response, "body.new_password")
+    assert any("too common" in d["message"] for d in details)
     await log_in(http, user["email"], PASSWORD)
 
 
@@ -461,7 +582,11 @@ async def test_delete_me_deletes_the_account(http, db):
     assert db.execute("SELECT count(*) FROM accounts.users WHERE id = %s", (user["id"],)).fetchone()[0] == 0
     assert session_rows(db, user["id"]) == []
     # The email is free again.
-    again = await http.post(SIGNUP, json={"email": user["email"], "name": "Back", "password": PASSWORD})
+    again = await http.post(
+        SIGNUP,
+        json={"email": user["email"], "name": "Back", "password": PASSWORD},
+        headers=client_ip_headers(),
+    )
     assert again.status_code == 201, again.text
 
 

@@ -2,15 +2,20 @@
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
 
 import pytest
+from pydantic import SecretStr
 
 from services.common.logging import redact
+from services.common.settings import DEV_INTERNAL_TOKEN, DEV_SECRET_KEY, production_secret_problem
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# A value that passes the production checks (43 characters, as the documented generator makes).
+TOKEN = secrets.token_urlsafe(32)
 
 
 def _run(module: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
@@ -29,18 +34,18 @@ def _run(module: str, env: dict[str, str], timeout: float = 60) -> subprocess.Co
     ("env", "named"),
     [
         ({"DATABASE_URL": "postgresql://u@127.0.0.1:1/db"}, "INTERNAL_TOKEN"),
-        ({"INTERNAL_TOKEN": "t0ken-value"}, "DATABASE_URL"),
-        ({"INTERNAL_TOKEN": "t0ken-value", "DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"INTERNAL_TOKEN": TOKEN}, "DATABASE_URL"),
+        ({"INTERNAL_TOKEN": TOKEN, "DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
         (
             {
-                "INTERNAL_TOKEN": "t0ken-value",
+                "INTERNAL_TOKEN": TOKEN,
                 "DATABASE_URL": "postgresql://u@h/db",
                 "ACCOUNTS_PORT": "eighty",
             },
             "ACCOUNTS_PORT",
         ),
         (
-            {"INTERNAL_TOKEN": "t0ken-value", "DATABASE_URL": "postgresql://u@h/db", "LOG_LEVEL": "LOUD"},
+            {"INTERNAL_TOKEN": TOKEN, "DATABASE_URL": "postgresql://u@h/db", "LOG_LEVEL": "LOUD"},
             "LOG_LEVEL",
         ),
     ],
@@ -52,21 +57,83 @@ def test_bad_config_stops_accounts_with_one_line_naming_the_variable(env, named)
     assert len(lines) == 1, result.stderr
     assert named in lines[0]
     assert "Traceback" not in result.stderr + result.stdout
-    assert "t0ken-value" not in result.stderr
+    assert TOKEN not in result.stderr
 
 
-def test_gateway_needs_secret_key_when_not_debugging():
-    result = subprocess.run(
+def _run_gateway(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "-m", "uvicorn", "services.gateway.main:app", "--port", "0"],
-        env={"PATH": os.environ["PATH"], "DEBUG": "false", "INTERNAL_TOKEN": "t0ken-value"},
+        env={"PATH": os.environ["PATH"], "DEBUG": "false", **env},
         cwd="/tmp",
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_gateway_needs_secret_key_when_not_debugging():
+    result = _run_gateway({"INTERNAL_TOKEN": TOKEN})
     assert result.returncode == 2
     assert "SECRET_KEY" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def assert_stops_naming(result: subprocess.CompletedProcess, variable: str, why: str, value: str) -> None:
+    """Exit status 2 and one line that names the variable and why, never its value."""
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("configuration error: "), lines[0]
+    assert f"{variable} {why}" in lines[0], lines[0]
+    assert value not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+WEAK_SECRETS = [
+    (DEV_INTERNAL_TOKEN, "is a public development default"),
+    (DEV_SECRET_KEY, "is a public development default"),
+    ("x" * 31, "is shorter than 32 bytes"),
+    ("pässwörd-of-30-bytes-exactly", "is shorter than 32 bytes"),
+]
+
+
+@pytest.mark.parametrize(
+    ("value", "why"), WEAK_SECRETS, ids=["dev-token", "dev-key", "31-bytes", "30-bytes-utf8"]
+)
+@pytest.mark.parametrize("module", ["services.accounts", "services.media", "services.jobs"])
+def test_services_refuse_a_weak_internal_token_in_production(module, value, why):
+    env = {"DEBUG": "false", "INTERNAL_TOKEN": value}
+    env |= {"DATABASE_URL": "postgresql://u@127.0.0.1:1/db", "REDIS_URL": "redis://127.0.0.1:1/0"}
+
+    assert_stops_naming(_run(module, env), "INTERNAL_TOKEN", why, value)
+
+
+@pytest.mark.parametrize(
+    ("value", "why"), WEAK_SECRETS, ids=["dev-token", "dev-key", "31-bytes", "30-bytes-utf8"]
+)
+@pytest.mark.parametrize("variable", ["SECRET_KEY", "INTERNAL_TOKEN"])
+def test_gateway_refuses_weak_secrets_in_production(variable, value, why):
+    env = {"SECRET_KEY": TOKEN, "INTERNAL_TOKEN": TOKEN} | {variable: value}
+
+    assert_stops_naming(_run_gateway(env), variable, why, value)
+
+
+def test_gateway_names_every_weak_secret_on_its_one_line():
+    result = _run_gateway({"SECRET_KEY": DEV_SECRET_KEY, "INTERNAL_TOKEN": "tiny-token"})
+
+    assert_stops_naming(result, "INTERNAL_TOKEN", "is shorter than 32 bytes", "tiny-token")
+    assert "SECRET_KEY is a public development default" in result.stderr
+    assert "secrets.token_urlsafe(32)" in result.stderr  # how to make a good one
+
+
+def test_a_secret_of_32_bytes_is_enough():
+    assert len("ü" * 16) == 16 and len(("ü" * 16).encode()) == 32
+    for value in ("x" * 32, "ü" * 16, TOKEN):
+        assert production_secret_problem("SECRET_KEY", SecretStr(value)) is None
+    assert (
+        production_secret_problem("SECRET_KEY", SecretStr("x" * 31)) == "SECRET_KEY is shorter than 32 bytes"
+    )
+    assert production_secret_problem("SECRET_KEY", None) == "SECRET_KEY is required when DEBUG is false"
 
 
 def test_debug_mode_has_dev_defaults_for_secrets():

@@ -19,13 +19,26 @@ class Settings(DatabaseConfig, RedisConfig):
     free_videos: int = Field(3, ge=0)
     # Credits a new user starts with (besides the free videos, counted by free_videos_used).
     starting_credits: int = Field(0, ge=0)
-    # Login attempts allowed per email and per client IP in each window.
+    # Failed password checks (logins, current_password) refused beyond, before the password is
+    # checked (services/accounts/rate_limit.py): per email from one client address ...
     login_rate_limit: int = Field(5, ge=1)
     login_rate_window_s: int = Field(60, ge=1)
-    # Argon2 hashes and checks run at most this many at once (each is ~100 ms of CPU and 64 MiB) ...
-    password_hash_concurrency: int = Field(2, ge=1)
-    # ... and beyond this many waiting, a sign-in is refused at once with 429.
-    password_hash_queue: int = Field(32, ge=1)
+    # ... per client address, whatever the emails ...
+    login_address_rate_limit: int = Field(30, ge=1)
+    login_address_rate_window_s: int = Field(900, ge=1)
+    # ... and per email from all addresses, which then refuses the addresses that failed for it.
+    login_email_rate_limit: int = Field(50, ge=1)
+    login_email_rate_window_s: int = Field(900, ge=1)
+    # Sign-ups per client address.
+    signup_rate_limit: int = Field(10, ge=1)
+    signup_rate_window_s: int = Field(3600, ge=1)
+    # Argon2 work (each ~100 ms of CPU and 64 MiB) runs in two pools, so sign-ups can't starve
+    # logins: password checks at most this many at once, and beyond this many waiting, 429 at once ...
+    password_verify_concurrency: int = Field(2, ge=1)
+    password_verify_queue: int = Field(32, ge=1)
+    # ... and new hashes (sign-ups, password changes) likewise.
+    password_hash_concurrency: int = Field(1, ge=1)
+    password_hash_queue: int = Field(8, ge=1)
     # How often the outbox relay looks for unpublished events when nothing woke it.
     outbox_poll_interval_s: float = Field(1.0, gt=0)
     # How long a published event stays in the outbox before it is purged (a deletion event names

@@ -8,7 +8,7 @@ import logging
 from services.accounts.assistant.llm import chat_completions_from_settings
 from services.accounts.config import Settings
 from services.accounts.outbox import OutboxRelay
-from services.accounts.rate_limit import LoginRateLimiter
+from services.accounts.rate_limit import FailedPasswordLimiter, Limit, SignUpLimiter
 from services.accounts.servicer import AccountsServicer
 from services.accounts.users import purge_expired_sessions
 from services.common.db import service_engine, session_factory
@@ -41,9 +41,17 @@ async def serve(settings: Settings) -> None:
     relay = OutboxRelay(
         sessions, redis, settings.events_stream, settings.outbox_poll_interval_s, settings.outbox_retention_s
     )
-    limiter = LoginRateLimiter(redis, settings.login_rate_limit, settings.login_rate_window_s)
+    password_limiter = FailedPasswordLimiter(
+        redis,
+        per_pair=Limit(settings.login_rate_limit, settings.login_rate_window_s),
+        per_address=Limit(settings.login_address_rate_limit, settings.login_address_rate_window_s),
+        per_email=Limit(settings.login_email_rate_limit, settings.login_email_rate_window_s),
+    )
+    signup_limiter = SignUpLimiter(redis, Limit(settings.signup_rate_limit, settings.signup_rate_window_s))
     llm = chat_completions_from_settings(settings)
-    servicer = AccountsServicer(engine, sessions, settings, limiter, relay, redis, llm)
+    servicer = AccountsServicer(
+        engine, sessions, settings, password_limiter, signup_limiter, relay, redis, llm
+    )
 
     async def on_stop() -> None:
         if llm is not None:

@@ -17,7 +17,7 @@ from services.accounts.config import Settings
 from services.accounts.models import AdProject, Brand, ChatMessage, Script, User
 from services.accounts.outbox import OutboxRelay
 from services.accounts.passwords import PasswordWork
-from services.accounts.rate_limit import LoginRateLimiter
+from services.accounts.rate_limit import FailedPasswordLimiter, SignUpLimiter
 from services.accounts.validation import record_id
 from services.common.context import user_id_var
 from services.common.db import ping
@@ -132,7 +132,8 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
         engine: AsyncEngine,
         sessions: async_sessionmaker,
         settings: Settings,
-        limiter: LoginRateLimiter,
+        password_limiter: FailedPasswordLimiter,
+        signup_limiter: SignUpLimiter,
         relay: OutboxRelay,
         redis,
         llm: ChatCompletions | None = None,
@@ -140,8 +141,14 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
         self.engine = engine
         self.sessions = sessions
         self.settings = settings
-        self.limiter = limiter
-        self.passwords = PasswordWork(settings.password_hash_concurrency, settings.password_hash_queue)
+        self.password_limiter = password_limiter
+        self.signup_limiter = signup_limiter
+        self.passwords = PasswordWork(
+            settings.password_verify_concurrency,
+            settings.password_verify_queue,
+            settings.password_hash_concurrency,
+            settings.password_hash_queue,
+        )
         self.relay = relay
         self.redis = redis
         # The assistant's language model; None when LLM_* are not set.
@@ -158,9 +165,11 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
         user = await users.sign_up(
             self.sessions,
             self.passwords,
+            self.signup_limiter,
             request.email,
             request.name,
             request.password,
+            request.client_ip,
             self.settings.starting_credits,
         )
         return user_pb(user)
@@ -169,7 +178,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
         token, expires_at, user = await users.log_in(
             self.sessions,
             self.passwords,
-            self.limiter,
+            self.password_limiter,
             request.email,
             request.password,
             request.client_ip,
@@ -194,11 +203,13 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
         user = await users.update_user(
             self.sessions,
             self.passwords,
+            self.password_limiter,
             _caller(),
             name=_optional(request, "name"),
             new_password=_optional(request, "new_password"),
             current_password=request.current_password,
             keep_token=request.token,
+            client_ip=request.client_ip,
         )
         return user_pb(user)
 

@@ -12,25 +12,45 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from services.accounts import outbox
 from services.accounts.models import AdProject, Brand, Session, User
 from services.accounts.passwords import PasswordWork, needs_rehash
-from services.accounts.rate_limit import LoginRateLimiter
+from services.accounts.rate_limit import FailedPasswordLimiter, SignUpLimiter
 from services.accounts.tokens import new_token, token_digest
 from services.accounts.validation import check_length, normalize_email
-from services.common.errors import AlreadyExists, NotFound, PermissionDenied, Unauthenticated
+from services.common.errors import (
+    AlreadyExists,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+)
+from services.common.password_policy import password_problem
 
 BAD_LOGIN = "email or password is wrong"
 BAD_TOKEN = "missing, expired or revoked token"  # noqa: S105 - a message
 
 
 def check_password(password: str, field: str = "password") -> str:
-    return check_length(password, field, 8, 128)
+    """A password that may be set: 8 to 128 characters, not common, not one character repeated."""
+    check_length(password, field, 8, 128)
+    if problem := password_problem(password):
+        raise InvalidArgument(f"{field}: {problem}")
+    return password
 
 
 async def sign_up(
-    sessions: async_sessionmaker, passwords: PasswordWork, email: str, name: str, password: str, credits: int
+    sessions: async_sessionmaker,
+    passwords: PasswordWork,
+    limiter: SignUpLimiter,
+    email: str,
+    name: str,
+    password: str,
+    client_ip: str,
+    credits: int,
 ) -> User:
     email = normalize_email(email)
     check_length(name.strip(), "name", 1, 100)
     check_password(password)
+    await limiter.hit(client_ip)
     password_hash = await passwords.hash(password)
     user = User(email=email, name=name, password_hash=password_hash, credits=credits)
     try:
@@ -44,23 +64,30 @@ async def sign_up(
 async def log_in(
     sessions: async_sessionmaker,
     passwords: PasswordWork,
-    limiter: LoginRateLimiter,
+    limiter: FailedPasswordLimiter,
     email: str,
     password: str,
     client_ip: str,
     ttl: timedelta,
 ) -> tuple[str, datetime, User]:
     email = normalize_email(email)
-    await limiter.hit(email, client_ip)
-    async with sessions() as session:
-        user = (
-            await session.execute(select(User).where(func.lower(User.email) == email))
-        ).scalar_one_or_none()
-    # Checked with no database connection held: a burst of logins must not starve the pool.
-    # Unknown email and wrong password cost the same (a full Argon2 verification) and read the same.
-    if not await passwords.verify(user.password_hash if user else None, password) or user is None:
+    async with limiter.attempt(email, client_ip) as attempt:
+        async with sessions() as session:
+            user = (
+                await session.execute(select(User).where(func.lower(User.email) == email))
+            ).scalar_one_or_none()
+        # Checked with no database connection held: a burst of logins must not starve the pool.
+        # Unknown email and wrong password cost the same (a full Argon2 verification) and read the same.
+        ok = await passwords.verify(user.password_hash if user else None, password) and user is not None
+        attempt.record(ok)
+    if not ok or user is None:
         raise Unauthenticated(BAD_LOGIN)
-    new_hash = await passwords.hash(password) if needs_rehash(user.password_hash) else None
+    new_hash = None
+    if needs_rehash(user.password_hash):
+        try:
+            new_hash = await passwords.hash(password)
+        except ResourceExhausted:
+            pass  # hashing is busy (sign-ups); the login goes ahead and a later one rehashes
     token = new_token()
     expires_at = datetime.now(UTC) + ttl
     async with sessions() as session, session.begin():
@@ -103,27 +130,42 @@ async def get_user(sessions: async_sessionmaker, user_id: uuid.UUID) -> User:
 async def update_user(
     sessions: async_sessionmaker,
     passwords: PasswordWork,
+    limiter: FailedPasswordLimiter,
     user_id: uuid.UUID,
     *,
     name: str | None,
     new_password: str | None,
     current_password: str,
     keep_token: str,
+    client_ip: str,
 ) -> User:
     if name is not None:
         check_length(name.strip(), "name", 1, 100)
+    checked_hash = new_hash = None
     if new_password is not None:
         check_password(new_password, "new_password")
+        # A wrong current_password is a failed password check for the account, limited like a
+        # login (one counter per email and address), and both Argon2 steps run with no database
+        # connection held.
+        user = await get_user(sessions, user_id)
+        async with limiter.attempt(user.email, client_ip) as attempt:
+            ok = await passwords.verify(user.password_hash, current_password)
+            attempt.record(ok)
+        if not ok:
+            raise PermissionDenied("current_password is wrong")
+        checked_hash = user.password_hash
+        new_hash = await passwords.hash(new_password)
     async with sessions() as session, session.begin():
         user = await session.get(User, user_id, with_for_update=True)
         if user is None:
             raise NotFound("user not found")
         if name is not None:
             user.name = name
-        if new_password is not None:
-            if not await passwords.verify(user.password_hash, current_password):
+        if new_hash is not None:
+            if user.password_hash != checked_hash:
+                # Changed by another request since it was checked: what was sent is not current.
                 raise PermissionDenied("current_password is wrong")
-            user.password_hash = await passwords.hash(new_password)
+            user.password_hash = new_hash
             # A new password ends every other session: whoever knew the old one is logged out.
             await session.execute(
                 delete(Session).where(Session.user_id == user_id, Session.token != token_digest(keep_token))

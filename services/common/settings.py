@@ -7,7 +7,7 @@ missing or malformed variable into one line naming it and exit status 2, instead
 from __future__ import annotations
 
 import sys
-from typing import Literal, TypeVar
+from typing import ClassVar, Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,6 +15,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Used only when DEBUG is true, so `make dev` works with no .env; production must set real values.
 DEV_INTERNAL_TOKEN = "dev-internal-token-not-secret"  # noqa: S105
 DEV_SECRET_KEY = "dev-secret-key-not-secret"  # noqa: S105
+# Outside DEBUG a secret must be at least this long (256 bits when random), and never a dev value.
+MIN_SECRET_BYTES = 32
+SECRET_HINT = 'generate a value with: python3 -c "import secrets; print(secrets.token_urlsafe(32))"'  # noqa: S105
+
+
+def production_secret_problem(name: str, value: SecretStr | None) -> str | None:
+    """Why a secret can't be used when DEBUG is false, or None. Never includes the value."""
+    if value is None:
+        return f"{name} is required when DEBUG is false"
+    raw = value.get_secret_value()
+    if raw in (DEV_INTERNAL_TOKEN, DEV_SECRET_KEY):
+        return f"{name} is a public development default (allowed only when DEBUG is true)"
+    if len(raw.encode()) < MIN_SECRET_BYTES:
+        return f"{name} is shorter than {MIN_SECRET_BYTES} bytes"
+    return None
 
 
 class BaseConfig(BaseSettings):
@@ -48,12 +63,24 @@ class BaseConfig(BaseSettings):
         # An empty shared secret is no secret: treat INTERNAL_TOKEN= like a missing one.
         return None if value == "" else value
 
+    # The secrets this process needs (field -> the dev value DEBUG fills in when it is unset); the
+    # gateway adds its SECRET_KEY.
+    dev_secrets: ClassVar[dict[str, str]] = {"internal_token": DEV_INTERNAL_TOKEN}
+
     @model_validator(mode="after")
-    def _dev_defaults(self):
-        if self.internal_token is None:
-            if not self.debug:
-                raise ValueError("INTERNAL_TOKEN is required when DEBUG is false")
-            self.internal_token = SecretStr(DEV_INTERNAL_TOKEN)
+    def _secrets(self):
+        """DEBUG fills in the dev values; otherwise every secret must be set, not a dev value and
+        at least MIN_SECRET_BYTES long, or the process stops naming each one that is not."""
+        problems = []
+        for field, dev_value in self.dev_secrets.items():
+            value = getattr(self, field)
+            if self.debug:
+                if value is None:
+                    setattr(self, field, SecretStr(dev_value))
+            elif problem := production_secret_problem(field.upper(), value):
+                problems.append(problem)
+        if problems:
+            raise ValueError("; ".join([*problems, SECRET_HINT]))
         return self
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from fastapi import Depends, Request
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
 from services.common.settings import DEV_SECRET_KEY, BaseConfig
@@ -19,8 +19,10 @@ class Settings(BaseConfig):
     host: str = "0.0.0.0"
     port: int = Field(8000, ge=1, le=65535)
 
-    # The gateway's signing secret; required outside DEBUG so production never runs on the dev value.
+    # The gateway's signing secret; outside DEBUG it must be set, 32+ bytes and not the dev value
+    # (BaseConfig checks every secret in dev_secrets).
     secret_key: SecretStr | None = None
+    dev_secrets: ClassVar[dict[str, str]] = BaseConfig.dev_secrets | {"secret_key": DEV_SECRET_KEY}
 
     # Browser origins allowed to call the API with credentials. A comma-separated list or a JSON array.
     cors_origins: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
@@ -59,14 +61,6 @@ class Settings(BaseConfig):
     @classmethod
     def _empty_secret_is_unset(cls, value):
         return None if value == "" else value
-
-    @model_validator(mode="after")
-    def _dev_secret_key(self):
-        if self.secret_key is None:
-            if not self.debug:
-                raise ValueError("SECRET_KEY is required when DEBUG is false")
-            self.secret_key = SecretStr(DEV_SECRET_KEY)
-        return self
 
 
 def app_settings(request: Request) -> Settings:

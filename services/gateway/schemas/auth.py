@@ -1,20 +1,30 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
+from services.common.password_policy import password_problem
 from services.gateway.schemas.common import Email, RequestBody, timestamp
 from zapcut.accounts.v1 import accounts_pb2 as pb
 
-Password = Field(min_length=8, max_length=128)
+
+def _not_common(password: str) -> str:
+    # Accounts checks again; here it becomes a field error (422 details naming the field).
+    if problem := password_problem(password):
+        raise ValueError(problem)
+    return password
+
+
+# A password being set (sign-up, new_password); login takes any password it can check.
+NewPassword = Annotated[str, Field(min_length=8, max_length=128), AfterValidator(_not_common)]
 
 
 class SignUp(RequestBody):
     email: Email
     name: str = Field(min_length=1, max_length=100)
-    password: str = Password
+    password: NewPassword
 
 
 class LogIn(RequestBody):
@@ -25,7 +35,7 @@ class LogIn(RequestBody):
 class UpdateMe(RequestBody):
     name: str | None = Field(None, min_length=1, max_length=100)
     current_password: str | None = Field(None, max_length=128)
-    new_password: str | None = Field(None, min_length=8, max_length=128)
+    new_password: NewPassword | None = None
 
     @model_validator(mode="after")
     def _password_change_needs_current(self):

@@ -30,14 +30,16 @@ class User(_message.Message):
     def __init__(self, id: _Optional[str] = ..., email: _Optional[str] = ..., name: _Optional[str] = ..., subscription_tier: _Optional[str] = ..., credits: _Optional[int] = ..., free_videos_used: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SignUpRequest(_message.Message):
-    __slots__ = ("email", "name", "password")
+    __slots__ = ("email", "name", "password", "client_ip")
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_IP_FIELD_NUMBER: _ClassVar[int]
     email: str
     name: str
     password: str
-    def __init__(self, email: _Optional[str] = ..., name: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
+    client_ip: str
+    def __init__(self, email: _Optional[str] = ..., name: _Optional[str] = ..., password: _Optional[str] = ..., client_ip: _Optional[str] = ...) -> None: ...
 
 class LogInRequest(_message.Message):
     __slots__ = ("email", "password", "client_ip")
@@ -82,16 +84,18 @@ class LogOutRequest(_message.Message):
     def __init__(self, token: _Optional[str] = ...) -> None: ...
 
 class UpdateMeRequest(_message.Message):
-    __slots__ = ("name", "new_password", "current_password", "token")
+    __slots__ = ("name", "new_password", "current_password", "token", "client_ip")
     NAME_FIELD_NUMBER: _ClassVar[int]
     NEW_PASSWORD_FIELD_NUMBER: _ClassVar[int]
     CURRENT_PASSWORD_FIELD_NUMBER: _ClassVar[int]
     TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_IP_FIELD_NUMBER: _ClassVar[int]
     name: str
     new_password: str
     current_password: str
     token: str
-    def __init__(self, name: _Optional[str] = ..., new_password: _Optional[str] = ..., current_password: _Optional[str] = ..., token: _Optional[str] = ...) -> None: ...
+    client_ip: str
+    def __init__(self, name: _Optional[str] = ..., new_password: _Optional[str] = ..., current_password: _Optional[str] = ..., token: _Optional[str] = ..., client_ip: _Optional[str] = ...) -> None: ...
 
 class BrandFile(_message.Message):
     __slots__ = ("key", "filename", "content_type", "size", "added_at")

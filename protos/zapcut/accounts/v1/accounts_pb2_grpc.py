@@ -214,13 +214,17 @@ class AccountsServicer:
 
     def SignUp(self, request, context):
         """--- users and sessions
+        INVALID_ARGUMENT for a common or degenerate password; RESOURCE_EXHAUSTED (with a retry-after-s
+        trailer) when the client address is over its sign-up limit, or hashing is busy.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def LogIn(self, request, context):
-        """RESOURCE_EXHAUSTED (with a retry-after-s trailer) when the email or client IP is over its limit.
+        """RESOURCE_EXHAUSTED (with a retry-after-s trailer) when failed password checks for the email
+        from this address, from this address, or for this email from addresses that failed are over
+        their limits (services/accounts/rate_limit.py).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -246,7 +250,8 @@ class AccountsServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateMe(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A wrong current_password counts as a failed login for the user's email from client_ip.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

@@ -14,19 +14,27 @@ from zapcut.accounts.v1 import accounts_pb2 as pb
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
+def client_ip(request: Request) -> str:
+    """The client's address for accounts' rate limits: the connection's, or the X-Forwarded-For
+    that uvicorn accepted from a trusted proxy (FORWARDED_ALLOW_IPS)."""
+    return request.client.host if request.client else ""
+
+
 @router.post("/signup", status_code=201, response_model=UserOut)
-async def sign_up(body: SignUp, accounts: Accounts) -> UserOut:
+async def sign_up(body: SignUp, request: Request, accounts: Accounts) -> UserOut:
     user = await accounts.call(
-        "SignUp", pb.SignUpRequest(email=body.email, name=body.name, password=body.password)
+        "SignUp",
+        pb.SignUpRequest(
+            email=body.email, name=body.name, password=body.password, client_ip=client_ip(request)
+        ),
     )
     return UserOut.from_pb(user)
 
 
 @router.post("/login", response_model=TokenOut)
 async def log_in(body: LogIn, request: Request, accounts: Accounts) -> TokenOut:
-    client_ip = request.client.host if request.client else ""
     session = await accounts.call(
-        "LogIn", pb.LogInRequest(email=body.email, password=body.password, client_ip=client_ip)
+        "LogIn", pb.LogInRequest(email=body.email, password=body.password, client_ip=client_ip(request))
     )
     return TokenOut(access_token=session.access_token, expires_at=timestamp(session.expires_at))
 
@@ -43,13 +51,15 @@ async def get_me(caller: CurrentCaller) -> UserOut:
 
 
 @router.patch("/me", response_model=UserOut)
-async def update_me(body: UpdateMe, caller: CurrentCaller, accounts: Accounts) -> UserOut:
-    request = pb.UpdateMeRequest(current_password=body.current_password or "", token=caller.token)
+async def update_me(body: UpdateMe, request: Request, caller: CurrentCaller, accounts: Accounts) -> UserOut:
+    update = pb.UpdateMeRequest(
+        current_password=body.current_password or "", token=caller.token, client_ip=client_ip(request)
+    )
     if body.name is not None:
-        request.name = body.name
+        update.name = body.name
     if body.new_password is not None:
-        request.new_password = body.new_password
-    return UserOut.from_pb(await accounts.call("UpdateMe", request))
+        update.new_password = body.new_password
+    return UserOut.from_pb(await accounts.call("UpdateMe", update))
 
 
 @router.delete("/me", status_code=204)
