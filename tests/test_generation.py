@@ -243,7 +243,9 @@ async def test_a_corrupt_image_fails_with_a_clear_message_and_no_refund(http):
     assert reply.status_code == 202, reply.text
     done = await wait_for(http, user, project["id"], {"completed", "failed"})
     assert done["status"] == "failed"
-    assert "InputError" in done["error_message"] and "scene_" in done["error_message"]
+    # One sentence naming the step and the image; no exception type (the fault is a column).
+    assert done["error_message"].startswith("Scene ") and "p0.png" in done["error_message"]
+    assert "Error" not in done["error_message"]
     assert done["refunded"] is False
     assert (await me(http, user))["free_videos_used"] == 1
     project_now = (await http.get(f"/api/projects/{project['id']}", headers=user["headers"])).json()
