@@ -4,7 +4,7 @@ Every call carries the internal token, the user it acts for and a deadline, like
 clients in services.common.grpc_client do for the services themselves. A failed call raises
 ServiceCallFailed, which names the service and what the call was for (a readable message, never
 gRPC's debug string) and says whether trying again may help: UNAVAILABLE and DEADLINE_EXCEEDED
-(a service restarting, or not listening yet) are transient.
+(a service restarting, or not listening yet) are transient, the generation steps retry them.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 import grpc
 
 from services.common.context import INTERNAL_TOKEN_HEADER, USER_ID_HEADER
+from services.common.grpc_client import CHANNEL_OPTIONS
 from zapcut.accounts.v1 import accounts_pb2, accounts_pb2_grpc
 from zapcut.media.v1 import media_pb2, media_pb2_grpc
 
@@ -61,8 +62,8 @@ class ServiceCalls:
     def __init__(self, settings):
         self._token = settings.internal_token.get_secret_value()
         self._timeout = settings.grpc_deadline_s
-        self._media_channel = grpc.insecure_channel(settings.media_addr)
-        self._accounts_channel = grpc.insecure_channel(settings.accounts_addr)
+        self._media_channel = grpc.insecure_channel(settings.media_addr, options=CHANNEL_OPTIONS)
+        self._accounts_channel = grpc.insecure_channel(settings.accounts_addr, options=CHANNEL_OPTIONS)
         self.media = media_pb2_grpc.MediaStub(self._media_channel)
         self.accounts = accounts_pb2_grpc.AccountsStub(self._accounts_channel)
 
@@ -75,6 +76,8 @@ class ServiceCalls:
         self._accounts_channel.close()
 
     # --- media
+    # Short media calls wait for the channel to be ready (within their deadline) rather than fail at
+    # once while media restarts; the long upload fails fast and the step's retry covers it.
 
     def presign_downloads(self, keys: list[str], expires_in_s: int = 3600) -> list[str]:
         with _calling("media", "fetching the inputs"):
@@ -84,6 +87,7 @@ class ServiceCalls:
                 ),
                 metadata=self._metadata(None),
                 timeout=self._timeout,
+                wait_for_ready=True,
             )
         return [u.url for u in reply.urls]
 
@@ -113,6 +117,7 @@ class ServiceCalls:
                     media_pb2.ListObjectsRequest(prefix=prefix, limit=1000, page_token=token),
                     metadata=self._metadata(None),
                     timeout=self._timeout,
+                    wait_for_ready=True,
                 )
             keys += [o.key for o in reply.objects]
             if not (token := reply.next_page_token):
@@ -124,9 +129,11 @@ class ServiceCalls:
                 media_pb2.ObjectRequest(ref=media_pb2.ObjectRef(key=key)),
                 metadata=self._metadata(None),
                 timeout=self._timeout,
+                wait_for_ready=True,
             )
 
-    # --- accounts (as the generation's user)
+    # --- accounts (as the generation's user). These fail fast: what they do is recorded as due and
+    # the reconciler calls again, so a slow wait here would only hold up its other work.
 
     def refund(self, user_id: str, generation_id: str) -> None:
         with _calling("accounts", "refunding the charge"):
