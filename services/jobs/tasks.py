@@ -3,10 +3,11 @@ handler and writes the outcome back; `on_job_failure` is the RQ failure callback
 follow when RQ gives up on a job whose work horse died.
 
 Configuration comes from the environment alone, so a plain `rq worker <queue>` can run these too.
-Status transitions: pending -> processing -> completed | failed | cancelled. Every write is
-conditional on the status it expects: a duplicate delivery finds nothing to claim, and a worker
-finishing late cannot overwrite what the reconciler decided. A failure is written as one readable
-sentence with its fault (services.jobs.failures); the exception itself goes to the log.
+Status transitions: pending -> processing -> completed | failed | cancelled, or back to pending when
+the worker died (services.jobs.worker_losses). Every write is conditional on the status it expects:
+a duplicate delivery finds nothing to claim, and a worker finishing late cannot overwrite what the
+reconciler decided. A failure is written as one readable sentence with its fault
+(services.jobs.failures); the exception itself goes to the log.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlalchemy.engine import Engine
 
 from services.common.db import create_sync_db
 from services.common.settings import load_settings
-from services.jobs import failures, rq_jobs
+from services.jobs import failures, rq_jobs, worker_losses
 from services.jobs.config import Settings
 from services.jobs.job_types import JOB_TYPES, JobContext
 from services.jobs.models import GenerationJob
@@ -114,11 +115,13 @@ def _after(kind, context: JobContext, params: dict) -> None:
 
 def on_job_failure(job, connection, exc_type, exc_value, traceback) -> None:
     """RQ failure callback. When the job itself raised, run_job has written the row already and
-    this changes nothing; it matters when the work horse died and RQ swept the job as abandoned."""
-    if exc_type is AbandonedJobError or isinstance(exc_value, AbandonedJobError):
-        exc_value = failures.Failed(rq_jobs.WORKER_DIED)
+    this changes nothing; it matters when the work horse died and RQ swept the job as abandoned:
+    then the job runs again (a bounded number of times) instead of failing."""
     try:
-        _record_failure(runtime().engine, job.id, exc_value or failures.Failed("the job failed"))
+        if exc_type is AbandonedJobError or isinstance(exc_value, AbandonedJobError):
+            worker_losses.record(runtime().engine, job.id, runtime().settings.job_max_worker_losses)
+        else:
+            _record_failure(runtime().engine, job.id, exc_value or failures.Failed("the job failed"))
     except Exception:  # the reconciler settles the row later; never mask RQ's own failure handling
         log.exception("job %s: could not record the failure in Postgres", job.id)
 
