@@ -1,7 +1,9 @@
 """A generation survives the failures of the machinery under it, with real processes: a worker
 SIGKILLed mid-step (the step runs again and the ad is made, not failed and refunded), a work horse
 killed more often than JOB_MAX_WORKER_LOSSES allows (the generation fails with one readable sentence
-and is refunded), and media not listening when a step starts (retried, the ad is made).
+and is refunded), media not listening when a step starts (retried, the ad is made), and what a
+killed worker leaves behind (no process of its tree survives; its horse's temporary directory is
+removed; the next worker's scheduler takes the scheduler lock).
 
 Tests that stop or kill a process start it again in `finally`. Waits are bounded polls; nothing
 asserts how long anything took.
@@ -10,17 +12,22 @@ asserts how long anything took.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+import tempfile
 import time
+import uuid
+from pathlib import Path
 
 import psutil
 from psycopg.rows import dict_row
+from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 
 from services.jobs.config import Settings
 from tests.api_helpers import new_user
 from tests.test_generation import SCENES, me, ready_project, start, wait_for
-from tests.test_jobs import row
+from tests.test_jobs import create, row, wait_for_status
 
 MAX_WORKER_LOSSES = Settings.model_fields["job_max_worker_losses"].default  # the test stack's
 DEBUG_STRINGS = ("_InactiveRpcError", "debug_error_string", "StatusCode.", "Traceback")
@@ -70,6 +77,13 @@ def horses(worker_pid: int) -> list[psutil.Process]:
     return found
 
 
+def workdirs_of(job_id: str) -> set[Path]:
+    """A step's temporary work directories, wherever under the temp directory the worker put them."""
+    root = Path(tempfile.gettempdir())
+    pattern = f"zapcut-*-{job_id[:8]}-*"
+    return set(root.glob(pattern)) | set(root.glob(f"zapcut-*/{pattern}"))
+
+
 def ensure_running(stack, app: str) -> None:
     if not stack.apps[app].running:
         stack.start_app(app)
@@ -81,7 +95,12 @@ async def test_a_worker_killed_mid_step_runs_the_step_again_and_the_ad_is_made(h
     assert reply.status_code == 202, reply.text
     generation_id = reply.json()["id"]
 
-    step = await poll(lambda: asyncio.to_thread(running_step, db, generation_id), "a step to be running")
+    # A step running, with its temporary directory made.
+    async def step_with_workdir():
+        step = running_step(db, generation_id)
+        return step and (dirs := workdirs_of(str(step["id"]))) and (step, dirs)
+
+    step, killed_dirs = await poll(step_with_workdir, "a step to be running")
     try:
         stack.kill_app("worker")  # SIGKILL to the worker's process group; its horse dies with it
         lost = await poll(
@@ -101,6 +120,8 @@ async def test_a_worker_killed_mid_step_runs_the_step_again_and_the_ad_is_made(h
     assert step_rows(db, generation_id)[step["name"]]["worker_losses"] == 1
     # Not failed, so not refunded: the free video paid for the ad.
     assert done["refunded"] is False and (await me(http, user))["free_videos_used"] == 1
+    # The killed horse could not remove its temporary directory; the restarted worker did.
+    await poll(lambda: asyncio.to_thread(lambda: not (killed_dirs & workdirs_of(str(step["id"])))), "cleanup")
 
 
 async def test_a_step_whose_horse_is_killed_too_often_fails_the_generation_readably_and_refunds_it(
@@ -175,6 +196,48 @@ async def test_a_step_that_starts_while_media_is_down_is_retried_and_the_ad_is_m
     retried = [s for s in step_rows(db, generation_id).values() if s["attempts"] >= 2]
     assert retried, "no step saw media down"
     assert done["refunded"] is False
+
+
+async def test_no_process_of_a_killed_worker_survives_and_the_next_scheduler_takes_the_lock(
+    stack, jobs_stub, db, redis_client
+):
+    lock = RQScheduler.get_locking_key("default")
+
+    def scheduler_of(worker_pid: int) -> int | None:
+        """The pid of the scheduler holding the lock, if it is a child of worker_pid."""
+        holder = redis_client.get(lock)
+        pid = holder and redis_client.hget(SCHEDULER_KEY_TEMPLATE % holder.decode(), "pid")
+        children = {c.pid for c in psutil.Process(worker_pid).children()}
+        return int(pid) if pid and int(pid) in children else None
+
+    ensure_running(stack, "worker")
+    old = stack.apps["worker"]
+    await poll(
+        lambda: asyncio.to_thread(scheduler_of, old.pid), "the worker's scheduler to hold the lock", 90
+    )
+    job = await create(jobs_stub, str(uuid.uuid4()), hold_s=6, payload_kb=1)
+    await poll(lambda: asyncio.to_thread(lambda: row(db, job.id)["status"] == "processing"), "the job to run")
+    tree = psutil.Process(old.pid).children(recursive=True)
+    assert len(tree) >= 2, tree  # the scheduler and the work horse
+
+    os.kill(old.pid, signal.SIGKILL)  # the worker alone, as the OOM killer would
+    old.popen.wait(10)
+    try:
+        gone, alive = psutil.wait_procs(tree, timeout=10)
+        assert alive == [], f"processes of the killed worker still run: {alive}"
+    finally:
+        for process in tree:  # survivors, if any, so later tests see a clean machine
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        stack.start_app("worker")
+
+    # The dead scheduler's lease (61 s) would keep the new one out; the new worker frees it at start.
+    new = stack.apps["worker"]
+    await poll(
+        lambda: asyncio.to_thread(scheduler_of, new.pid), "the new worker's scheduler to take the lock", 45
+    )
+    done = await wait_for_status(db, job.id, {"completed", "failed"})
+    assert (done["status"], done["worker_losses"]) == ("completed", 1)
 
 
 async def _free_videos_used(http, user, expected: int) -> bool:
