@@ -93,7 +93,11 @@ class Reconciler:
             rq_jobs.enqueue_missing, self.queue, wanted, self.settings.rq_failure_ttl_s
         )
         if enqueued:
-            log.info("reconciler: enqueued %d pending job(s) that had no RQ job: %s", len(enqueued), enqueued)
+            log.info(
+                "reconciler: enqueued %d pending job(s) whose RQ job was missing or ended: %s",
+                len(enqueued),
+                enqueued,
+            )
 
     async def _enqueue_lost_trainings(self) -> None:
         lost = await lora.lost_trainings(self.engine, self.settings.worker_lost_after_s)
