@@ -285,6 +285,23 @@ async def test_a_job_whose_worker_died_once_too_often_fails_with_a_readable_mess
     assert settled["finished_at"] is not None
 
 
+async def test_a_step_whose_worker_died_after_its_generation_ended_is_cancelled_not_run_again(db):
+    project = str(uuid.uuid4())
+    generation = db.execute(
+        "INSERT INTO jobs.generations (ad_project_id, user_id, status, aspect, resolution, provider)"
+        " VALUES (%s, %s, 'cancelled', '9:16', 360, 'local') RETURNING id",
+        (project, str(uuid.uuid4())),
+    ).fetchone()[0]
+    step = db.execute(
+        "INSERT INTO jobs.generation_jobs (ad_project_id, generation_id, name, job_type, status,"
+        " input_params, started_at) VALUES (%s, %s, 'scene_1', 'scene', 'processing', %s, now())"
+        " RETURNING id",
+        (project, generation, json.dumps({"generation_id": str(generation), "n": 1})),
+    ).fetchone()[0]
+    settled = await wait_for_status(db, str(step), {"cancelled", "pending", "failed"})
+    assert (settled["status"], settled["worker_losses"]) == ("cancelled", 1)
+
+
 async def test_a_plain_rq_worker_can_run_the_jobs(stack, jobs_stub, db):
     stack.stop_app("worker")
     try:
