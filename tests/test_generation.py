@@ -1,6 +1,6 @@
 """A real generation end to end through the gateway, with the local provider at a small size:
-charging, idempotency, progress, the final MP4 in S3, cancellation, failures and refunds, and a
-worker killed mid-job."""
+charging, idempotency, progress, the final MP4 in S3, cancellation, failures and refunds. A worker
+killed mid-job: tests/test_worker_recovery.py."""
 
 from __future__ import annotations
 
@@ -243,35 +243,13 @@ async def test_a_corrupt_image_fails_with_a_clear_message_and_no_refund(http):
     assert reply.status_code == 202, reply.text
     done = await wait_for(http, user, project["id"], {"completed", "failed"})
     assert done["status"] == "failed"
-    assert "InputError" in done["error_message"] and "scene_" in done["error_message"]
+    # One sentence naming the step and the image; no exception type (the fault is a column).
+    assert done["error_message"].startswith("Scene ") and "p0.png" in done["error_message"]
+    assert "Error" not in done["error_message"]
     assert done["refunded"] is False
     assert (await me(http, user))["free_videos_used"] == 1
     project_now = (await http.get(f"/api/projects/{project['id']}", headers=user["headers"])).json()
     assert project_now["status"] == "failed"
-
-
-async def test_a_worker_killed_mid_job_fails_the_generation_and_refunds_it(http, stack):
-    user = await new_user(http)
-    long_scenes = [{"order": i, "description": f"scene {i}", "duration_s": 20} for i in range(1, 3)]
-    project = await ready_project(http, user, images=1, scenes=long_scenes)
-    reply = await start(http, user, project["id"], resolution=720)
-    assert reply.status_code == 202, reply.text
-    await wait_for(http, user, project["id"], {"processing"}, timeout_s=60)
-    try:
-        stack.kill_app("worker")  # SIGKILL to the worker and its work horse
-        done = await wait_for(http, user, project["id"], {"completed", "failed"}, timeout_s=180)
-    finally:
-        stack.start_app("worker")
-    assert done["status"] == "failed", done
-    assert "worker died" in done["error_message"]
-    assert not any(j["status"] == "processing" for j in done["jobs"])
-    # Not the user's fault: the free video is given back.
-    deadline = time.monotonic() + 30
-    while (await me(http, user))["free_videos_used"] != 0:
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.5)
-    body = (await http.get(f"/api/projects/{project['id']}/generation", headers=user["headers"])).json()
-    assert body["refunded"] is True
 
 
 TERMINAL = {"completed", "failed", "cancelled"}

@@ -55,18 +55,22 @@ class _UnaryStream(_MetadataAndDeadline, grpc.aio.UnaryStreamClientInterceptor):
         return await continuation(self._details(client_call_details), request)
 
 
+# Every channel to our own services, asyncio or blocking (the workers' service_calls).
+CHANNEL_OPTIONS = [
+    ("grpc.max_receive_message_length", 8 * 1024 * 1024),
+    ("grpc.max_send_message_length", 8 * 1024 * 1024),
+    # Reconnect quickly after a service restarts instead of backing off for up to 2 minutes.
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+]
+
+
 def open_channel(address: str, internal_token: str, default_timeout_s: float = 5.0) -> grpc.aio.Channel:
     args = (internal_token, default_timeout_s)
     return grpc.aio.insecure_channel(
         address,
         interceptors=[_UnaryUnary(*args), _StreamUnary(*args), _UnaryStream(*args)],
-        options=[
-            ("grpc.max_receive_message_length", 8 * 1024 * 1024),
-            ("grpc.max_send_message_length", 8 * 1024 * 1024),
-            # Reconnect quickly after a service restarts instead of backing off for up to 2 minutes.
-            ("grpc.initial_reconnect_backoff_ms", 200),
-            ("grpc.max_reconnect_backoff_ms", 2000),
-        ],
+        options=CHANNEL_OPTIONS,
     )
 
 

@@ -33,6 +33,9 @@ class Settings(DatabaseConfig, RedisConfig):
     # How often a worker runs RQ's maintenance pass, which also restarts its scheduler process if
     # it died (it does when Redis goes away); RQ's 600 s would hold back retries that long.
     worker_maintenance_interval_s: int = Field(60, ge=5)
+    # A job whose worker or work horse died is run again (on any worker) this many times; one more
+    # loss fails it. Bounded, so a job that kills its horse every time (out of memory, say) ends.
+    job_max_worker_losses: int = Field(2, ge=0, le=10)
 
     # RQ's job_timeout per job type: RQ's default of 180 s fits none of them.
     diagnostic_job_timeout_s: int = Field(60, ge=1)

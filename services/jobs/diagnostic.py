@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from services.common.errors import InvalidArgument
+from services.jobs.failures import Failed
 from services.jobs.models import GenerationJob
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def run(ctx: JobContext, params: dict) -> dict:
     digest, hash_ms = _hash_generated_bytes(params["payload_kb"])
     steps = _hold(ctx, params["hold_s"])
     if params["fail_with"]:
-        raise RuntimeError(params["fail_with"])
+        raise Failed(params["fail_with"])
     return {
         "redis": {"nonce_round_trip_ms": redis_ms},
         "postgres": {"project_job_count": project_job_count, "query_ms": query_ms},

@@ -19,15 +19,14 @@ from rq.job import Job
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
+from services.jobs import failures
 from services.jobs.models import ACTIVE_GENERATION_STATUSES, Generation, GenerationJob
+from services.jobs.service_calls import ServiceCallFailed
 
 log = logging.getLogger(__name__)
 
 generations = Generation.__table__
 steps = GenerationJob.__table__
-
-# An error of this type is in the input the user gave (a corrupt image): no refund.
-USER_FAULT_PREFIXES = ("InputError:",)
 
 
 def settle(engine: Engine, redis, generation_id: uuid.UUID | str) -> str | None:
@@ -43,15 +42,17 @@ def settle(engine: Engine, redis, generation_id: uuid.UUID | str) -> str | None:
         status = gen.status
         if status in ("pending", "processing"):
             rows = conn.execute(
-                select(steps.c.id, steps.c.name, steps.c.status, steps.c.error_message)
+                select(steps.c.id, steps.c.name, steps.c.status, steps.c.error_message, steps.c.fault)
                 .where(steps.c.generation_id == generation_id)
                 .order_by(steps.c.created_at)
             ).all()
             failed = [r for r in rows if r.status in ("failed", "cancelled")]
             if failed:
                 first = next((r for r in failed if r.status == "failed"), failed[0])
-                message = f"{first.name}: {first.error_message or first.status}"
-                users_fault = (first.error_message or "").startswith(USER_FAULT_PREFIXES)
+                # The step's message names the step already (services.jobs.failures).
+                message = first.error_message or f"{failures.label(first.name)} was {first.status}."
+                # An unusable input the user gave (a corrupt image) is not refunded.
+                users_fault = first.fault == failures.USER
                 status = "failed"
                 conn.execute(
                     update(generations)
@@ -125,11 +126,11 @@ def pay_what_is_due(engine: Engine, calls, generation_id: uuid.UUID | str) -> No
         try:
             calls.refund(str(gen.user_id), str(generation_id))
             refunded = True
-        except grpc.RpcError as exc:
+        except ServiceCallFailed as exc:
             # NOT_FOUND: nothing was charged (the start was interrupted), or the user is gone.
-            refunded = exc.code() == grpc.StatusCode.NOT_FOUND
+            refunded = exc.code == grpc.StatusCode.NOT_FOUND
             if not refunded:
-                log.warning("generation %s: refund failed, will retry: %s", generation_id, exc.details())
+                log.warning("generation %s: refund failed, will retry: %s", generation_id, exc)
         if refunded:
             with engine.begin() as conn:
                 conn.execute(
@@ -202,7 +203,7 @@ def fail_interrupted_starts(engine: Engine, older_than_s: float) -> list[uuid.UU
                 )
                 .values(
                     status="failed",
-                    error_message="interrupted while starting",
+                    error_message="The generation was interrupted while starting.",
                     finished_at=func.now(),
                     refund_due=True,
                 )

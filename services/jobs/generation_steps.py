@@ -24,7 +24,7 @@ import httpx
 from sqlalchemy import select, update
 
 from services.common.errors import InvalidArgument
-from services.jobs import generation_outcome, render_adapter
+from services.jobs import failures, generation_outcome, render_adapter
 from services.jobs.models import ACTIVE_GENERATION_STATUSES, Generation, GenerationJob
 from services.jobs.providers.base import (
     Cancelled,
@@ -36,6 +36,7 @@ from services.jobs.providers.base import (
     Size,
     TransientProviderError,
 )
+from services.jobs.service_calls import ServiceCallFailed
 from zapcut.media.v1 import media_pb2
 
 log = logging.getLogger(__name__)
@@ -292,16 +293,31 @@ def run(ctx, params: dict, job_type: str, calls, settings, provider: Provider) -
         workdir = Path(tempfile.mkdtemp(prefix=f"zapcut-{job_type}-{ctx.job_id[:8]}-"))
         try:
             return STEPS[job_type](step, provider, params, workdir)
-        except TransientProviderError as exc:
+        except (TransientProviderError, ServiceCallFailed, httpx.TransportError) as exc:
+            reason = _transient_reason(exc)
+            if reason is None:
+                raise
             if attempt == attempts:
-                raise PermanentProviderError(f"gave up after {attempts} attempts: {exc}") from exc
+                raise PermanentProviderError(f"{reason}; gave up after {attempts} attempts") from exc
             delay = settings.generation_retry_base_s * 2 ** (attempt - 1)
-            log.warning("job %s: attempt %d failed (%s); retrying in %.1f s", ctx.job_id, attempt, exc, delay)
-            step.progress(0, f"retrying after: {str(exc)[:60]}")
+            log.warning("job %s: attempt %d failed (%r); retrying in %.1f s", ctx.job_id, attempt, exc, delay)
+            step.progress(0, f"retrying after: {reason}")
             _sleep_with_checkpoints(step, delay)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     raise AssertionError("unreachable")
+
+
+def _transient_reason(exc: Exception) -> str | None:
+    """What went wrong, as a readable clause, when trying again may help; None when it cannot.
+
+    Besides the provider's own transient errors: media or accounts not answering (restarting, or not
+    listening yet after a restart of the stack) and storage not reachable for a download."""
+    if isinstance(exc, ServiceCallFailed):
+        return str(exc) if exc.transient else None
+    if isinstance(exc, httpx.TransportError):
+        return "the storage could not be reached while fetching the inputs"
+    return failures.one_line(exc)
 
 
 def _sleep_with_checkpoints(step: Step, seconds: float) -> None:

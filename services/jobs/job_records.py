@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, func, insert, select, tuple_, update
+from sqlalchemy import Row, func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.errors import InvalidArgument
@@ -95,23 +95,3 @@ async def processing(engine: AsyncEngine, limit: int) -> list[Row]:
             .limit(limit)
         )
         return list(result)
-
-
-async def settle_orphan(
-    engine: AsyncEngine, job_id: uuid.UUID, started_at: datetime | None, status: str, message: str
-) -> bool:
-    """Move a processing row whose worker is gone to `status` (failed, or pending to run again),
-    unless it moved on since it was read (a worker finished it, or a retry claimed it anew)."""
-    values = {"status": status, "error_message": message}
-    if status == "failed":
-        values["finished_at"] = func.now()
-    else:
-        values["started_at"] = None
-    async with engine.begin() as conn:
-        result = await conn.execute(
-            update(jobs)
-            .where(jobs.c.id == job_id, jobs.c.status == "processing")
-            .where(jobs.c.started_at.is_(None) if started_at is None else jobs.c.started_at == started_at)
-            .values(**values)
-        )
-        return result.rowcount == 1

@@ -12,9 +12,10 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select, update
 
+from services.jobs.failures import describe
 from services.jobs.models import LoraModel
 from services.jobs.providers.base import PermanentProviderError, TransientProviderError
-from services.jobs.tasks import describe, runtime
+from services.jobs.tasks import runtime
 from zapcut.media.v1 import media_pb2
 
 log = logging.getLogger(__name__)

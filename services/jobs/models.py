@@ -22,6 +22,8 @@ GENERATION_STATUSES = ("charging", "pending", "processing", "completed", "failed
 ACTIVE_GENERATION_STATUSES = ("charging", "pending", "processing")
 ASPECTS = ("9:16", "16:9", "1:1")
 CHARGES = ("free_video", "credit")
+# Whose fault a failed job is: the user's (a corrupt product image: not refunded) or not.
+FAULTS = ("user", "system")
 
 
 class Generation(Base):
@@ -83,6 +85,7 @@ class GenerationJob(Base):
         # The reconciler's scan: pending rows waiting to be (re-)enqueued, oldest first.
         Index("ix_generation_jobs_pending", "created_at", postgresql_where=text("status = 'pending'")),
         CheckConstraint("progress BETWEEN 0 AND 100", name="progress"),
+        CheckConstraint("fault IS NULL OR " + in_values("fault", FAULTS), name="fault"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -94,7 +97,12 @@ class GenerationJob(Base):
     input_params: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     result: Mapped[dict | None] = mapped_column(JSONB)
     output_url: Mapped[str | None] = mapped_column(String(1024))
+    # One readable sentence for the user; technical detail goes to the logs.
     error_message: Mapped[str | None] = mapped_column(Text)
+    # Set with a failure: "user" or "system" (decides a generation's refund, never the message).
+    fault: Mapped[str | None] = mapped_column(String(10))
+    # How many times a worker died while running this job; it runs again up to JOB_MAX_WORKER_LOSSES.
+    worker_losses: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Generation steps: the generation they belong to, and how far along they are.

@@ -2,12 +2,12 @@
 
 Each tick, under a Postgres advisory lock so that one replica reconciles at a time:
 1. RQ's abandoned-job handling, run now: executions whose worker has missed its heartbeats are
-   failed (or retried, if they have retries left) and their on_failure callback settles the row.
-   RQ itself only sweeps every 600 s, and only 60 s after the last heartbeat.
-2. Pending rows older than ENQUEUE_GRACE_S with no RQ job (Redis was down at CreateJob, or lost its
-   data) are enqueued.
-3. Processing rows that no live worker is running are failed ("worker died while running the job"),
-   or put back to pending when RQ is going to run the job again.
+   failed in RQ, and their on_failure callback puts the row back to pending (services.jobs.
+   worker_losses). RQ itself only sweeps every 600 s, and only 60 s after the last heartbeat.
+2. Pending rows older than ENQUEUE_GRACE_S whose RQ job is missing (Redis was down at CreateJob, or
+   lost its data) or ended (its worker died) are enqueued; a failed RQ job is requeued as it is.
+3. Processing rows that no live worker is running (a work horse killed while its worker lived) go
+   the same way: back to pending to run again, up to JOB_MAX_WORKER_LOSSES times, then failed.
 4. Generations follow their steps (a failed step fails the generation and cancels the rest), starts
    interrupted before the charge are failed, and refunds and project statuses still owed to
    accounts are paid.
@@ -26,7 +26,7 @@ from redis import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.jobs import generation_outcome, job_records, job_types, lora, rq_jobs
+from services.jobs import generation_outcome, job_records, job_types, lora, rq_jobs, worker_losses
 from services.jobs.config import Settings
 
 log = logging.getLogger(__name__)
@@ -36,9 +36,9 @@ PAGE = 200
 
 
 class Reconciler:
-    def __init__(self, engine: AsyncEngine, redis: Redis, settings: Settings, sync_engine=None, calls=None):
+    def __init__(self, engine: AsyncEngine, redis: Redis, settings: Settings, sync_engine, calls):
         self.engine = engine
-        # Generations are settled with the same (synchronous) code the workers use.
+        # Lost workers and generations are handled with the same (synchronous) code the workers use.
         self.sync_engine = sync_engine
         self.calls = calls
         self.redis = redis
@@ -77,10 +77,7 @@ class Reconciler:
             await self._enqueue_waiting()
             await self._settle_orphans()
             await self._enqueue_lost_trainings()
-            if self.sync_engine is not None:
-                await asyncio.to_thread(
-                    generation_outcome.reconcile, self.sync_engine, self.redis, self.calls
-                )
+            await asyncio.to_thread(generation_outcome.reconcile, self.sync_engine, self.redis, self.calls)
             await lock_conn.rollback()
         return True
 
@@ -96,7 +93,11 @@ class Reconciler:
             rq_jobs.enqueue_missing, self.queue, wanted, self.settings.rq_failure_ttl_s
         )
         if enqueued:
-            log.info("reconciler: enqueued %d pending job(s) that had no RQ job: %s", len(enqueued), enqueued)
+            log.info(
+                "reconciler: enqueued %d pending job(s) whose RQ job was missing or ended: %s",
+                len(enqueued),
+                enqueued,
+            )
 
     async def _enqueue_lost_trainings(self) -> None:
         lost = await lora.lost_trainings(self.engine, self.settings.worker_lost_after_s)
@@ -107,12 +108,15 @@ class Reconciler:
         rows = await job_records.processing(self.engine, limit=1000)
         if not rows:
             return
-        verdicts = await asyncio.to_thread(
+        lost = await asyncio.to_thread(
             rq_jobs.orphaned, self.redis, [str(r.id) for r in rows], self.settings.worker_lost_after_s
         )
-        for row in rows:
-            verdict = verdicts.get(str(row.id))
-            if verdict and await job_records.settle_orphan(
-                self.engine, row.id, row.started_at, verdict.status, verdict.message
-            ):
-                log.warning("reconciler: job %s -> %s (%s)", row.id, verdict.status, verdict.message)
+        started = {str(r.id): r.started_at for r in rows}
+        for job_id in lost:
+            await asyncio.to_thread(
+                worker_losses.record,
+                self.sync_engine,
+                job_id,
+                self.settings.job_max_worker_losses,
+                started[job_id],
+            )

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 
 from redis import Redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 from rq import Queue
 from rq.callbacks import Callback
-from rq.exceptions import DuplicateJobError
+from rq.exceptions import DuplicateJobError, InvalidJobOperation
 from rq.executions import Execution, ExecutionRegistry
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
@@ -30,8 +29,6 @@ RUN_JOB = "services.jobs.tasks.run_job"
 ON_FAILURE = "services.jobs.tasks.on_job_failure"
 # RQ statuses after which the job will not run again by itself.
 ENDED = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
-# RQ statuses in which the job is waiting to run (again).
-WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.CREATED}
 
 
 def connect(settings: Settings, *, socket_timeout: bool = True) -> Redis:
@@ -82,12 +79,17 @@ def enqueue(
 
 def enqueue_missing(q: Queue, jobs: list[tuple[str, int]], failure_ttl_s: int) -> list[str]:
     """For pending rows (id, timeout): enqueue those with no RQ job, or whose RQ job ended without
-    running the row (it must run: the row says pending). Returns the ids enqueued."""
+    running the row (it must run: the row says pending, e.g. after its worker died). Returns the
+    ids enqueued."""
     enqueued = []
     found = Job.fetch_many([job_id for job_id, _ in jobs], connection=q.connection)
     for (job_id, timeout_s), job in zip(jobs, found, strict=True):
         if job is not None:
-            if job.get_status(refresh=False) not in ENDED:
+            status = job.get_status(refresh=False)
+            if status not in ENDED:
+                continue
+            if status == JobStatus.FAILED and _requeue(job):
+                enqueued.append(job_id)
                 continue
             job.delete()
         if enqueue(q, job_id, timeout_s, failure_ttl_s):
@@ -95,31 +97,21 @@ def enqueue_missing(q: Queue, jobs: list[tuple[str, int]], failure_ttl_s: int) -
     return enqueued
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """What to do with a processing row whose worker is gone."""
+def _requeue(job: Job) -> bool:
+    """Put a failed RQ job back on its queue as it is, rather than make a new one: jobs waiting on it
+    through depends_on (a generation's composite) stay linked to it and start when it finishes. At
+    the front: it had been running already when its worker died."""
+    try:
+        job.requeue(at_front=True)
+    except InvalidJobOperation:  # no longer in the failed registry (expired): enqueue a new job
+        return False
+    return True
 
-    status: str  # the row's new status: failed, or pending when RQ will run the job again
-    message: str
 
-
-WORKER_DIED = "worker died while running the job"
-
-
-def orphaned(redis: Redis, job_ids: list[str], lost_after_s: float) -> dict[str, Verdict]:
-    """Among jobs whose rows say processing, those that no live worker is running."""
-    verdicts = {}
-    for job_id, job in zip(job_ids, Job.fetch_many(job_ids, connection=redis), strict=True):
-        if _has_live_execution(redis, job_id, lost_after_s):
-            continue
-        status = job.get_status(refresh=False) if job is not None else None
-        if status in WAITING:
-            verdicts[job_id] = Verdict("pending", f"{WORKER_DIED}; RQ runs it again")
-        elif status == JobStatus.FINISHED:
-            verdicts[job_id] = Verdict("failed", "job ended without recording its outcome")
-        else:  # gone from Redis, failed, stopped, or started with a silent worker
-            verdicts[job_id] = Verdict("failed", WORKER_DIED)
-    return verdicts
+def orphaned(redis: Redis, job_ids: list[str], lost_after_s: float) -> list[str]:
+    """Among jobs whose rows say processing, those that no live worker is running: the worker or
+    its work horse died (or Redis lost the job)."""
+    return [job_id for job_id in job_ids if not _has_live_execution(redis, job_id, lost_after_s)]
 
 
 def sweep_abandoned(q: Queue, lost_after_s: float) -> int:
@@ -128,7 +120,8 @@ def sweep_abandoned(q: Queue, lost_after_s: float) -> int:
 
     RQ only sweeps an execution once its registry score (last heartbeat + monitoring interval + 60 s)
     has passed; executions whose heartbeat is older than lost_after_s are expired first, so RQ's own
-    cleanup fails them (or retries them) and runs their on_failure callback. Returns how many.
+    cleanup fails them and runs their on_failure callback (which puts the row back to pending to run
+    again, services.jobs.worker_losses). Returns how many.
     """
     registry = StartedJobRegistry(queue=q, death_penalty_class=TimerDeathPenalty)  # not the main thread
     stale = [

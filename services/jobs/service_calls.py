@@ -1,29 +1,69 @@
 """Blocking calls from RQ workers (which are synchronous) to media and accounts.
 
 Every call carries the internal token, the user it acts for and a deadline, like the asyncio
-clients in services.common.grpc_client do for the services themselves.
+clients in services.common.grpc_client do for the services themselves. A failed call raises
+ServiceCallFailed, which names the service and what the call was for (a readable message, never
+gRPC's debug string) and says whether trying again may help: UNAVAILABLE and DEADLINE_EXCEEDED
+(a service restarting, or not listening yet) are transient, the generation steps retry them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
 
 from services.common.context import INTERNAL_TOKEN_HEADER, USER_ID_HEADER
+from services.common.grpc_client import CHANNEL_OPTIONS
 from zapcut.accounts.v1 import accounts_pb2, accounts_pb2_grpc
 from zapcut.media.v1 import media_pb2, media_pb2_grpc
 
 UPLOAD_CHUNK = 1024 * 1024
+TRANSIENT_CODES = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+MAX_DETAILS_CHARS = 200
+
+
+class ServiceCallFailed(Exception):
+    """A call to one of our services failed. str() is one readable clause for users."""
+
+    def __init__(self, service: str, action: str, code: grpc.StatusCode, details: str):
+        self.service, self.action, self.code, self.details = service, action, code, details
+        super().__init__(self._clause())
+
+    @property
+    def transient(self) -> bool:
+        return self.code in TRANSIENT_CODES
+
+    def _clause(self) -> str:
+        if self.code == grpc.StatusCode.UNAVAILABLE:
+            return f"the {self.service} service was unavailable while {self.action}"
+        if self.code == grpc.StatusCode.DEADLINE_EXCEEDED:
+            return f"the {self.service} service did not answer in time while {self.action}"
+        # Details of other codes are our own services' one-line messages (never a debug string).
+        reason = " ".join(self.details.split())[:MAX_DETAILS_CHARS] or self.code.name.lower().replace(
+            "_", " "
+        )
+        return f"the {self.service} service failed while {self.action}: {reason}"
+
+
+@contextmanager
+def _calling(service: str, action: str):
+    try:
+        yield
+    except grpc.RpcError as exc:
+        code = exc.code() if callable(getattr(exc, "code", None)) else grpc.StatusCode.UNKNOWN
+        details = exc.details() if callable(getattr(exc, "details", None)) else ""
+        raise ServiceCallFailed(service, action, code, details or "") from exc
 
 
 class ServiceCalls:
     def __init__(self, settings):
         self._token = settings.internal_token.get_secret_value()
         self._timeout = settings.grpc_deadline_s
-        self._media_channel = grpc.insecure_channel(settings.media_addr)
-        self._accounts_channel = grpc.insecure_channel(settings.accounts_addr)
+        self._media_channel = grpc.insecure_channel(settings.media_addr, options=CHANNEL_OPTIONS)
+        self._accounts_channel = grpc.insecure_channel(settings.accounts_addr, options=CHANNEL_OPTIONS)
         self.media = media_pb2_grpc.MediaStub(self._media_channel)
         self.accounts = accounts_pb2_grpc.AccountsStub(self._accounts_channel)
 
@@ -36,15 +76,19 @@ class ServiceCalls:
         self._accounts_channel.close()
 
     # --- media
+    # Short media calls wait for the channel to be ready (within their deadline) rather than fail at
+    # once while media restarts; the long upload fails fast and the step's retry covers it.
 
     def presign_downloads(self, keys: list[str], expires_in_s: int = 3600) -> list[str]:
-        reply = self.media.PresignDownloads(
-            media_pb2.PresignDownloadsRequest(
-                refs=[media_pb2.ObjectRef(key=k) for k in keys], expires_in_s=expires_in_s
-            ),
-            metadata=self._metadata(None),
-            timeout=self._timeout,
-        )
+        with _calling("media", "fetching the inputs"):
+            reply = self.media.PresignDownloads(
+                media_pb2.PresignDownloadsRequest(
+                    refs=[media_pb2.ObjectRef(key=k) for k in keys], expires_in_s=expires_in_s
+                ),
+                metadata=self._metadata(None),
+                timeout=self._timeout,
+                wait_for_ready=True,
+            )
         return [u.url for u in reply.urls]
 
     def upload_file(self, ref: media_pb2.ObjectRef, path: Path, content_type: str, timeout_s: float) -> str:
@@ -61,40 +105,48 @@ class ServiceCalls:
                     yield media_pb2.UploadObjectRequest(chunk=chunk)
             yield media_pb2.UploadObjectRequest(finish=media_pb2.UploadFinish())
 
-        stored = self.media.UploadObject(messages(), metadata=self._metadata(None), timeout=timeout_s)
+        with _calling("media", "storing the output"):
+            stored = self.media.UploadObject(messages(), metadata=self._metadata(None), timeout=timeout_s)
         return stored.key
 
     def list_keys(self, prefix: str) -> list[str]:
         keys, token = [], ""
         while True:
-            reply = self.media.ListObjects(
-                media_pb2.ListObjectsRequest(prefix=prefix, limit=1000, page_token=token),
-                metadata=self._metadata(None),
-                timeout=self._timeout,
-            )
+            with _calling("media", "listing stored files"):
+                reply = self.media.ListObjects(
+                    media_pb2.ListObjectsRequest(prefix=prefix, limit=1000, page_token=token),
+                    metadata=self._metadata(None),
+                    timeout=self._timeout,
+                    wait_for_ready=True,
+                )
             keys += [o.key for o in reply.objects]
             if not (token := reply.next_page_token):
                 return keys
 
     def delete_object(self, key: str) -> None:
-        self.media.DeleteObject(
-            media_pb2.ObjectRequest(ref=media_pb2.ObjectRef(key=key)),
-            metadata=self._metadata(None),
-            timeout=self._timeout,
-        )
+        with _calling("media", "deleting a stored file"):
+            self.media.DeleteObject(
+                media_pb2.ObjectRequest(ref=media_pb2.ObjectRef(key=key)),
+                metadata=self._metadata(None),
+                timeout=self._timeout,
+                wait_for_ready=True,
+            )
 
-    # --- accounts (as the generation's user)
+    # --- accounts (as the generation's user). These fail fast: what they do is recorded as due and
+    # the reconciler calls again, so a slow wait here would only hold up its other work.
 
     def refund(self, user_id: str, generation_id: str) -> None:
-        self.accounts.RefundGeneration(
-            accounts_pb2.GenerationCharge(generation_id=generation_id),
-            metadata=self._metadata(user_id),
-            timeout=self._timeout,
-        )
+        with _calling("accounts", "refunding the charge"):
+            self.accounts.RefundGeneration(
+                accounts_pb2.GenerationCharge(generation_id=generation_id),
+                metadata=self._metadata(user_id),
+                timeout=self._timeout,
+            )
 
     def set_project_status(self, user_id: str, project_id: str, status: str) -> None:
-        self.accounts.SetProjectStatus(
-            accounts_pb2.SetProjectStatusRequest(id=project_id, status=status),
-            metadata=self._metadata(user_id),
-            timeout=self._timeout,
-        )
+        with _calling("accounts", "setting the project's status"):
+            self.accounts.SetProjectStatus(
+                accounts_pb2.SetProjectStatusRequest(id=project_id, status=status),
+                metadata=self._metadata(user_id),
+                timeout=self._timeout,
+            )

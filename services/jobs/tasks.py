@@ -3,9 +3,11 @@ handler and writes the outcome back; `on_job_failure` is the RQ failure callback
 follow when RQ gives up on a job whose work horse died.
 
 Configuration comes from the environment alone, so a plain `rq worker <queue>` can run these too.
-Status transitions: pending -> processing -> completed | failed (or back to pending when RQ will
-retry the job). Every write is conditional on the status it expects: a duplicate delivery finds
-nothing to claim, and a worker finishing late cannot overwrite what the reconciler decided.
+Status transitions: pending -> processing -> completed | failed | cancelled, or back to pending when
+the worker died (services.jobs.worker_losses). Every write is conditional on the status it expects:
+a duplicate delivery finds nothing to claim, and a worker finishing late cannot overwrite what the
+reconciler decided. A failure is written as one readable sentence with its fault
+(services.jobs.failures); the exception itself goes to the log.
 """
 
 from __future__ import annotations
@@ -17,14 +19,13 @@ import uuid
 from dataclasses import dataclass
 
 from redis import Redis
-from rq import get_current_job
 from rq.exceptions import AbandonedJobError
-from sqlalchemy import Row, func, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.engine import Engine
 
 from services.common.db import create_sync_db
 from services.common.settings import load_settings
-from services.jobs import rq_jobs
+from services.jobs import failures, rq_jobs, worker_losses
 from services.jobs.config import Settings
 from services.jobs.job_types import JOB_TYPES, JobContext
 from services.jobs.models import GenerationJob
@@ -32,11 +33,10 @@ from services.jobs.providers.base import Cancelled
 
 log = logging.getLogger(__name__)
 
-MAX_ERROR_CHARS = 2000
 jobs = GenerationJob.__table__
 
 
-class NoHandler(Exception):
+class NoHandler(failures.Failed):
     pass
 
 
@@ -92,7 +92,7 @@ def run_job(job_id: str) -> dict | None:
             _after(kind, context, params)
             return None
     except Exception as exc:
-        _record_failure(rt.engine, job_id, describe(exc), will_retry=_will_retry())
+        _record_failure(rt.engine, job_id, exc)
         if kind is not None and context is not None:
             _after(kind, context, params)
         raise
@@ -115,25 +115,15 @@ def _after(kind, context: JobContext, params: dict) -> None:
 
 def on_job_failure(job, connection, exc_type, exc_value, traceback) -> None:
     """RQ failure callback. When the job itself raised, run_job has written the row already and
-    this changes nothing; it matters when the work horse died and RQ swept the job as abandoned."""
-    if exc_type is AbandonedJobError or isinstance(exc_value, AbandonedJobError):
-        message = rq_jobs.WORKER_DIED
-    else:
-        message = describe(exc_value) if exc_value is not None else "job failed"
+    this changes nothing; it matters when the work horse died and RQ swept the job as abandoned:
+    then the job runs again (a bounded number of times) instead of failing."""
     try:
-        _record_failure(runtime().engine, job.id, message, will_retry=job.should_retry)
+        if exc_type is AbandonedJobError or isinstance(exc_value, AbandonedJobError):
+            worker_losses.record(runtime().engine, job.id, runtime().settings.job_max_worker_losses)
+        else:
+            _record_failure(runtime().engine, job.id, exc_value or failures.Failed("the job failed"))
     except Exception:  # the reconciler settles the row later; never mask RQ's own failure handling
         log.exception("job %s: could not record the failure in Postgres", job.id)
-
-
-def describe(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
-
-
-def _will_retry() -> bool:
-    job = get_current_job()
-    return job is not None and job.should_retry
 
 
 def _claim(engine: Engine, job_id: str) -> Row | None:
@@ -141,19 +131,37 @@ def _claim(engine: Engine, job_id: str) -> Row | None:
         return conn.execute(
             update(jobs)
             .where(jobs.c.id == uuid.UUID(job_id), jobs.c.status == "pending")
-            .values(status="processing", started_at=func.now(), finished_at=None, error_message=None)
+            .values(
+                status="processing", started_at=func.now(), finished_at=None, error_message=None, fault=None
+            )
             .returning(jobs.c.id, jobs.c.ad_project_id, jobs.c.job_type, jobs.c.input_params)
         ).one_or_none()
 
 
-def _record_failure(engine: Engine, job_id: str, message: str, *, will_retry: bool) -> None:
-    if will_retry:
-        # Back to pending, so the retry RQ has scheduled can claim the row again.
-        settled = _settle(engine, job_id, status="pending", error_message=message, started_at=None)
-    else:
-        settled = _settle(engine, job_id, status="failed", error_message=message, finished_at=func.now())
+def _record_failure(engine: Engine, job_id: str, exc: BaseException) -> None:
+    failure = failures.explain(exc)
+    with engine.begin() as conn:
+        name = conn.scalar(
+            select(jobs.c.name)
+            .where(jobs.c.id == uuid.UUID(job_id), jobs.c.status == "processing")
+            .with_for_update()
+        )
+        message = failures.sentence(name, failure.clause)
+        settled = conn.execute(
+            update(jobs)
+            .where(jobs.c.id == uuid.UUID(job_id), jobs.c.status == "processing")
+            .values(status="failed", error_message=message, fault=failure.fault, finished_at=func.now())
+        ).rowcount
     if settled:
-        log.warning("job %s: %s (%s)", job_id, "will retry" if will_retry else "failed", message)
+        # The exception's own type and text (a gRPC debug string, say) go to the log, not the row.
+        log.warning(
+            "job %s: %s (%s: %s)",
+            job_id,
+            message,
+            type(exc).__name__,
+            exc,
+            exc_info=exc if not failure.expected else None,
+        )
 
 
 def _settle(engine: Engine, job_id: str, **values) -> bool:

@@ -1,9 +1,14 @@
 """An RQ worker for the jobs queue: `python -m services.jobs.worker`.
 
 RQ's forking worker with our logging and settings and the scheduler on (so Retry fires), plus:
-- a work horse dies with its worker. RQ puts each horse in its own process group, so a SIGKILLed
-  worker would leave it running with nobody sending its heartbeats; the reconciler would then rightly
-  declare the job dead while the orphan kept working on it;
+- every process the worker forks dies with it: its work horses, which RQ puts in process groups of
+  their own, and RQ's scheduler process. Without that a SIGKILLed worker would leave a horse working
+  with nobody sending its heartbeats (the reconciler would rightly run the job again elsewhere while
+  the orphan kept at it) and a scheduler holding the scheduler lock for good;
+- a scheduler lock whose holder is dead is freed at once (services.jobs.scheduler_lock), so the
+  next worker's scheduler does not wait out the dead one's lease;
+- each horse keeps its temporary files in a directory of its own, removed once the horse has ended,
+  and at start a worker removes those of horses killed before they could (services.jobs.horse_tempdirs);
 - a worker whose loop ends without being asked to stop (RQ quits on some Redis errors, e.g. Redis
   going away while it starts or between jobs) is replaced by a new one, with backoff, instead of
   leaving the queue without a worker.
@@ -25,7 +30,7 @@ from rq import Worker
 
 from services.common.logging import configure_from_settings
 from services.common.settings import load_settings
-from services.jobs import rq_jobs
+from services.jobs import horse_tempdirs, rq_jobs, scheduler_lock
 from services.jobs import tasks as _tasks  # noqa: F401 - loaded before RQ forks, so no job pays ~0.2 s for it
 from services.jobs.config import Settings
 
@@ -45,8 +50,20 @@ class JobsWorker(Worker):
         super().request_stop(signum, frame)
 
     def main_work_horse(self, job, queue):
-        _die_with_parent(self.pid)
+        horse_tempdirs.use_own()
         super().main_work_horse(job, queue)
+
+    def execute_job(self, job, queue):
+        try:
+            super().execute_job(job, queue)
+        finally:
+            horse_tempdirs.remove_stale()  # the horse has ended, however it ended
+
+    def run_maintenance_tasks(self):
+        # RQ's pass restarts a scheduler that is not running if it can take the lock.
+        with contextlib.suppress(RedisError):
+            scheduler_lock.release_if_dead(self.connection, self.queue_names())
+        super().run_maintenance_tasks()
 
     def teardown(self):
         try:
@@ -60,12 +77,23 @@ class JobsWorker(Worker):
                     self.pubsub_thread.join(timeout=1)
 
 
-def _die_with_parent(parent_pid: int | None) -> None:
+def _children_die_with_their_parent() -> None:
+    """Every child forked from here on (a horse, RQ's scheduler, a horse's own children) gets
+    PR_SET_PDEATHSIG = SIGKILL towards the process that forked it."""
     if not sys.platform.startswith("linux"):
         return
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if parent_pid is not None and os.getppid() != parent_pid:  # the worker died before prctl took effect
-        os._exit(1)
+    libc = ctypes.CDLL(None, use_errno=True)
+    forking = {"pid": os.getpid()}
+
+    def before() -> None:
+        forking["pid"] = os.getpid()
+
+    def in_child() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != forking["pid"]:  # the parent died before prctl took effect
+            os._exit(1)
+
+    os.register_at_fork(before=before, after_in_child=in_child)
 
 
 def _exit_on_stop_signals() -> None:
@@ -77,6 +105,8 @@ def _exit_on_stop_signals() -> None:
 def main() -> None:
     settings = load_settings(Settings)
     configure_from_settings(SERVICE, settings)
+    _children_die_with_their_parent()
+    horse_tempdirs.remove_stale()
     delay_s = RESTART_MIN_S
     while True:
         _exit_on_stop_signals()
@@ -88,6 +118,7 @@ def main() -> None:
                 job_monitoring_interval=settings.worker_job_monitoring_interval_s,
                 maintenance_interval=settings.worker_maintenance_interval_s,
             )
+            scheduler_lock.release_if_dead(worker.connection, worker.queue_names())
             worker.work(with_scheduler=True, logging_level=settings.log_level)
         except RedisError as exc:
             log.warning("worker: Redis failed (%s: %s)", type(exc).__name__, exc)

@@ -1,0 +1,177 @@
+"""The parts the worker recovery is built from, each on its own: what a failure tells the user,
+which temporary directories of work horses are removed, and when a scheduler lock is freed.
+
+Real processes and a real Redis where they matter (a process started and killed here stands for a
+dead horse or scheduler); the rest is pure logic.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import grpc
+import psutil
+import pytest
+from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
+from rq.utils import now, utcformat
+
+from devstack.processes import free_port
+from services.common.errors import InvalidArgument
+from services.jobs import failures, horse_tempdirs, scheduler_lock
+from services.jobs.config import Settings
+from services.jobs.providers.base import InputError, PermanentProviderError
+from services.jobs.service_calls import ServiceCallFailed, ServiceCalls
+from tests.conftest import INTERNAL_TOKEN
+
+# --- failures --------------------------------------------------------------------------------------
+
+
+def test_each_failure_is_one_readable_sentence_naming_the_step_and_its_fault():
+    corrupt = failures.explain(InputError("p0.png is corrupt or not a readable image:\n broken data"))
+    assert corrupt == failures.Failure("p0.png is corrupt or not a readable image: broken data", "user")
+    assert failures.sentence("scene_2", corrupt.clause) == (
+        "Scene 2 failed: p0.png is corrupt or not a readable image: broken data."
+    )
+    provider = failures.explain(PermanentProviderError("the prediction failed: NSFW content detected."))
+    assert failures.sentence("voiceover", provider.clause) == (
+        "The voiceover failed: the prediction failed: NSFW content detected."
+    )
+    assert provider.fault == "system"
+    assert failures.sentence(
+        None, failures.explain(InvalidArgument("n must be a positive integer")).clause
+    ) == ("The job failed: n must be a positive integer.")
+    # An exception nobody wrote for users says nothing of itself (it goes to the log with a traceback).
+    bug = failures.explain(KeyError("plan['scenes']"))
+    assert (bug.clause, bug.fault, bug.expected) == ("an internal error stopped it", "system", False)
+    assert failures.explain(PermanentProviderError("x" * 5000)).clause.endswith("…")
+    assert failures.label("composite") == "The composite" and failures.label("scene_12") == "Scene 12"
+
+
+def test_a_call_to_a_service_that_is_not_listening_fails_readably_and_transiently():
+    settings = Settings(
+        _env_file=None,
+        database_url="postgresql+psycopg://unused@127.0.0.1:1/unused",
+        redis_url="redis://127.0.0.1:1/0",
+        internal_token=INTERNAL_TOKEN,
+        media_addr=f"127.0.0.1:{free_port()}",
+        accounts_addr=f"127.0.0.1:{free_port()}",
+        grpc_deadline_s=0.5,
+    )
+    calls = ServiceCalls(settings)
+    try:
+        with pytest.raises(ServiceCallFailed) as media:
+            calls.presign_downloads(["product-images/x/p.png"])
+        with pytest.raises(ServiceCallFailed) as accounts:
+            calls.refund(str(uuid.uuid4()), str(uuid.uuid4()))
+    finally:
+        calls.close()
+    # wait_for_ready: media's call waits for the channel until its deadline; accounts' fails fast.
+    assert media.value.code == grpc.StatusCode.DEADLINE_EXCEEDED and media.value.transient
+    assert str(media.value) == "the media service did not answer in time while fetching the inputs"
+    assert accounts.value.code == grpc.StatusCode.UNAVAILABLE and accounts.value.transient
+    assert str(accounts.value) == "the accounts service was unavailable while refunding the charge"
+    explained = failures.explain(accounts.value)
+    assert "\n" not in explained.clause and "debug_error_string" not in explained.clause
+    refused = ServiceCallFailed("media", "storing the output", grpc.StatusCode.INVALID_ARGUMENT, "bad\nkey")
+    assert not refused.transient
+    assert str(refused) == "the media service failed while storing the output: bad key"
+
+
+# --- temporary directories of work horses ------------------------------------------------------------
+
+
+def a_dead_process() -> psutil.Process:
+    """A process started and ended here; its psutil handle keeps its pid and start time."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # noqa: S603
+    process = psutil.Process(child.pid)
+    process.create_time()  # read while it runs
+    child.kill()
+    child.wait(10)
+    return process
+
+
+def horse_dir(root: Path, pid: int, create_time: float) -> Path:
+    path = root / f"{horse_tempdirs.PREFIX}{pid}-{round(create_time * 100)}"
+    (path / "zapcut-scene-12345678-abc").mkdir(parents=True)
+    return path
+
+
+def test_only_the_directories_of_horses_that_no_longer_run_are_removed(tmp_path):
+    me = psutil.Process()
+    mine = horse_dir(tmp_path, me.pid, me.create_time())
+    dead = a_dead_process()
+    gone = horse_dir(tmp_path, dead.pid, dead.create_time())
+    # The pid of a live process, but not the process that made the directory (pid reuse).
+    reused = horse_dir(tmp_path, me.pid, me.create_time() - 3600)
+    other = tmp_path / "zapcut-test-something"
+    other.mkdir()
+
+    assert sorted(horse_tempdirs.remove_stale(tmp_path)) == sorted([gone, reused])
+    assert mine.exists() and other.exists() and not gone.exists() and not reused.exists()
+
+
+def test_a_horse_sends_its_temporary_files_to_its_own_directory(tmp_path):
+    script = (
+        "import sys, tempfile; tempfile.tempdir = sys.argv[1]\n"
+        "from services.jobs import horse_tempdirs\n"
+        "own = horse_tempdirs.use_own()\n"
+        "print(own, tempfile.mkdtemp(prefix='zapcut-scene-'))\n"
+    )
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=True, timeout=60
+    )
+    own, workdir = (Path(p) for p in out.stdout.split())
+    assert own.parent == tmp_path and own.name.startswith(horse_tempdirs.PREFIX)
+    assert workdir.parent == own
+    # Its process has ended: the next sweep removes it.
+    assert horse_tempdirs.remove_stale(tmp_path) == [own]
+
+
+# --- the scheduler lock ------------------------------------------------------------------------------
+
+
+def hold_lock(redis_client, queue: str, *, host: str, pid: int, lease_ms: int, registered: bool = True):
+    name = uuid.uuid4().hex
+    redis_client.set(RQScheduler.get_locking_key(queue), name, px=lease_ms)
+    if registered:
+        beat = utcformat(now())
+        redis_client.hset(
+            SCHEDULER_KEY_TEMPLATE % name,
+            mapping={"name": name, "hostname": host, "pid": pid, "queues": queue, "created_at": beat,
+                     "last_heartbeat": beat},
+        )  # fmt: skip
+        redis_client.expire(SCHEDULER_KEY_TEMPLATE % name, 61)
+    return name
+
+
+@pytest.mark.parametrize(
+    ("case", "freed"),
+    [
+        ("alive on this host", False),
+        ("dead on this host", True),
+        ("elsewhere, renewing", False),
+        ("elsewhere, silent for 30 s", True),
+        ("not registered yet", False),
+    ],
+)
+def test_a_scheduler_lock_is_freed_only_when_its_holder_is_dead(redis_client, case, freed):
+    queue = f"recovery-test-{uuid.uuid4().hex[:8]}"
+    here, fresh = socket.gethostname(), 61_000
+    holder = {
+        "alive on this host": lambda: hold_lock(redis_client, queue, host=here, pid=psutil.Process().pid, lease_ms=fresh),
+        "dead on this host": lambda: hold_lock(redis_client, queue, host=here, pid=a_dead_process().pid, lease_ms=fresh),
+        "elsewhere, renewing": lambda: hold_lock(redis_client, queue, host="elsewhere", pid=1, lease_ms=fresh),
+        "elsewhere, silent for 30 s": lambda: hold_lock(redis_client, queue, host="elsewhere", pid=1, lease_ms=31_000),
+        "not registered yet": lambda: hold_lock(redis_client, queue, host=here, pid=1, lease_ms=fresh, registered=False),
+    }[case]()  # fmt: skip
+    try:
+        assert scheduler_lock.release_if_dead(redis_client, [queue]) == ([queue] if freed else [])
+        assert redis_client.get(RQScheduler.get_locking_key(queue)) == (None if freed else holder.encode())
+        if freed:
+            assert not redis_client.exists(SCHEDULER_KEY_TEMPLATE % holder)
+    finally:
+        redis_client.delete(RQScheduler.get_locking_key(queue), SCHEDULER_KEY_TEMPLATE % holder)
