@@ -10,7 +10,6 @@ through one gateway is the same through the other."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 import uuid
 
@@ -18,13 +17,12 @@ import grpc
 import httpx
 import pytest
 
-from devstack.processes import ManagedProcess, free_port, stop_all, wait_for_port
-from devstack.stack import ROOT
 from services.common.context import USER_ID_HEADER
 from services.common.grpc_client import open_channel
 from tests import fake_llm
 from tests.api_helpers import new_brand, new_user
 from tests.conftest import INTERNAL_TOKEN
+from tests.extra_apps import accounts_behind_a_gateway
 from tests.fake_llm import FakeLLM
 from tests.test_api_brands import file_bytes, multipart_upload
 from tests.test_gateway import assert_error_body
@@ -60,11 +58,7 @@ def fake():
 def llm_ports(stack, fake):
     """(accounts port, gateway port) of a second accounts configured with the fake language model and
     a gateway that calls it (media and jobs are the stack's)."""
-    accounts_port, gateway_port = free_port(), free_port()
-    env = stack.app_env() | {
-        "ACCOUNTS_PORT": str(accounts_port),
-        "ACCOUNTS_ADDR": f"127.0.0.1:{accounts_port}",
-        "PORT": str(gateway_port),
+    settings = {
         "LLM_BASE_URL": fake.url,
         "LLM_API_KEY": API_KEY,
         "LLM_MODEL": MODEL,
@@ -72,25 +66,8 @@ def llm_ports(stack, fake):
         "LLM_MAX_TOKENS": "321",
         "LLM_TEMPERATURE": "0.2",
     }
-    commands = {
-        "accounts-llm": ([sys.executable, "-m", "services.accounts"], accounts_port),
-        "gateway-llm": (
-            [sys.executable, "-m", "uvicorn", "services.gateway.main:app", "--host", "127.0.0.1",
-             "--port", str(gateway_port), "--no-access-log"],
-            gateway_port,
-        ),
-    }  # fmt: skip
-    started = []
-    try:
-        for name, (argv, port) in commands.items():
-            process = ManagedProcess(
-                name, argv, env=env, cwd=ROOT, log_file=stack.log_dir / f"{name}.log"
-            ).start()
-            started.append(process)
-            wait_for_port(port, 60, process)
-        yield accounts_port, gateway_port
-    finally:
-        stop_all(started, on_stop=lambda _message: None)
+    with accounts_behind_a_gateway(stack, "llm", settings) as ports:
+        yield ports
 
 
 @pytest.fixture

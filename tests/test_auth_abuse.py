@@ -7,14 +7,11 @@ client address with X-Forwarded-For, which the gateway's uvicorn trusts from loo
 
 from __future__ import annotations
 
-import sys
-
 import httpx
 import pytest
 
-from devstack.processes import ManagedProcess, free_port, stop_all, wait_for_port
-from devstack.stack import ROOT
 from tests.api_helpers import PASSWORD, client_ip_headers, unique_email
+from tests.extra_apps import accounts_behind_a_gateway
 from tests.test_gateway import assert_error_body, wait_until_healthy
 
 PAIR_LIMIT = 3  # failures per email from one address, per minute
@@ -37,27 +34,8 @@ SIGNUP, LOGIN = "/api/auth/signup", "/api/auth/login"
 @pytest.fixture(scope="module")
 def limited_gateway(stack) -> str:
     """The base URL of a gateway whose accounts has the LIMITS above."""
-    accounts_port, gateway_port = free_port(), free_port()
-    env = stack.app_env() | {k: str(v) for k, v in LIMITS.items()}
-    env |= {"ACCOUNTS_PORT": str(accounts_port), "ACCOUNTS_ADDR": f"127.0.0.1:{accounts_port}"}
-    env["PORT"] = str(gateway_port)
-    commands = {
-        "accounts-limited": ([sys.executable, "-m", "services.accounts"], accounts_port),
-        "gateway-limited": (
-            [sys.executable, "-m", "uvicorn", "services.gateway.main:app", "--host", "127.0.0.1",
-             "--port", str(gateway_port), "--no-access-log"],
-            gateway_port,
-        ),
-    }  # fmt: skip
-    started = []
-    try:
-        for name, (argv, port) in commands.items():
-            process = ManagedProcess(name, argv, env=env, cwd=ROOT, log_file=stack.log_dir / f"{name}.log")
-            started.append(process.start())
-            wait_for_port(port, 60, process)
-        yield f"http://127.0.0.1:{gateway_port}"
-    finally:
-        stop_all(started, on_stop=lambda _message: None)
+    with accounts_behind_a_gateway(stack, "limited", {k: str(v) for k, v in LIMITS.items()}) as ports:
+        yield f"http://127.0.0.1:{ports[1]}"
 
 
 @pytest.fixture
