@@ -17,6 +17,7 @@ import pytest
 from services.gateway.uploads import sign_ticket
 from tests.api_helpers import new_brand, new_user
 from tests.conftest import SECRET_KEY
+from tests.test_cascades import stream_events
 from zapcut.media.v1 import media_pb2
 
 MIB = 1024 * 1024
@@ -1159,7 +1160,9 @@ async def test_a_confirm_refused_by_the_brand_removes_only_what_it_stored(http, 
 # --- deleting a brand takes its files along ---------------------------------------------------------------
 
 
-async def test_deleting_a_brand_deletes_its_objects_and_rows(http, owner, brand, media_stub, db):
+async def test_deleting_a_brand_deletes_its_objects_and_rows(
+    http, owner, brand, media_stub, db, redis_client
+):
     image = await presigned_upload(http, owner, brand["id"], file_bytes("image/png"))
     assets = await multipart_upload(
         http,
@@ -1202,18 +1205,16 @@ async def test_deleting_a_brand_deletes_its_objects_and_rows(http, owner, brand,
         # set response headers).
         assert (await client.get(url)).status_code in (403, 404)
 
-    def brand_deleted_events():
-        return db.execute(
-            "SELECT payload, published_at FROM accounts.outbox"
-            " WHERE event_type = 'brand.deleted' AND aggregate_id = %s",
-            (uuid.UUID(brand["id"]),),
-        ).fetchall()
-
-    # Media acts on the event as soon as it is on the stream; the relay marks it published just after.
-    assert await poll(lambda: all(published for _, published in brand_deleted_events()))
-    [(payload, _published_at)] = brand_deleted_events()
+    # The event that carried the deletion, as the stream holds it (the outbox row is gone once
+    # published).
+    [(_, fields)] = stream_events(redis_client, brand["id"])
+    payload = json.loads(fields[b"payload"])
+    assert fields[b"type"] == b"brand.deleted"
     assert payload["brand_ids"] == [brand["id"]]
     assert payload["user_id"] == owner["id"]
+    # Media may act on the entry before the relay's transaction (which deletes the row) commits.
+    outbox_rows = "SELECT count(*) FROM accounts.outbox WHERE aggregate_id = %s"
+    assert await poll(lambda: db.execute(outbox_rows, (uuid.UUID(brand["id"]),)).fetchone()[0] == 0)
 
     assert await exists(media_stub, kept_key)
     assert (await http.get(f"/api/brands/{survivor['id']}", headers=owner["headers"])).status_code == 200

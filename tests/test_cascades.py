@@ -10,10 +10,7 @@ import time
 import uuid
 
 from psycopg import sql
-from sqlalchemy import text
 
-from services.accounts import outbox
-from services.common.db import create_async_db
 from tests.api_helpers import new_brand, new_project, new_user
 from tests.test_generation import generate, history, outputs, ready_project, start, wait_for
 from zapcut.jobs.v1 import jobs_pb2
@@ -60,6 +57,15 @@ async def _workspace(http, media_stub, jobs_stub, db, headers) -> dict:
     return {"brand": brand["id"], "project": project["id"], "job": job.id, "scene": scene_key}
 
 
+def stream_events(redis_client, aggregate_id: str) -> list[tuple[bytes, dict]]:
+    """The entries of the events stream about aggregate_id (the relay's XADDs)."""
+    return [
+        (entry, fields)
+        for entry, fields in redis_client.xrange(STREAM)
+        if fields[b"aggregate_id"].decode() == aggregate_id
+    ]
+
+
 def _count(db, sql: str, *args) -> int:
     return db.execute(sql, args).fetchone()[0]
 
@@ -88,7 +94,7 @@ async def _wait_until_gone(db, media_stub, w: dict, timeout_s: float = 60) -> No
 
 
 async def test_deleting_a_user_while_jobs_and_media_are_down_removes_everything_once_they_return(
-    http, stack, db, media_stub, jobs_stub
+    http, stack, db, media_stub, jobs_stub, redis_client
 ):
     user = await new_user(http)
     w = await _workspace(http, media_stub, jobs_stub, db, user["headers"])
@@ -109,11 +115,7 @@ async def test_deleting_a_user_while_jobs_and_media_are_down_removes_everything_
             assert _count(db, f"SELECT count(*) FROM accounts.{table} WHERE {column} = %s", value) == 0, table
         # The event is published to the stream even while its consumers are down.
         deadline = time.monotonic() + 20
-        while not _count(
-            db,
-            "SELECT count(*) FROM accounts.outbox WHERE aggregate_id = %s AND published_at IS NOT NULL",
-            user["id"],
-        ):
+        while not stream_events(redis_client, user["id"]):
             assert time.monotonic() < deadline, "the user.deleted event was never published"
             await asyncio.sleep(0.2)
         # Nothing of the user's was removed in jobs while jobs was down.
@@ -156,22 +158,16 @@ async def test_an_event_stays_unpublished_until_the_stream_accepts_it(http, stac
         reply = await http.delete(f"/api/brands/{brand['id']}", headers=user["headers"])
         assert reply.status_code == 204
         await asyncio.sleep(3)  # several relay rounds, all failing to reach Redis
-        row = db.execute(
-            "SELECT published_at FROM accounts.outbox WHERE aggregate_id = %s", (brand["id"],)
-        ).fetchone()
-        assert row is not None and row[0] is None
+        waiting = _count(db, "SELECT count(*) FROM accounts.outbox WHERE aggregate_id = %s", brand["id"])
+        assert waiting == 1
     finally:
         stack.restart_backing_server("redis")
     deadline = time.monotonic() + 30
-    while not _count(
-        db,
-        "SELECT count(*) FROM accounts.outbox WHERE aggregate_id = %s AND published_at IS NOT NULL",
-        brand["id"],
-    ):
+    # Published, then (in the same transaction) gone from the outbox.
+    while _count(db, "SELECT count(*) FROM accounts.outbox WHERE aggregate_id = %s", brand["id"]):
         assert time.monotonic() < deadline, "the event was not published after Redis came back"
         await asyncio.sleep(0.2)
-    entries = redis_client.xrange(STREAM)
-    assert any(fields[b"aggregate_id"].decode() == brand["id"] for _, fields in entries)
+    assert len(stream_events(redis_client, brand["id"])) == 1
 
 
 async def test_the_same_event_twice_does_no_harm(http, db, media_stub, jobs_stub, redis_client):
@@ -181,19 +177,9 @@ async def test_the_same_event_twice_does_no_harm(http, db, media_stub, jobs_stub
     assert reply.status_code == 204
     await _wait_until_gone(db, media_stub, w)
 
-    # Deliver the same event again, as a relay that crashed before marking it published would.
-    event_id, event_type, payload = db.execute(
-        "SELECT id, event_type, payload FROM accounts.outbox WHERE aggregate_id = %s", (w["brand"],)
-    ).fetchone()
-    entry = redis_client.xadd(
-        STREAM,
-        {
-            "event_id": str(event_id),
-            "type": event_type,
-            "aggregate_id": w["brand"],
-            "payload": json.dumps(payload),
-        },
-    )
+    # Deliver the same event again, as a relay that crashed before its commit would.
+    [(_, fields)] = stream_events(redis_client, w["brand"])
+    entry = redis_client.xadd(STREAM, fields)
     deadline = time.monotonic() + 30
     while True:
         groups = {g["name"].decode(): g for g in redis_client.xinfo_groups(STREAM)}
@@ -217,12 +203,6 @@ async def test_the_same_event_twice_does_no_harm(http, db, media_stub, jobs_stub
 SERVICE_SCHEMAS = ["accounts", "media", "jobs"]
 # Column types searched as text for an id written inside them (object keys, JSON payloads, plans).
 TEXT_TYPES = {"text", "character varying", "character", "json", "jsonb", "ARRAY"}
-# The event log: a deletion event names what it deleted, so accounts.outbox keeps it (published) until
-# OUTBOX_RETENTION_S later, when the relay purges it (test_published_events_are_purged_...).
-KEPT_UNTIL_PURGED = {
-    ("accounts", "outbox"): "published_at IS NOT NULL"
-    " AND event_type IN ('user.deleted', 'brand.deleted', 'project.deleted')"
-}
 
 
 def rows_naming(db, ids: list[str]) -> dict[str, int]:
@@ -247,8 +227,6 @@ def rows_naming(db, ids: list[str]) -> dict[str, int]:
             continue
         query = sql.SQL("SELECT count(*) FROM {} WHERE ").format(sql.Identifier(schema, table))
         query += condition.format(sql.Identifier(column))
-        if kept := KEPT_UNTIL_PURGED.get((schema, table)):
-            query += sql.SQL(" AND NOT ({})").format(sql.SQL(kept))
         if count := db.execute(query, (argument,)).fetchone()[0]:
             found[f"{schema}.{table}.{column}"] = count
     return found
@@ -314,32 +292,6 @@ async def test_deleting_a_user_leaves_no_row_that_names_them_or_theirs_in_any_sc
     assert reply.status_code == 204, reply.text
     await _wait_until_nothing_names(db, ids)
     await _nothing_stored_for(media_stub, project["id"])
-
-
-async def test_published_events_are_purged_once_past_their_retention(stack):
-    """What the relay deletes every few minutes (outbox.PURGE_EVERY_S), on rows made up in a
-    transaction that is rolled back, so the running relay never sees them."""
-    published = {"old": "now() - interval '2 days'", "recent": "now()", "unpublished": "NULL"}
-    ids = {name: uuid.uuid4() for name in published}
-    engine = create_async_db(stack.env["DATABASE_URL"], pool_size=1, max_overflow=0)
-    try:
-        async with engine.connect() as conn:  # never committed
-            for name, published_at in published.items():
-                await conn.execute(
-                    text(
-                        "INSERT INTO accounts.outbox (event_type, aggregate_id, created_at, published_at)"
-                        f" VALUES ('user.deleted', :id, now() - interval '2 days', {published_at})"
-                    ),
-                    {"id": ids[name]},
-                )
-            await conn.execute(outbox.past_retention(24 * 3600))
-            left = await conn.execute(
-                text("SELECT aggregate_id FROM accounts.outbox WHERE aggregate_id = ANY(:ids)"),
-                {"ids": list(ids.values())},
-            )
-            assert set(left.scalars()) == {ids["recent"], ids["unpublished"]}
-    finally:
-        await engine.dispose()
 
 
 async def test_a_generation_stored_before_generation_ids_plays_until_its_project_is_deleted(

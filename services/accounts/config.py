@@ -41,9 +41,6 @@ class Settings(DatabaseConfig, RedisConfig):
     password_hash_queue: int = Field(8, ge=1)
     # How often the outbox relay looks for unpublished events when nothing woke it.
     outbox_poll_interval_s: float = Field(1.0, gt=0)
-    # How long a published event stays in the outbox before it is purged (a deletion event names
-    # the ids it deleted; the events stream keeps its own copy for a week).
-    outbox_retention_s: float = Field(86400.0, ge=0)
 
     # The language model: base URL of an OpenAI-compatible API (the part before /chat/completions),
     # its key and model name. Unset (or empty) leaves the assistant unconfigured: chat replies are

@@ -142,19 +142,17 @@ class Script(Base):
 
 class OutboxEvent(Base):
     """Domain events written in the same transaction as the change they describe; a relay
-    publishes unpublished rows to a Redis Stream (DESIGN.md section 3)."""
+    publishes them to a Redis Stream and removes them (DESIGN.md section 3). Every row is one the
+    stream has not accepted yet."""
 
     __tablename__ = "outbox"
-    __table_args__ = (
-        Index("ix_outbox_unpublished", "created_at", postgresql_where=text("published_at IS NULL")),
-    )
+    __table_args__ = (Index("ix_outbox_created_at", "created_at"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     event_type: Mapped[str] = mapped_column(String(100), nullable=False)
     aggregate_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     payload: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = created_at()
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 CHARGE_KINDS = ("free_video", "credit")

@@ -38,9 +38,7 @@ async def serve(settings: Settings) -> None:
     engine = service_engine(settings)
     sessions = session_factory(engine)
     redis = async_redis(settings)
-    relay = OutboxRelay(
-        sessions, redis, settings.events_stream, settings.outbox_poll_interval_s, settings.outbox_retention_s
-    )
+    relay = OutboxRelay(sessions, redis, settings.events_stream, settings.outbox_poll_interval_s)
     password_limiter = FailedPasswordLimiter(
         redis,
         per_pair=Limit(settings.login_rate_limit, settings.login_rate_window_s),
