@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from services.jobs.config import Settings
-from services.jobs.providers.base import (
+from services.jobs.media_types import (
     Cancelled,
     JobIO,
     PermanentProviderError,

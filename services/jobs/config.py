@@ -39,6 +39,8 @@ class Settings(DatabaseConfig, RedisConfig):
 
     # RQ's job_timeout per job type: RQ's default of 180 s fits none of them.
     diagnostic_job_timeout_s: int = Field(60, ge=1)
+    # A LoRA training's job follows the training at Replicate until it ends.
+    lora_training_timeout_s: int = Field(4 * 3600, ge=60)
     # How long a failed RQ job stays inspectable in Redis; the row keeps its error for good.
     rq_failure_ttl_s: int = Field(7 * 24 * 3600, ge=60)
 

@@ -1,20 +1,62 @@
-"""What a worker needs to run generation steps, made once per process: the provider chosen by
-GENERATION_PROVIDER and the blocking clients of media and accounts."""
+"""What jobs run with in one process: the settings, a database engine and a Redis client, and,
+made on first use, the blocking clients of media and accounts and the generation provider chosen
+by GENERATION_PROVIDER (the local one loads the rendering libraries, which a diagnostic job never
+needs).
+
+Every job type gets it through its JobContext (services.jobs.queue.job_types). A process makes its
+runtime once, and again after a fork: a work horse must not use its parent's sockets (pooled
+connections, gRPC channels), so a new process builds its own. RQ also runs the failure callback
+(services.jobs.worker.tasks.on_job_failure) where it notices a failure: in the worker, or in the
+jobs service when the reconciler sweeps abandoned jobs; there only the engine is used.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass, field
+from functools import cached_property
 
+from redis import Redis
+from sqlalchemy.engine import Engine
+
+from services.common.db import create_sync_db
+from services.common.redis_clients import sync_redis
 from services.common.settings import load_settings
-from services.jobs import generation_outcome, generation_steps
+from services.jobs.clients import ServiceCalls
 from services.jobs.config import Settings
-from services.jobs.job_types import JobContext
 from services.jobs.providers.base import Provider
-from services.jobs.service_calls import ServiceCalls
 
-_lock = threading.Lock()
-_state: tuple[int, Settings, ServiceCalls, Provider] | None = None
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    redis: Redis
+    pid: int = field(default_factory=os.getpid)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Runtime:
+        engine = create_sync_db(
+            settings.database_url.get_secret_value(), settings.db_pool_size, settings.db_max_overflow
+        )
+        return cls(settings, engine, sync_redis(settings))
+
+    @cached_property
+    def calls(self) -> ServiceCalls:
+        return ServiceCalls(self.settings)
+
+    @cached_property
+    def provider(self) -> Provider:
+        return make_provider(self.settings)
+
+    def close(self) -> None:
+        if "calls" in self.__dict__:
+            self.calls.close()
+        if "provider" in self.__dict__ and hasattr(self.provider, "close"):
+            self.provider.close()
+        self.engine.dispose()
+        self.redis.close()
 
 
 def make_provider(settings: Settings) -> Provider:
@@ -27,32 +69,16 @@ def make_provider(settings: Settings) -> Provider:
     return LocalProvider()
 
 
-def _runtime() -> tuple[Settings, ServiceCalls, Provider]:
-    global _state
+_current: Runtime | None = None
+_lock = threading.Lock()
+
+
+def runtime() -> Runtime:
+    """This process's runtime, made on first use (again in a forked child)."""
+    global _current
     with _lock:
-        # gRPC channels must not cross a fork: a new work horse makes its own.
-        if _state is None or _state[0] != os.getpid():
-            settings = load_settings(Settings)
-            _state = (os.getpid(), settings, ServiceCalls(settings), make_provider(settings))
-        return _state[1], _state[2], _state[3]
-
-
-def calls_and_settings() -> tuple[ServiceCalls, Settings]:
-    settings, calls, _provider = _runtime()
-    return calls, settings
-
-
-def validate_params(params: dict) -> dict:
-    return generation_steps.validate_params(params)
-
-
-def run_step(ctx: JobContext, params: dict, kind: str) -> dict:
-    settings, calls, provider = _runtime()
-    return generation_steps.run(ctx, params, kind, calls, settings, provider)
-
-
-def after_step(ctx: JobContext, params: dict) -> None:
-    """Once a step has settled: the generation follows, and what it owes accounts is paid."""
-    _settings, calls, _provider = _runtime()
-    generation_outcome.settle(ctx.engine, ctx.redis, params["generation_id"])
-    generation_outcome.pay_what_is_due(ctx.engine, calls, params["generation_id"])
+        if _current is None or _current.pid != os.getpid():
+            if _current is not None:
+                _current.engine.dispose(close=False)  # the parent's connections stay the parent's
+            _current = Runtime.from_settings(load_settings(Settings))
+        return _current

@@ -1,35 +1,31 @@
-"""What an RQ worker runs: `run_job(job_id)` claims the generation_jobs row, runs its job type's
-handler and writes the outcome back; `on_job_failure` is the RQ failure callback that makes the row
-follow when RQ gives up on a job whose work horse died.
+"""What RQ runs, by name (services.jobs.queue.rq_jobs): `run_job(job_id)` claims the generation_jobs
+row, runs its job type's handler and writes the outcome back; `run_lora_training(lora_id)` runs the
+LoRA training job type, whose lora_models row the handler settles itself; `on_job_failure` is the
+RQ failure callback that makes the row follow when RQ gives up on a job whose work horse died.
 
-Configuration comes from the environment alone, so a plain `rq worker <queue>` can run these too.
-Status transitions: pending -> processing -> completed | failed | cancelled, or back to pending when
-the worker died (services.jobs.worker_losses). Every write is conditional on the status it expects:
-a duplicate delivery finds nothing to claim, and a worker finishing late cannot overwrite what the
-reconciler decided. A failure is written as one readable sentence with its fault
-(services.jobs.failures); the exception itself goes to the log.
+Configuration comes from the environment alone (services.jobs.runtime), so a plain
+`rq worker <queue>` can run these too. Status transitions: pending -> processing -> completed |
+failed | cancelled, or back to pending when the worker died (services.jobs.queue.worker_losses).
+Every write is conditional on the status it expects: a duplicate delivery finds nothing to claim,
+and a worker finishing late cannot overwrite what the reconciler decided. A failure is written as
+one readable sentence with its fault (services.jobs.failures); the exception itself goes to the log.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import threading
 import uuid
-from dataclasses import dataclass
 
-from redis import Redis
 from rq.exceptions import AbandonedJobError
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.engine import Engine
 
-from services.common.db import create_sync_db
-from services.common.settings import load_settings
-from services.jobs import failures, rq_jobs, worker_losses
-from services.jobs.config import Settings
-from services.jobs.job_types import JOB_TYPES, JobContext
+from services.jobs import failures
+from services.jobs.media_types import Cancelled
 from services.jobs.models import GenerationJob
-from services.jobs.providers.base import Cancelled
+from services.jobs.queue import worker_losses
+from services.jobs.queue.job_types import JOB_TYPES, LORA_TRAINING, JobContext, JobType
+from services.jobs.runtime import runtime
 
 log = logging.getLogger(__name__)
 
@@ -38,34 +34,6 @@ jobs = GenerationJob.__table__
 
 class NoHandler(failures.Failed):
     pass
-
-
-@dataclass
-class _Runtime:
-    pid: int
-    settings: Settings
-    engine: Engine
-    redis: Redis
-
-
-_runtime: _Runtime | None = None
-_runtime_lock = threading.Lock()
-
-
-def runtime() -> _Runtime:
-    """Settings and connections, made once per process. A forked work horse must not use the
-    sockets of its parent's pool, so a new process builds its own."""
-    global _runtime
-    with _runtime_lock:
-        if _runtime is None or _runtime.pid != os.getpid():
-            if _runtime is not None:
-                _runtime.engine.dispose(close=False)  # the parent's connections stay the parent's
-            settings = load_settings(Settings)
-            engine = create_sync_db(
-                settings.database_url.get_secret_value(), settings.db_pool_size, settings.db_max_overflow
-            )
-            _runtime = _Runtime(os.getpid(), settings, engine, rq_jobs.connect(settings))
-        return _runtime
 
 
 def run_job(job_id: str) -> dict | None:
@@ -82,7 +50,7 @@ def run_job(job_id: str) -> dict | None:
         if kind is None:
             raise NoHandler(f"no handler for job_type {row.job_type!r}")
         params = kind.validate_params(dict(row.input_params or {}))
-        context = JobContext(job_id, str(row.ad_project_id), rt.engine, rt.redis)
+        context = JobContext(job_id, str(row.ad_project_id), rt)
         try:
             result = kind.run(context, params)
         except Cancelled as exc:
@@ -104,13 +72,15 @@ def run_job(job_id: str) -> dict | None:
     return result
 
 
-def _after(kind, context: JobContext, params: dict) -> None:
-    if kind.after is None:
-        return
+def _after(kind: JobType, context: JobContext, params: dict) -> None:
     try:
-        kind.after(context, params)
+        kind.run_after(context, params)
     except Exception:  # noqa: BLE001 - the reconciler settles what this could not
         log.exception("job %s: follow-up after the job failed", context.job_id)
+
+
+def run_lora_training(lora_id: str) -> None:
+    JOB_TYPES[LORA_TRAINING].run(JobContext(lora_id, "", runtime()), {})
 
 
 def on_job_failure(job, connection, exc_type, exc_value, traceback) -> None:

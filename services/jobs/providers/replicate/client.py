@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from services.jobs.providers.base import PermanentProviderError, TransientProviderError
+from services.jobs.media_types import PermanentProviderError, TransientProviderError
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from services.jobs.providers.base import InputError, PermanentProviderError
+from services.jobs.media_types import InputError, PermanentProviderError
 from services.jobs.providers.replicate.client import (
     Checkpoint,
     ClientOptions,
