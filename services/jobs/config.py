@@ -98,8 +98,6 @@ class Settings(DatabaseConfig, RedisConfig):
     replicate_max_retries: int = Field(5, ge=0)
     # Outputs larger than this are refused rather than filling the worker's disk.
     replicate_max_output_bytes: int = Field(512 * 1024 * 1024, ge=1)
-    # "whsec_..." from GET /v1/webhooks/default/secret; needed only to accept webhooks.
-    replicate_webhook_secret: SecretStr | None = None
     # Trains Wan 2.1 LoRAs from images, so its weights fit the video model above. "owner/name"
     # trains with the latest version (looked up); pin "owner/name:version" in production.
     replicate_lora_trainer: str = "ostris/wan-lora-trainer"
