@@ -295,7 +295,9 @@ def composite(ctx: JobContext, params: dict) -> dict:
     return run(ctx, params, "composite", composite_step)
 
 
-def run(ctx: JobContext, params: dict, job_type: str, make: Callable[..., dict]) -> dict:
+def run(
+    ctx: JobContext, params: dict, job_type: str, make: Callable[[Step, Provider, dict, Path], dict]
+) -> dict:
     """Run one step with retries of transient errors; raises Cancelled when the generation stopped."""
     rt = ctx.runtime
     with rt.engine.connect() as conn:
