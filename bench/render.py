@@ -31,7 +31,7 @@ import numpy as np
 import psutil
 from PIL import Image, ImageDraw, ImageFilter
 
-from services.jobs.providers.base import JobIO, Scene, Size
+from services.jobs.media_types import JobIO, Scene, Size
 from services.jobs.providers.local import LocalProvider
 from services.jobs.render import composite, ffmpeg, images, scenes, text, timeline
 from services.jobs.render.sizes import size_for

@@ -1,9 +1,12 @@
 """The accounts service as a real process: health, dependency check, internal token."""
 
+import uuid
+
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.common.context import USER_ID_HEADER
 from services.common.grpc_client import open_channel
 from services.common.password_policy import TOO_COMMON
 from tests.api_helpers import unique_email
@@ -42,3 +45,17 @@ async def test_signup_refuses_a_common_password_whoever_calls(accounts_stub):
 
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert err.value.details() == f"password: {TOO_COMMON}"
+
+
+async def test_a_malformed_id_is_invalid_argument_as_in_every_service(accounts_stub):
+    """One status code for a malformed id in every service: INVALID_ARGUMENT (422 at the gateway)."""
+    as_user = ((USER_ID_HEADER, str(uuid.uuid4())),)
+    for bad in ("", "42", "not-a-uuid"):
+        for call, request in [
+            (accounts_stub.GetBrand, pb.GetBrandRequest(id=bad)),
+            (accounts_stub.GetProject, pb.GetProjectRequest(id=bad)),
+            (accounts_stub.ListMessages, pb.ListMessagesRequest(ad_project_id=bad)),
+        ]:
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await call(request, metadata=as_user)
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (request, err.value.details())

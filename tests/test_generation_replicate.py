@@ -14,19 +14,16 @@ import uuid
 import imageio_ffmpeg
 import psycopg
 import pytest
-import redis
 from psycopg.types.json import Json
 
 from devstack.backing import create_database
-from services.common.db import create_sync_db
 from services.common.migrations import upgrade_head
-from services.jobs import generation_steps
 from services.jobs.config import Settings
-from services.jobs.generation_plan import make_plan
-from services.jobs.job_types import JobContext
-from services.jobs.providers.base import PermanentProviderError
-from services.jobs.providers.replicate import ReplicateProvider
-from services.jobs.service_calls import ServiceCalls
+from services.jobs.generation import steps as generation_steps
+from services.jobs.generation.plan import make_plan
+from services.jobs.media_types import PermanentProviderError
+from services.jobs.queue.job_types import JobContext
+from services.jobs.runtime import Runtime
 from tests.api_helpers import new_brand, new_user
 from tests.conftest import INTERNAL_TOKEN
 from tests.fake_replicate import TOKEN
@@ -90,18 +87,13 @@ async def scene_step(http, jobs_db) -> tuple[str, str]:
 
 
 def run_step(stack, settings: Settings, step_id: str, generation_id: str) -> dict:
-    engine = create_sync_db(settings.database_url.get_secret_value(), pool_size=2, max_overflow=0)
-    client = redis.Redis.from_url(stack.env["REDIS_URL"])
-    calls = ServiceCalls(settings)
-    provider = ReplicateProvider(settings)
+    runtime = Runtime.from_settings(settings)  # the replicate provider, by settings
     try:
-        ctx = JobContext(step_id, "", engine, client)
+        ctx = JobContext(step_id, "", runtime)
         params = {"generation_id": generation_id, "n": 1}
-        return generation_steps.run(ctx, params, "scene", calls, settings, provider)
+        return generation_steps.scene(ctx, params)
     finally:
-        calls.close()
-        engine.dispose()
-        client.close()
+        runtime.close()
 
 
 @pytest.fixture(scope="module")

@@ -17,14 +17,20 @@ from pathlib import Path
 import grpc
 import pytest
 from psycopg.rows import dict_row
+from rq import Queue
+from rq.callbacks import Callback
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
+from rq.utils import import_attribute
 
 from devstack.stack import ROOT
+from services.common.context import USER_ID_HEADER
 from services.common.errors import InvalidArgument
-from services.jobs import diagnostic
 from services.jobs.config import Settings
-from services.jobs.create_job import MAX_PARAMS_BYTES, parse_params
+from services.jobs.models import JOB_TYPES as JOB_TYPE_COLUMN_VALUES
+from services.jobs.queue import diagnostic, job_types, rq_jobs
+from services.jobs.queue.create_job import MAX_PARAMS_BYTES, parse_params
+from services.jobs.worker import tasks
 from zapcut.common.v1 import dependencies_pb2
 from zapcut.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 
@@ -134,6 +140,37 @@ def test_diagnostic_params_are_bounded():
             diagnostic.validate_params(bad)
 
 
+def settings_for_timeouts(**values) -> Settings:
+    return Settings(
+        _env_file=None, debug=True, database_url="postgresql://u@h/db", redis_url="redis://h:1/0", **values
+    )
+
+
+def test_one_registry_names_a_handler_and_a_timeout_from_settings_for_every_job_type():
+    job_types.load_all()  # every dotted path the registry names imports
+    assert set(job_types.JOB_TYPES) == {*JOB_TYPE_COLUMN_VALUES, job_types.LORA_TRAINING}
+    assert [name for name, kind in job_types.JOB_TYPES.items() if kind.creatable] == ["diagnostic"]
+    settings = settings_for_timeouts(
+        diagnostic_job_timeout_s=61, generation_step_timeout_s=1801, lora_training_timeout_s=14401
+    )
+    assert {name: job_types.job_timeout_s(settings, name) for name in job_types.JOB_TYPES} == {
+        "diagnostic": 61,
+        "scene": 1801,
+        "voiceover": 1801,
+        "music": 1801,
+        "composite": 1801,
+        "lora_training": 14401,
+    }
+
+
+def test_what_rq_runs_resolves_by_name_also_at_the_path_of_jobs_enqueued_before_the_move():
+    assert import_attribute(rq_jobs.RUN_JOB) is tasks.run_job
+    assert import_attribute(rq_jobs.ON_FAILURE) is tasks.on_job_failure
+    assert import_attribute(rq_jobs.RUN_LORA_TRAINING) is tasks.run_lora_training
+    assert import_attribute("services.jobs.tasks.run_job") is tasks.run_job
+    assert import_attribute("services.jobs.tasks.on_job_failure") is tasks.on_job_failure
+
+
 # --- the service -------------------------------------------------------------------------------
 
 
@@ -241,6 +278,26 @@ async def test_get_unknown_job_is_not_found_and_a_bad_id_is_invalid(jobs_stub):
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
+async def test_a_malformed_project_or_generation_id_is_invalid_like_a_malformed_job_id(jobs_stub):
+    """One status code for a malformed id in every service: INVALID_ARGUMENT (422 at the gateway)."""
+    as_user = ((USER_ID_HEADER, str(uuid.uuid4())),)
+    for bad in ("42", "not-a-uuid"):
+        requests = [
+            (jobs_stub.GetGeneration, jobs_pb2.GetGenerationRequest(ad_project_id=bad)),
+            (
+                jobs_stub.GetGeneration,
+                jobs_pb2.GetGenerationRequest(ad_project_id=str(uuid.uuid4()), generation_id=bad),
+            ),
+            (jobs_stub.ListGenerations, jobs_pb2.ListGenerationsRequest(ad_project_id=bad)),
+            (jobs_stub.CancelGeneration, jobs_pb2.GetGenerationRequest(ad_project_id=bad)),
+        ]
+        for call, request in requests:
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await call(request, metadata=as_user)
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, request
+            assert "must be a UUID" in err.value.details()
+
+
 async def test_list_jobs_returns_the_projects_jobs_newest_first(jobs_stub, db):
     project, other = str(uuid.uuid4()), str(uuid.uuid4())
     created = [(await create(jobs_stub, project, payload_kb=0)).id for _ in range(3)]
@@ -300,6 +357,27 @@ async def test_a_step_whose_worker_died_after_its_generation_ended_is_cancelled_
     ).fetchone()[0]
     settled = await wait_for_status(db, str(step), {"cancelled", "pending", "failed"})
     assert (settled["status"], settled["worker_losses"]) == ("cancelled", 1)
+
+
+async def test_an_rq_job_enqueued_before_the_move_under_the_old_path_still_runs(stack, db, redis_client):
+    ensure_worker(stack)
+    # Created "in the future", so the reconciler never enqueues it itself: only the old-path job runs it.
+    job_id = str(
+        db.execute(
+            "INSERT INTO jobs.generation_jobs (ad_project_id, job_type, status, input_params, created_at)"
+            " VALUES (%s, 'diagnostic', 'pending', %s, now() + interval '1 hour') RETURNING id",
+            (str(uuid.uuid4()), json.dumps({"payload_kb": 1})),
+        ).fetchone()[0]
+    )
+    Queue("default", connection=redis_client).enqueue(
+        "services.jobs.tasks.run_job",
+        job_id,
+        job_id=job_id,
+        on_failure=Callback("services.jobs.tasks.on_job_failure"),
+    )
+    done = await wait_for_status(db, job_id, {"completed", "failed"})
+    assert done["status"] == "completed"
+    assert Job.fetch(job_id, connection=redis_client).func_name == "services.jobs.tasks.run_job"
 
 
 async def test_a_plain_rq_worker_can_run_the_jobs(stack, jobs_stub, db):

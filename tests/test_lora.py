@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import time
+import uuid
 
 from PIL import Image
 
@@ -108,10 +109,35 @@ def test_lora_training_is_refused_without_replicate_settings():
 
     from services.common.errors import FailedPrecondition
     from services.jobs.config import Settings
-    from services.jobs.lora import check_configured
+    from services.jobs.lora.api import check_configured
 
     settings = Settings(
         _env_file=None, debug=True, database_url="postgresql://u@h/db", redis_url="redis://h:1/0"
     )
     with pytest.raises(FailedPrecondition, match="REPLICATE_API_TOKEN"):
         check_configured(settings)
+
+
+def test_a_trainings_rq_job_has_the_timeout_from_settings(stack, redis_client):
+    from rq.job import Job
+
+    from services.jobs.config import Settings
+    from services.jobs.lora.api import enqueue
+    from services.jobs.queue import rq_jobs
+
+    settings = Settings(
+        _env_file=None,
+        debug=True,
+        database_url="postgresql://u@h/db",
+        redis_url=stack.env["REDIS_URL"],
+        rq_queue=f"lora-timeout-{uuid.uuid4().hex}",  # no worker listens: the job stays queued
+        lora_training_timeout_s=1234,
+    )
+    queue = rq_jobs.queue(redis_client, settings)
+    lora_id = uuid.uuid4()
+    enqueue(queue, settings, lora_id)
+    try:
+        job = Job.fetch(f"lora-{lora_id}", connection=redis_client)
+        assert (job.timeout, job.func_name) == (1234, "services.jobs.worker.tasks.run_lora_training")
+    finally:
+        queue.delete(delete_jobs=True)

@@ -21,10 +21,11 @@ from rq.utils import now, utcformat
 
 from devstack.processes import free_port
 from services.common.errors import InvalidArgument
-from services.jobs import failures, horse_tempdirs, scheduler_lock
+from services.jobs import failures
+from services.jobs.clients import ServiceCallFailed, ServiceCalls
 from services.jobs.config import Settings
-from services.jobs.providers.base import InputError, PermanentProviderError
-from services.jobs.service_calls import ServiceCallFailed, ServiceCalls
+from services.jobs.media_types import InputError, PermanentProviderError
+from services.jobs.worker import horse_tempdirs, scheduler_lock
 from tests.conftest import INTERNAL_TOKEN
 
 # --- failures --------------------------------------------------------------------------------------
@@ -117,7 +118,7 @@ def test_only_the_directories_of_horses_that_no_longer_run_are_removed(tmp_path)
 def test_a_horse_sends_its_temporary_files_to_its_own_directory(tmp_path):
     script = (
         "import sys, tempfile; tempfile.tempdir = sys.argv[1]\n"
-        "from services.jobs import horse_tempdirs\n"
+        "from services.jobs.worker import horse_tempdirs\n"
         "own = horse_tempdirs.use_own()\n"
         "print(own, tempfile.mkdtemp(prefix='zapcut-scene-'))\n"
     )

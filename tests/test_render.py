@@ -20,15 +20,8 @@ import psutil
 import pytest
 from PIL import Image, ImageDraw
 
-from services.jobs.providers.base import (
-    Cancelled,
-    InputError,
-    JobIO,
-    Provider,
-    Scene,
-    Size,
-    TransientProviderError,
-)
+from services.jobs.media_types import Cancelled, InputError, JobIO, Scene, Size, TransientProviderError
+from services.jobs.providers.base import Provider
 from services.jobs.providers.local import LocalProvider
 from services.jobs.render import audio, composite, ffmpeg, images, probe, scenes, text, timeline
 from services.jobs.render.audio import _write_wav
@@ -521,7 +514,7 @@ def test_cancellation_kills_ffmpeg_promptly(tmp_path, product_images):
 ORPHAN_SCRIPT = """
 import sys
 from pathlib import Path
-from services.jobs.providers.base import JobIO
+from services.jobs.media_types import JobIO
 from services.jobs.render import ffmpeg
 ffmpeg.run(
     JobIO(workdir=Path(sys.argv[1])),

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime
 
 from google.protobuf import empty_pb2
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from services.accounts import brands, charges, projects, users
@@ -18,31 +16,15 @@ from services.accounts.models import AdProject, Brand, ChatMessage, Script, User
 from services.accounts.outbox import OutboxRelay
 from services.accounts.passwords import PasswordWork
 from services.accounts.rate_limit import FailedPasswordLimiter, SignUpLimiter
-from services.accounts.validation import record_id
-from services.common.context import user_id_var
+from services.common.context import caller_id
 from services.common.db import ping
-from services.common.errors import Unauthenticated
+from services.common.ids import parse_id
 from services.common.probes import check_all
+from services.common.timestamps import timestamp
 from zapcut.accounts.v1 import accounts_pb2 as pb
 from zapcut.accounts.v1 import accounts_pb2_grpc
 
 EMPTY = empty_pb2.Empty()
-
-
-def _ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
-
-
-def _caller() -> uuid.UUID:
-    """The user the gateway authenticated, from the x-user-id metadata."""
-    try:
-        return uuid.UUID(user_id_var.get() or "")
-    except ValueError:
-        raise Unauthenticated("no authenticated user on this call") from None
 
 
 def user_pb(user: User) -> pb.User:
@@ -53,7 +35,7 @@ def user_pb(user: User) -> pb.User:
         subscription_tier=user.subscription_tier,
         credits=user.credits,
         free_videos_used=user.free_videos_used,
-        created_at=_ts(user.created_at),
+        created_at=timestamp(user.created_at),
     )
 
 
@@ -63,7 +45,7 @@ def _file_pb(file: dict) -> pb.BrandFile:
         filename=file.get("filename", ""),
         content_type=file.get("content_type", ""),
         size=file.get("size", 0),
-        added_at=_ts(datetime.fromisoformat(file["added_at"])) if file.get("added_at") else None,
+        added_at=timestamp(datetime.fromisoformat(file["added_at"])) if file.get("added_at") else None,
     )
 
 
@@ -75,8 +57,8 @@ def brand_pb(brand: Brand) -> pb.Brand:
         product_images=[_file_pb(f) for f in brand.product_images],
         brand_assets=[_file_pb(f) for f in brand.brand_assets],
         brand_guidelines_json=json.dumps(brand.brand_guidelines),
-        created_at=_ts(brand.created_at),
-        updated_at=_ts(brand.updated_at),
+        created_at=timestamp(brand.created_at),
+        updated_at=timestamp(brand.updated_at),
     )
 
 
@@ -87,8 +69,8 @@ def project_pb(project: AdProject) -> pb.Project:
         status=project.status,
         ad_details_json=json.dumps(project.ad_details),
         zapcut_project_id=project.zapcut_project_id or "",
-        created_at=_ts(project.created_at),
-        updated_at=_ts(project.updated_at),
+        created_at=timestamp(project.created_at),
+        updated_at=timestamp(project.updated_at),
     )
 
 
@@ -98,7 +80,7 @@ def message_pb(message: ChatMessage) -> pb.ChatMessage:
         ad_project_id=str(message.ad_project_id),
         role=message.role,
         content=message.content,
-        created_at=_ts(message.created_at),
+        created_at=timestamp(message.created_at),
     )
 
 
@@ -108,9 +90,9 @@ def script_pb(script: Script) -> pb.Script:
         ad_project_id=str(script.ad_project_id),
         storyline=script.storyline,
         scenes=[pb.Scene(**scene) for scene in script.scenes],
-        approved_at=_ts(script.approved_at),
-        created_at=_ts(script.created_at),
-        updated_at=_ts(script.updated_at),
+        approved_at=timestamp(script.approved_at),
+        created_at=timestamp(script.created_at),
+        updated_at=timestamp(script.updated_at),
     )
 
 
@@ -184,12 +166,12 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
             request.client_ip,
             self.settings.session_ttl,
         )
-        return pb.Session(access_token=token, expires_at=_ts(expires_at), user=user_pb(user))
+        return pb.Session(access_token=token, expires_at=timestamp(expires_at), user=user_pb(user))
 
     async def Authenticate(self, request, context):
         user, session = await users.authenticate(self.sessions, request.token)
         return pb.AuthenticatedUser(
-            user=user_pb(user), session_id=str(session.id), expires_at=_ts(session.expires_at)
+            user=user_pb(user), session_id=str(session.id), expires_at=timestamp(session.expires_at)
         )
 
     async def LogOut(self, request, context):
@@ -197,14 +179,14 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
         return EMPTY
 
     async def GetMe(self, request, context):
-        return user_pb(await users.get_user(self.sessions, _caller()))
+        return user_pb(await users.get_user(self.sessions, caller_id()))
 
     async def UpdateMe(self, request, context):
         user = await users.update_user(
             self.sessions,
             self.passwords,
             self.password_limiter,
-            _caller(),
+            caller_id(),
             name=_optional(request, "name"),
             new_password=_optional(request, "new_password"),
             current_password=request.current_password,
@@ -214,7 +196,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
         return user_pb(user)
 
     async def DeleteMe(self, request, context):
-        await users.delete_user(self.sessions, _caller())
+        await users.delete_user(self.sessions, caller_id())
         self.relay.nudge()
         return EMPTY
 
@@ -222,22 +204,22 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
 
     async def CreateBrand(self, request, context):
         brand = await brands.create_brand(
-            self.sessions, _caller(), request.title, request.description, request.brand_guidelines_json
+            self.sessions, caller_id(), request.title, request.description, request.brand_guidelines_json
         )
         return brand_pb(brand)
 
     async def ListBrands(self, request, context):
-        rows, cursor = await brands.list_brands(self.sessions, _caller(), request.limit, request.cursor)
+        rows, cursor = await brands.list_brands(self.sessions, caller_id(), request.limit, request.cursor)
         return pb.ListBrandsResponse(brands=[brand_pb(b) for b in rows], next_cursor=cursor)
 
     async def GetBrand(self, request, context):
-        return brand_pb(await brands.get_brand(self.sessions, _caller(), record_id(request.id, "brand")))
+        return brand_pb(await brands.get_brand(self.sessions, caller_id(), parse_id(request.id, "id")))
 
     async def UpdateBrand(self, request, context):
         brand = await brands.update_brand(
             self.sessions,
-            _caller(),
-            record_id(request.id, "brand"),
+            caller_id(),
+            parse_id(request.id, "id"),
             title=_optional(request, "title"),
             description=_optional(request, "description"),
             guidelines_json=_optional(request, "brand_guidelines_json"),
@@ -245,7 +227,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
         return brand_pb(brand)
 
     async def DeleteBrand(self, request, context):
-        await brands.delete_brand(self.sessions, _caller(), record_id(request.id, "brand"))
+        await brands.delete_brand(self.sessions, caller_id(), parse_id(request.id, "id"))
         self.relay.nudge()
         return EMPTY
 
@@ -257,13 +239,13 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
             "size": request.file.size,
         }
         brand = await brands.add_file(
-            self.sessions, _caller(), record_id(request.brand_id, "brand"), request.kind, file
+            self.sessions, caller_id(), parse_id(request.brand_id, "brand_id"), request.kind, file
         )
         return brand_pb(brand)
 
     async def RemoveBrandFile(self, request, context):
         brand = await brands.remove_file(
-            self.sessions, _caller(), record_id(request.brand_id, "brand"), request.key
+            self.sessions, caller_id(), parse_id(request.brand_id, "brand_id"), request.key
         )
         return brand_pb(brand)
 
@@ -271,15 +253,15 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
 
     async def CreateProject(self, request, context):
         project = await projects.create_project(
-            self.sessions, _caller(), record_id(request.brand_id, "brand"), request.ad_details_json
+            self.sessions, caller_id(), parse_id(request.brand_id, "brand_id"), request.ad_details_json
         )
         return project_pb(project)
 
     async def ListProjects(self, request, context):
         rows, cursor = await projects.list_projects(
             self.sessions,
-            _caller(),
-            brand_id=record_id(request.brand_id, "brand") if request.brand_id else None,
+            caller_id(),
+            brand_id=parse_id(request.brand_id, "brand_id") if request.brand_id else None,
             status=request.status,
             limit=request.limit,
             cursor=request.cursor,
@@ -287,15 +269,13 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
         return pb.ListProjectsResponse(projects=[project_pb(p) for p in rows], next_cursor=cursor)
 
     async def GetProject(self, request, context):
-        return project_pb(
-            await projects.get_project(self.sessions, _caller(), record_id(request.id, "project"))
-        )
+        return project_pb(await projects.get_project(self.sessions, caller_id(), parse_id(request.id, "id")))
 
     async def UpdateProject(self, request, context):
         project = await projects.update_project(
             self.sessions,
-            _caller(),
-            record_id(request.id, "project"),
+            caller_id(),
+            parse_id(request.id, "id"),
             status=_optional(request, "status"),
             ad_details_json=_optional(request, "ad_details_json"),
             zapcut_project_id=_optional(request, "zapcut_project_id"),
@@ -303,15 +283,15 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
         return project_pb(project)
 
     async def DeleteProject(self, request, context):
-        await projects.delete_project(self.sessions, _caller(), record_id(request.id, "project"))
+        await projects.delete_project(self.sessions, caller_id(), parse_id(request.id, "id"))
         self.relay.nudge()
         return EMPTY
 
     async def AddMessage(self, request, context):
         message = await projects.add_message(
             self.sessions,
-            _caller(),
-            record_id(request.ad_project_id, "project"),
+            caller_id(),
+            parse_id(request.ad_project_id, "ad_project_id"),
             request.role,
             request.content,
         )
@@ -320,8 +300,8 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
     async def ListMessages(self, request, context):
         rows, cursor = await projects.list_messages(
             self.sessions,
-            _caller(),
-            record_id(request.ad_project_id, "project"),
+            caller_id(),
+            parse_id(request.ad_project_id, "ad_project_id"),
             request.limit,
             request.cursor,
         )
@@ -330,28 +310,26 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
     async def PutScript(self, request, context):
         script = await projects.put_script(
             self.sessions,
-            _caller(),
-            record_id(request.ad_project_id, "project"),
+            caller_id(),
+            parse_id(request.ad_project_id, "ad_project_id"),
             request.storyline,
             [_scene_dict(s) for s in request.scenes],
         )
         return script_pb(script)
 
     async def GetScript(self, request, context):
-        return script_pb(
-            await projects.get_script(self.sessions, _caller(), record_id(request.id, "project"))
-        )
+        return script_pb(await projects.get_script(self.sessions, caller_id(), parse_id(request.id, "id")))
 
     async def ApproveScript(self, request, context):
         return script_pb(
-            await projects.approve_script(self.sessions, _caller(), record_id(request.id, "project"))
+            await projects.approve_script(self.sessions, caller_id(), parse_id(request.id, "id"))
         )
 
     # --- for the jobs service
 
     async def GetGenerationInput(self, request, context):
         project, script, brand = await projects.generation_input(
-            self.sessions, _caller(), record_id(request.id, "project")
+            self.sessions, caller_id(), parse_id(request.id, "id")
         )
         return pb.GenerationInput(
             project=project_pb(project),
@@ -363,21 +341,21 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
     async def ChargeGeneration(self, request, context):
         row, user = await charges.charge(
             self.sessions,
-            _caller(),
-            record_id(request.generation_id, "generation"),
+            caller_id(),
+            parse_id(request.generation_id, "generation_id"),
             self.settings.free_videos,
         )
         return pb.ChargeResult(kind=row.kind, refunded=row.refunded_at is not None, user=user_pb(user))
 
     async def RefundGeneration(self, request, context):
         row, user = await charges.refund(
-            self.sessions, _caller(), record_id(request.generation_id, "generation")
+            self.sessions, caller_id(), parse_id(request.generation_id, "generation_id")
         )
         return pb.ChargeResult(kind=row.kind, refunded=row.refunded_at is not None, user=user_pb(user))
 
     async def SetProjectStatus(self, request, context):
         project = await projects.set_status(
-            self.sessions, _caller(), record_id(request.id, "project"), request.status
+            self.sessions, caller_id(), parse_id(request.id, "id"), request.status
         )
         return project_pb(project)
 
@@ -387,8 +365,8 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
         asked, answered = await chat.reply(
             self.sessions,
             self.llm,
-            _caller(),
-            record_id(request.ad_project_id, "project"),
+            caller_id(),
+            parse_id(request.ad_project_id, "ad_project_id"),
             request.content,
             deadline_s=context.time_remaining(),
         )
@@ -398,8 +376,8 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
         draft = await drafting.draft_script(
             self.sessions,
             self.llm,
-            _caller(),
-            record_id(request.ad_project_id, "project"),
+            caller_id(),
+            parse_id(request.ad_project_id, "ad_project_id"),
             request.duration_s,
             _optional(request, "scene_count"),
             deadline_s=context.time_remaining(),

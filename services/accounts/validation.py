@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 
-from services.common.errors import InvalidArgument, NotFound
+from services.common.errors import InvalidArgument
 
 MAX_JSON_BYTES = 64 * 1024
 # Deliberately loose: one @, no spaces or control characters, a dot in the domain. Deliverability
@@ -29,14 +28,6 @@ def check_length(value: str, field: str, low: int, high: int) -> str:
     if NUL in value:
         raise InvalidArgument(f"{field} must not contain NUL characters")
     return value
-
-
-def record_id(value: str, what: str) -> uuid.UUID:
-    """A record id from a request; one that is not a UUID cannot exist, so it is NOT_FOUND."""
-    try:
-        return uuid.UUID(value)
-    except (ValueError, TypeError):
-        raise NotFound(f"{what} not found") from None
 
 
 def _json_size(value) -> int:

@@ -59,6 +59,15 @@ class Unavailable(ServiceError):
     code = grpc.StatusCode.UNAVAILABLE
 
 
+class Upstream(ServiceError):
+    """What another of our services answered, passed on as it is: code, message and reason."""
+
+    def __init__(self, exc: grpc.aio.AioRpcError):
+        super().__init__(exc.details() or exc.code().name)
+        self.code = exc.code()
+        self.trailers = tuple((k, v) for k, v in (exc.trailing_metadata() or ()) if k == ERROR_REASON_TRAILER)
+
+
 def unavailable_dependency(exc: BaseException) -> str | None:
     """The name of the backing server an exception says is unreachable (postgres, redis), if any.
 

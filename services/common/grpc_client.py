@@ -1,7 +1,11 @@
-"""Channels to other services: every call carries the internal token, the request id and user id
-from context, and a deadline (the configured default unless the caller gives one)."""
+"""Channels to other services, asyncio (the services) or blocking (the RQ workers): every call
+carries the internal token, the request id and user id from context, and a deadline (the configured
+default unless the caller gives one)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -15,6 +19,25 @@ from services.common.context import (
 )
 
 
+def call_metadata(internal_token: str, given: Iterable[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+    """The metadata of a call to one of our services: what the caller gave, the internal token, and
+    the request id and user id of the call being served unless the caller gave its own."""
+    metadata = [(key, value) for key, value in given if key != INTERNAL_TOKEN_HEADER]
+    named = {key for key, _ in metadata}
+    metadata.append((INTERNAL_TOKEN_HEADER, internal_token))
+    if (rid := request_id_var.get()) and REQUEST_ID_HEADER not in named:
+        metadata.append((REQUEST_ID_HEADER, rid))
+    if (uid := user_id_var.get()) and USER_ID_HEADER not in named:
+        metadata.append((USER_ID_HEADER, uid))
+    return metadata
+
+
+def for_user(user_id: object) -> tuple[tuple[str, str], ...]:
+    """Metadata for a call made on a user's behalf outside a call of theirs (a worker or an event
+    handler settling a generation they own)."""
+    return ((USER_ID_HEADER, str(user_id)),)
+
+
 class _CallDetails(grpc.aio.ClientCallDetails):
     pass
 
@@ -25,16 +48,10 @@ class _MetadataAndDeadline:
         self._timeout = default_timeout_s
 
     def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
-        metadata = grpc.aio.Metadata(*(details.metadata or ()))
-        metadata[INTERNAL_TOKEN_HEADER] = self._token
-        if (rid := request_id_var.get()) and REQUEST_ID_HEADER not in metadata:
-            metadata[REQUEST_ID_HEADER] = rid
-        if (uid := user_id_var.get()) and USER_ID_HEADER not in metadata:
-            metadata[USER_ID_HEADER] = uid
         return _CallDetails(
             method=details.method,
             timeout=details.timeout if details.timeout is not None else self._timeout,
-            metadata=metadata,
+            metadata=grpc.aio.Metadata(*call_metadata(self._token, details.metadata or ())),
             credentials=details.credentials,
             wait_for_ready=details.wait_for_ready,
         )
@@ -55,7 +72,7 @@ class _UnaryStream(_MetadataAndDeadline, grpc.aio.UnaryStreamClientInterceptor):
         return await continuation(self._details(client_call_details), request)
 
 
-# Every channel to our own services, asyncio or blocking (the workers' service_calls).
+# Every channel to our own services, asyncio or blocking.
 CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", 8 * 1024 * 1024),
     ("grpc.max_send_message_length", 8 * 1024 * 1024),
@@ -71,6 +88,49 @@ def open_channel(address: str, internal_token: str, default_timeout_s: float = 5
         address,
         interceptors=[_UnaryUnary(*args), _StreamUnary(*args), _UnaryStream(*args)],
         options=CHANNEL_OPTIONS,
+    )
+
+
+@dataclass(frozen=True)
+class _BlockingCallDetails(grpc.ClientCallDetails):
+    method: str
+    timeout: float | None
+    metadata: list[tuple[str, str]]
+    credentials: grpc.CallCredentials | None
+    wait_for_ready: bool | None
+    compression: grpc.Compression | None
+
+
+class _BlockingMetadataAndDeadline(grpc.UnaryUnaryClientInterceptor, grpc.StreamUnaryClientInterceptor):
+    """The blocking twin of the interceptors above (grpc's two APIs take different interceptors)."""
+
+    def __init__(self, internal_token: str, default_timeout_s: float):
+        self._token = internal_token
+        self._timeout = default_timeout_s
+
+    def _details(self, details: grpc.ClientCallDetails) -> grpc.ClientCallDetails:
+        return _BlockingCallDetails(
+            method=details.method,
+            timeout=details.timeout if details.timeout is not None else self._timeout,
+            metadata=call_metadata(self._token, details.metadata or ()),
+            credentials=details.credentials,
+            wait_for_ready=getattr(details, "wait_for_ready", None),
+            compression=getattr(details, "compression", None),
+        )
+
+    def intercept_unary_unary(self, continuation, client_call_details, request):
+        return continuation(self._details(client_call_details), request)
+
+    def intercept_stream_unary(self, continuation, client_call_details, request_iterator):
+        return continuation(self._details(client_call_details), request_iterator)
+
+
+def open_blocking_channel(address: str, internal_token: str, default_timeout_s: float = 5.0) -> grpc.Channel:
+    """A blocking channel, for synchronous code (RQ's work horses): the same metadata, deadline and
+    options as open_channel."""
+    return grpc.intercept_channel(
+        grpc.insecure_channel(address, options=CHANNEL_OPTIONS),
+        _BlockingMetadataAndDeadline(internal_token, default_timeout_s),
     )
 
 

@@ -1,12 +1,14 @@
-"""Redis clients (asyncio) for the services: short timeouts so a dead Redis fails a call fast, and one
-quick retry, so the first command after a Redis restart does not fail on a stale pooled connection."""
+"""Redis clients for the services: short timeouts so a dead Redis fails a call fast, and a quick
+retry, so the first command after a Redis restart does not fail on a stale pooled connection."""
 
 from __future__ import annotations
 
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
+from redis import Redis
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError, TimeoutError
+from redis.retry import Retry
 
 
 def async_redis(settings, *, read_timeout_extra_s: float = 0.0) -> aioredis.Redis:
@@ -17,7 +19,20 @@ def async_redis(settings, *, read_timeout_extra_s: float = 0.0) -> aioredis.Redi
         settings.redis_url.get_secret_value(),
         socket_connect_timeout=timeout,
         socket_timeout=timeout + read_timeout_extra_s,
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 2),
+        retry=AsyncRetry(ExponentialBackoff(cap=0.2, base=0.05), 2),
         retry_on_error=[ConnectionError, TimeoutError],
+        health_check_interval=30,
+    )
+
+
+def sync_redis(settings, *, socket_timeout: bool = True) -> Redis:
+    """A blocking client (RQ is synchronous), from the same settings, with one quick retry. RQ's
+    workers pass socket_timeout=False: RQ sets its own for its blocking dequeues."""
+    timeout = settings.redis_socket_timeout_s
+    return Redis.from_url(
+        settings.redis_url.get_secret_value(),
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout if socket_timeout else None,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
         health_check_interval=30,
     )

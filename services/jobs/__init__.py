@@ -1,4 +1,5 @@
-"""jobs: generation jobs and LoRA models; the API side (gRPC) and the RQ workers that run the work."""
+"""jobs: generation jobs and LoRA models; the gRPC service (api/) and the RQ workers that run the
+work (worker/), with packages by domain between them (docs/architecture.md, Layout of services/jobs)."""
 
 import os
 

@@ -1,3 +1,3 @@
-from services.jobs.server import main
+from services.jobs.api.server import main
 
 main()

@@ -39,6 +39,8 @@ class Settings(DatabaseConfig, RedisConfig):
 
     # RQ's job_timeout per job type: RQ's default of 180 s fits none of them.
     diagnostic_job_timeout_s: int = Field(60, ge=1)
+    # A LoRA training's job follows the training at Replicate until it ends.
+    lora_training_timeout_s: int = Field(4 * 3600, ge=60)
     # How long a failed RQ job stays inspectable in Redis; the row keeps its error for good.
     rq_failure_ttl_s: int = Field(7 * 24 * 3600, ge=60)
 
@@ -96,8 +98,6 @@ class Settings(DatabaseConfig, RedisConfig):
     replicate_max_retries: int = Field(5, ge=0)
     # Outputs larger than this are refused rather than filling the worker's disk.
     replicate_max_output_bytes: int = Field(512 * 1024 * 1024, ge=1)
-    # "whsec_..." from GET /v1/webhooks/default/secret; needed only to accept webhooks.
-    replicate_webhook_secret: SecretStr | None = None
     # Trains Wan 2.1 LoRAs from images, so its weights fit the video model above. "owner/name"
     # trains with the latest version (looked up); pin "owner/name:version" in production.
     replicate_lora_trainer: str = "ostris/wan-lora-trainer"

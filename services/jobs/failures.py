@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from rq.timeouts import JobTimeoutException
 
 from services.common.errors import ServiceError
-from services.jobs.providers.base import InputError, PermanentProviderError, TransientProviderError
-from services.jobs.service_calls import ServiceCallFailed
+from services.jobs.clients import ServiceCallFailed
+from services.jobs.media_types import InputError, PermanentProviderError, TransientProviderError
 
 USER = "user"
 SYSTEM = "system"

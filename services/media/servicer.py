@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.db import ping
 from services.common.errors import InvalidArgument
 from services.common.probes import check_all
+from services.common.timestamps import timestamp
 from services.media import keys, objects, presigned
 from services.media.records import StoredObject
 from services.media.storage import S3Storage
@@ -38,19 +37,13 @@ def object_key(ref: media_pb2.ObjectRef) -> keys.ObjectKey:
     )
 
 
-def _timestamp(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
-
 def _stored(obj: StoredObject, stored_now: bool = False) -> media_pb2.StoredObject:
     return media_pb2.StoredObject(
         key=obj.key,
         size=obj.size,
         content_type=obj.content_type,
         checksum_sha256=obj.checksum_sha256 or "",
-        created_at=_timestamp(obj.created_at),
+        created_at=timestamp(obj.created_at),
         version_id=obj.version_id or "",
         stored_now=stored_now,
     )
@@ -102,7 +95,7 @@ class MediaServicer(media_pb2_grpc.MediaServicer):
         url = await presigned.presign_download(
             self.storage, self.engine, object_key(request.ref), request.expires_in_s
         )
-        return media_pb2.PresignedUrl(url=url.url, expires_at=_timestamp(url.expires_at))
+        return media_pb2.PresignedUrl(url=url.url, expires_at=timestamp(url.expires_at))
 
     async def PresignDownloads(self, request, context):
         if len(request.refs) > MAX_PRESIGN_BATCH:
@@ -111,7 +104,7 @@ class MediaServicer(media_pb2_grpc.MediaServicer):
             self.storage, self.engine, [object_key(ref) for ref in request.refs], request.expires_in_s
         )
         return media_pb2.PresignDownloadsResponse(
-            urls=[media_pb2.PresignedUrl(url=u.url, expires_at=_timestamp(u.expires_at)) for u in urls]
+            urls=[media_pb2.PresignedUrl(url=u.url, expires_at=timestamp(u.expires_at)) for u in urls]
         )
 
     async def PresignUpload(self, request, context):
@@ -128,7 +121,7 @@ class MediaServicer(media_pb2_grpc.MediaServicer):
             method=put.method,
             headers=put.headers,
             key=put.key,
-            expires_at=_timestamp(put.expires_at),
+            expires_at=timestamp(put.expires_at),
         )
 
     async def ConfirmUpload(self, request, context):

@@ -1,67 +1,20 @@
-"""The interface every generation provider implements, and the values passed across it.
+"""The interface every generation provider implements.
 
 A provider turns one step of a generation into a local file: a scene's video, the voiceover, the
-music. The pipeline (services.jobs.generation) downloads the inputs into the job's own temporary
-directory, calls the provider, and stores the output in S3 through media. The composite of scenes,
+music. The steps (services.jobs.generation.steps) download the inputs into the job's own temporary
+directory, call the provider, and store the output in S3 through media. The composite of scenes,
 voiceover and music is always made locally (services.jobs.render.composite), whatever the provider.
 
-Providers are synchronous: they run inside an RQ work horse. They call `progress` as they go and
-`checkpoint` at least every few seconds; checkpoint raises Cancelled when the generation was
-cancelled, so a long render or a remote prediction stops promptly (a remote one is cancelled at the
-provider before the exception propagates).
+Providers are synchronous: they run inside an RQ work horse. The values and errors passed across
+this interface are in services.jobs.media_types.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-
-class Cancelled(Exception):
-    """The generation was cancelled; the job stops at this checkpoint."""
-
-
-class TransientProviderError(Exception):
-    """Worth retrying with backoff: a timeout, a 429, a 5xx, a connection reset."""
-
-
-class PermanentProviderError(Exception):
-    """Retrying cannot help (bad input, a failed prediction, a refused model): fail the job now,
-    with the provider's own message."""
-
-
-class InputError(PermanentProviderError):
-    """An input the job was given is unusable (a corrupt or oversized image, say)."""
-
-
-@dataclass(frozen=True)
-class Size:
-    width: int
-    height: int
-    fps: int = 30
-
-
-@dataclass(frozen=True)
-class Scene:
-    n: int  # 1-based position in the ad
-    description: str
-    duration_s: float
-    on_screen_text: str | None = None
-    voiceover_text: str | None = None
-
-
-@dataclass
-class JobIO:
-    """What a provider call gets besides its inputs."""
-
-    workdir: Path  # the job's own temporary directory, removed after the job
-    progress: Callable[[int, str], None] = lambda pct, stage: None  # 0-100 within this job, a stage label
-    checkpoint: Callable[[], None] = lambda: None  # raises Cancelled
-    # Set by the provider when it used a remote job (Replicate's prediction id), for the row.
-    remote_job_id: str | None = None
-    extra: dict = field(default_factory=dict)
+from services.jobs.media_types import JobIO, Scene, Size
 
 
 class Provider(Protocol):

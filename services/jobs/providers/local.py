@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from services.jobs.providers.base import JobIO, Scene, Size
+from services.jobs.media_types import JobIO, Scene, Size
 from services.jobs.render import audio, speech
 from services.jobs.render import scenes as scene_render
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from services.jobs.providers.base import InputError, JobIO, Scene
+from services.jobs.media_types import InputError, JobIO, Scene
 from services.jobs.render import ffmpeg, music, speech
 from services.jobs.render.files import atomic_output, scratch
 

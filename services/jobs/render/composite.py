@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.jobs.providers.base import InputError, JobIO, Size
+from services.jobs.media_types import InputError, JobIO, Size
 from services.jobs.render import ffmpeg, probe
 from services.jobs.render.files import atomic_output
 from services.jobs.render.scenes import FINAL_ENCODING, Encoding, video_output_args

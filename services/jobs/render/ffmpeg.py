@@ -23,7 +23,7 @@ from pathlib import Path
 
 import imageio_ffmpeg
 
-from services.jobs.providers.base import JobIO, PermanentProviderError, TransientProviderError
+from services.jobs.media_types import JobIO, PermanentProviderError, TransientProviderError
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from services.jobs.providers.base import JobIO
+from services.jobs.media_types import JobIO
 
 
 @contextmanager

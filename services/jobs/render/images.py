@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, ImageEnhance, ImageFilter, UnidentifiedImageError
 
-from services.jobs.providers.base import InputError
+from services.jobs.media_types import InputError
 
 FORMATS = ("PNG", "JPEG", "WEBP")
 MAX_PIXELS = 40_000_000

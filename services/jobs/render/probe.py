@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from services.jobs.providers.base import InputError
+from services.jobs.media_types import InputError
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.jobs.providers.base import InputError, JobIO, Scene, Size
+from services.jobs.media_types import InputError, JobIO, Scene, Size
 from services.jobs.render import ffmpeg, images, text
 from services.jobs.render.files import atomic_output, scratch
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.jobs.providers.base import InputError, Size
+from services.jobs.media_types import InputError, Size
 
 ASPECTS = {"9:16": (9, 16), "16:9": (16, 9), "1:1": (1, 1)}
 DEFAULT_SHORT_SIDE = 1080

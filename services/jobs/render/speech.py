@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import espeakng_loader
 import numpy as np
 
-from services.jobs.providers.base import InputError, PermanentProviderError
+from services.jobs.media_types import InputError, PermanentProviderError
 
 VOICE = "en-us"
 RATE_WPM = 165  # eSpeak's default is 175; a little slower reads better in an ad

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from services.jobs.providers.base import PermanentProviderError, Size
+from services.jobs.media_types import PermanentProviderError, Size
 
 FONT_SHARE = 0.064  # font size as a share of the frame's short side
 MIN_FONT_SHARE = 0.04  # long text shrinks down to this before it is cut

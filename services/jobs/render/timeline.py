@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.jobs.providers.base import InputError
+from services.jobs.media_types import InputError
 
 DEFAULT_TRANSITION_S = 0.4
 

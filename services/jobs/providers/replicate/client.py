@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from services.jobs.providers.base import PermanentProviderError, TransientProviderError
+from services.jobs.media_types import PermanentProviderError, TransientProviderError
 
 log = logging.getLogger(__name__)
 
@@ -244,20 +244,10 @@ class ReplicateClient:
     # --- predictions -----------------------------------------------------------------------------
 
     def create_prediction(
-        self,
-        model: str | ModelRef,
-        input: dict,
-        *,
-        webhook: str | None = None,
-        webhook_events_filter: list[str] | None = None,
-        checkpoint: Checkpoint = no_checkpoint,
+        self, model: str | ModelRef, input: dict, *, checkpoint: Checkpoint = no_checkpoint
     ) -> dict:
         ref = model if isinstance(model, ModelRef) else ModelRef.parse(model)
         body: dict[str, Any] = {"input": input}
-        if webhook:
-            body["webhook"] = webhook
-            if webhook_events_filter:
-                body["webhook_events_filter"] = list(webhook_events_filter)
         if ref.version:
             body["version"] = ref.version
             return self.call("POST", "/v1/predictions", json=body, checkpoint=checkpoint)
@@ -266,39 +256,19 @@ class ReplicateClient:
             "POST", f"/v1/models/{ref.owner}/{ref.name}/predictions", json=body, checkpoint=checkpoint
         )
 
-    def get_prediction(self, prediction_id: str, *, checkpoint: Checkpoint = no_checkpoint) -> dict:
-        return self.call("GET", f"/v1/predictions/{prediction_id}", checkpoint=checkpoint)
-
-    def cancel_prediction(self, prediction_id: str) -> dict:
-        return self.call("POST", f"/v1/predictions/{prediction_id}/cancel")
-
     # --- trainings and models --------------------------------------------------------------------
 
     def create_training(
-        self,
-        trainer: ModelRef,
-        destination: str,
-        input: dict,
-        *,
-        webhook: str | None = None,
-        webhook_events_filter: list[str] | None = None,
-        checkpoint: Checkpoint = no_checkpoint,
+        self, trainer: ModelRef, destination: str, input: dict, *, checkpoint: Checkpoint = no_checkpoint
     ) -> dict:
         if not trainer.version:
             raise PermanentProviderError(f"a training needs a trainer version: {trainer.model}")
         body: dict[str, Any] = {"destination": destination, "input": input}
-        if webhook:
-            body["webhook"] = webhook
-            if webhook_events_filter:
-                body["webhook_events_filter"] = list(webhook_events_filter)
         path = f"/v1/models/{trainer.owner}/{trainer.name}/versions/{trainer.version}/trainings"
         return self.call("POST", path, json=body, checkpoint=checkpoint)
 
     def get_training(self, training_id: str, *, checkpoint: Checkpoint = no_checkpoint) -> dict:
         return self.call("GET", f"/v1/trainings/{training_id}", checkpoint=checkpoint)
-
-    def cancel_training(self, training_id: str) -> dict:
-        return self.call("POST", f"/v1/trainings/{training_id}/cancel")
 
     def get_model(self, owner: str, name: str) -> dict | None:
         """The model, or None when it does not exist (404)."""

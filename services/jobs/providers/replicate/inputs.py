@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from services.jobs.providers.base import InputError, PermanentProviderError, Size
+from services.jobs.media_types import InputError, PermanentProviderError, Size
 from services.jobs.providers.replicate.client import ModelRef
 
 

@@ -14,7 +14,7 @@ import av
 import imageio_ffmpeg
 from PIL import Image
 
-from services.jobs.providers.base import InputError, PermanentProviderError, Size
+from services.jobs.media_types import InputError, PermanentProviderError, Size
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from services.jobs.providers.base import InputError, JobIO, Scene, Size
+from services.jobs.media_types import InputError, JobIO, Scene, Size
 from services.jobs.providers.replicate import media
 from services.jobs.providers.replicate.client import (
     TERMINAL_STATES,

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from services.jobs.providers.base import InputError, PermanentProviderError
+from services.jobs.media_types import InputError, PermanentProviderError
 from services.jobs.providers.replicate.client import (
     Checkpoint,
     ClientOptions,
@@ -74,31 +74,13 @@ class ReplicateTrainings:
                     return model
             raise
 
-    def create(
-        self,
-        destination: str,
-        input: dict,
-        *,
-        webhook: str | None = None,
-        webhook_events_filter: list[str] | None = None,
-        checkpoint: Checkpoint = no_checkpoint,
-    ) -> dict:
+    def create(self, destination: str, input: dict, *, checkpoint: Checkpoint = no_checkpoint) -> dict:
         dest = self.destination(destination)
         self.ensure_model(dest)
-        return self.client.create_training(
-            self.trainer_version(),
-            dest,
-            input,
-            webhook=webhook,
-            webhook_events_filter=webhook_events_filter,
-            checkpoint=checkpoint,
-        )
+        return self.client.create_training(self.trainer_version(), dest, input, checkpoint=checkpoint)
 
     def get(self, training_id: str) -> dict:
         return self.client.get_training(training_id)
-
-    def cancel(self, training_id: str) -> dict:
-        return self.client.cancel_training(training_id)
 
     def wait(
         self,

@@ -13,19 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Row, func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.errors import InvalidArgument
 from services.jobs.models import GenerationJob
 
 jobs = GenerationJob.__table__
-
-
-def parse_uuid(value: str, field: str) -> uuid.UUID:
-    if not value:
-        raise InvalidArgument(f"{field} is required")
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise InvalidArgument(f"{field} must be a UUID, got {value[:64]!r}") from None
 
 
 async def insert_pending(engine: AsyncEngine, ad_project_id: uuid.UUID, job_type: str, params: dict) -> Row:

@@ -1,4 +1,4 @@
-"""Starting, reading and cancelling generations (the jobs service's side; asyncio).
+"""StartGeneration (the jobs service; asyncio).
 
 Starting is a short saga whose every step can be retried: the generation row is written first
 (status charging; the partial unique index allows one active generation per project), then accounts
@@ -18,22 +18,14 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.context import user_id_var
-from services.common.errors import (
-    ERROR_REASON_TRAILER,
-    AlreadyExists,
-    FailedPrecondition,
-    InvalidArgument,
-    NotFound,
-    ServiceError,
-    Unauthenticated,
-)
-from services.jobs import generation_outcome, rq_jobs
+from services.common.context import caller_id
+from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, Upstream
+from services.common.ids import parse_id
 from services.jobs.config import Settings
-from services.jobs.generation_plan import check_format, make_plan, step_names
-from services.jobs.models import ACTIVE_GENERATION_STATUSES, Generation, GenerationJob, LoraModel
+from services.jobs.generation.plan import check_format, make_plan, step_names
+from services.jobs.models import Generation, GenerationJob, LoraModel
+from services.jobs.queue import job_types, rq_jobs
 from zapcut.accounts.v1 import accounts_pb2
-from zapcut.media.v1 import media_pb2
 
 log = logging.getLogger(__name__)
 
@@ -41,29 +33,6 @@ generations = Generation.__table__
 steps = GenerationJob.__table__
 loras = LoraModel.__table__
 MAX_IDEMPOTENCY_KEY = 200
-
-
-def caller() -> uuid.UUID:
-    try:
-        return uuid.UUID(user_id_var.get() or "")
-    except ValueError:
-        raise Unauthenticated("no authenticated user on this call") from None
-
-
-def _uuid(value: str, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except (ValueError, TypeError):
-        raise NotFound(f"{what} not found") from None
-
-
-class Upstream(ServiceError):
-    """An error from accounts, passed on with its code, message and reason."""
-
-    def __init__(self, exc: grpc.aio.AioRpcError):
-        super().__init__(exc.details() or exc.code().name)
-        self.code = exc.code()
-        self.trailers = tuple((k, v) for k, v in (exc.trailing_metadata() or ()) if k == ERROR_REASON_TRAILER)
 
 
 async def start(
@@ -77,8 +46,8 @@ async def start(
     resolution: int,
     idempotency_key: str,
 ) -> uuid.UUID:
-    user_id = caller()
-    project = _uuid(project_id, "project")
+    user_id = caller_id()
+    project = parse_id(project_id, "ad_project_id")
     aspect, resolution = check_format(aspect, resolution)
     if len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
         raise InvalidArgument(f"the idempotency key is longer than {MAX_IDEMPOTENCY_KEY} characters")
@@ -181,7 +150,9 @@ async def start(
         )
     # Before any step can run, so a fast generation's "completed" never lands before "generating".
     await _mark_project_generating(engine, accounts, generation_id, project)
-    await enqueue_steps(queue, settings, [str(i) for i in step_ids])
+    await enqueue_steps(
+        queue, settings, [(str(i), job_type) for i, (_, job_type, _) in zip(step_ids, names, strict=True)]
+    )
     log.info(
         "generation %s of project %s started (%s, %d steps)", generation_id, project, charge.kind, len(names)
     )
@@ -226,15 +197,18 @@ async def lora_weights(engine: AsyncEngine, brand_id: uuid.UUID) -> str | None:
         )
 
 
-async def enqueue_steps(queue, settings: Settings, step_ids: list[str]) -> None:
-    """The last id is the composite: it waits (RQ depends_on) on all the others. Redis down: the
-    rows stay pending and the reconciler enqueues them when it is back."""
-    timeout = settings.generation_step_timeout_s
+async def enqueue_steps(queue, settings: Settings, step_ids: list[tuple[str, str]]) -> None:
+    """(id, job type) of every step; the last is the composite: it waits (RQ depends_on) on all the
+    others. Redis down: the rows stay pending and the reconciler enqueues them when it is back."""
+    ttl = settings.rq_failure_ttl_s
+    *others, (composite_id, composite_type) = step_ids
     try:
-        for step_id in step_ids[:-1]:
-            await asyncio.to_thread(rq_jobs.enqueue, queue, step_id, timeout, settings.rq_failure_ttl_s)
+        for step_id, job_type in others:
+            timeout = job_types.job_timeout_s(settings, job_type)
+            await asyncio.to_thread(rq_jobs.enqueue, queue, step_id, timeout, ttl)
+        timeout = job_types.job_timeout_s(settings, composite_type)
         await asyncio.to_thread(
-            rq_jobs.enqueue, queue, step_ids[-1], timeout, settings.rq_failure_ttl_s, depends_on=step_ids[:-1]
+            rq_jobs.enqueue, queue, composite_id, timeout, ttl, depends_on=[step_id for step_id, _ in others]
         )
     except Exception as exc:  # noqa: BLE001 - kept pending; the reconciler enqueues later
         log.warning("generation steps kept pending: could not enqueue (%s)", exc)
@@ -258,131 +232,3 @@ async def _end(engine: AsyncEngine, generation_id: uuid.UUID, status: str, messa
             .where(generations.c.id == generation_id)
             .values(status=status, error_message=message[:2000], finished_at=func.now())
         )
-
-
-async def get(engine: AsyncEngine, project_id: str, generation_id: str = ""):
-    """(generation row, step rows) of the caller's project: the one named, or the latest."""
-    user_id = caller()
-    project = _uuid(project_id, "project")
-    query = select(generations).where(
-        generations.c.ad_project_id == project,
-        generations.c.user_id == user_id,
-        generations.c.status != "rejected",
-    )
-    if generation_id:
-        query = query.where(generations.c.id == _uuid(generation_id, "generation"))
-    query = query.order_by(generations.c.created_at.desc()).limit(1)
-    async with engine.connect() as conn:
-        gen = (await conn.execute(query)).one_or_none()
-        if gen is None:
-            raise NotFound("no generation for this project")
-        rows = (
-            await conn.execute(
-                select(steps).where(steps.c.generation_id == gen.id).order_by(steps.c.created_at)
-            )
-        ).all()
-    return gen, rows
-
-
-async def list_all(engine: AsyncEngine, project_id: str):
-    user_id = caller()
-    project = _uuid(project_id, "project")
-    async with engine.connect() as conn:
-        gens = (
-            await conn.execute(
-                select(generations)
-                .where(
-                    generations.c.ad_project_id == project,
-                    generations.c.user_id == user_id,
-                    generations.c.status != "rejected",
-                )
-                .order_by(generations.c.created_at.desc())
-                .limit(100)
-            )
-        ).all()
-        rows = (
-            await conn.execute(
-                select(steps)
-                .where(steps.c.generation_id.in_([g.id for g in gens]))
-                .order_by(steps.c.created_at)
-            )
-        ).all()
-    by_generation: dict = {}
-    for row in rows:
-        by_generation.setdefault(row.generation_id, []).append(row)
-    return [(g, by_generation.get(g.id, [])) for g in gens]
-
-
-async def cancel(engine: AsyncEngine, redis, media, project_id: str, generation_id: str = ""):
-    """Queued steps never start, running ones stop at their next checkpoint, and what the steps
-    stored is deleted: exactly the keys this generation's steps recorded, which hold its own id, so
-    no other generation of the project loses a file. Cancelling an ended generation changes nothing
-    (409)."""
-    gen, _ = await get(engine, project_id, generation_id)
-    async with engine.begin() as conn:
-        # Writing the generation row first: a step storing an output holds it (FOR SHARE) while it
-        # records its key, so the keys read below include every output stored before this commits,
-        # and a step storing after it finds the generation cancelled and deletes its own output.
-        changed = await conn.execute(
-            update(generations)
-            .where(generations.c.id == gen.id, generations.c.status.in_(ACTIVE_GENERATION_STATUSES))
-            .values(status="cancelled", finished_at=func.now(), project_status_due="scripting")
-        )
-        if changed.rowcount == 0:
-            raise FailedPrecondition(f"the generation has already ended ({gen.status})")
-        waiting = (
-            (
-                await conn.execute(
-                    update(steps)
-                    .where(steps.c.generation_id == gen.id, steps.c.status == "pending")
-                    .values(status="cancelled", finished_at=func.now(), error_message="generation cancelled")
-                    .returning(steps.c.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        # Any step's, finished or still running: a running step may have recorded its output already.
-        stored = (
-            (
-                await conn.execute(
-                    select(steps.c.output_url).where(
-                        steps.c.generation_id == gen.id, steps.c.output_url.is_not(None)
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
-    await asyncio.to_thread(generation_outcome.cancel_rq_jobs, redis, [str(i) for i in waiting])
-    deleted = await _delete_outputs(media, stored)
-    if deleted:
-        # The rows stop naming what is gone, so the history hands out no URL that answers 404.
-        async with engine.begin() as conn:
-            await conn.execute(
-                update(steps)
-                .where(steps.c.generation_id == gen.id, steps.c.output_url.in_(deleted))
-                .values(output_url=None)
-            )
-            await conn.execute(
-                update(generations)
-                .where(generations.c.id == gen.id, generations.c.final_key.in_(deleted))
-                .values(final_key=None)
-            )
-    log.info("generation %s cancelled; deleted %d of its %d outputs", gen.id, len(deleted), len(stored))
-    return gen.id
-
-
-async def _delete_outputs(media, keys: list[str]) -> list[str]:
-    """Delete these objects through media; the keys that are gone (or were never there). One that
-    could not be deleted now stays in its row, under its project's folder, and goes with the
-    project."""
-    gone = []
-    for key in keys:
-        try:
-            await media.DeleteObject(media_pb2.ObjectRequest(ref=media_pb2.ObjectRef(key=key)))
-        except grpc.aio.AioRpcError as exc:
-            log.warning("could not delete %s of a cancelled generation: %s", key, exc.details())
-        else:
-            gone.append(key)
-    return gone

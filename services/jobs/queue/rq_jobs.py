@@ -1,7 +1,8 @@
 """The RQ side of a job: enqueueing a row's job, and reading RQ's view of it for the reconciler.
 
-The RQ job id is the generation_jobs row id. Everything here is synchronous (RQ is); the async
-service calls it through asyncio.to_thread.
+The RQ job id is the generation_jobs row id (`lora-<id>` for a LoRA training, whose record is its
+lora_models row). Everything here is synchronous (RQ is); the async service calls it through
+asyncio.to_thread.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ import logging
 import time
 
 from redis import Redis
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 from rq import Queue
 from rq.callbacks import Callback
 from rq.exceptions import DuplicateJobError, InvalidJobOperation
@@ -24,24 +23,16 @@ from services.jobs.config import Settings
 
 log = logging.getLogger(__name__)
 
-# By dotted path, so the service never imports worker code and `rq worker` resolves it alone.
-RUN_JOB = "services.jobs.tasks.run_job"
-ON_FAILURE = "services.jobs.tasks.on_job_failure"
+# What RQ runs, by dotted path, so the service never imports worker code and `rq worker` resolves
+# it alone. Jobs enqueued before these moved name services.jobs.tasks, kept as an alias for one
+# release (a failed job is requeued as it is). A LoRA job naming services.jobs.lora_training needs
+# none: it fails, and the reconciler replaces a LoRA's ended job with a new one.
+RUN_JOB = "services.jobs.worker.tasks.run_job"
+ON_FAILURE = "services.jobs.worker.tasks.on_job_failure"
+RUN_LORA_TRAINING = "services.jobs.worker.tasks.run_lora_training"
+LORA_RESULT_TTL_S = 3600
 # RQ statuses after which the job will not run again by itself.
 ENDED = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
-
-
-def connect(settings: Settings, *, socket_timeout: bool = True) -> Redis:
-    """A Redis client that fails fast: short timeouts, one quick retry (for a connection a Redis
-    restart left stale). Workers pass socket_timeout=False: RQ sets its own for blocking dequeues."""
-    timeout = settings.redis_socket_timeout_s
-    return Redis.from_url(
-        settings.redis_url.get_secret_value(),
-        socket_connect_timeout=timeout,
-        socket_timeout=timeout if socket_timeout else None,
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
-        health_check_interval=30,
-    )
 
 
 def queue(redis: Redis, settings: Settings) -> Queue:
@@ -75,6 +66,21 @@ def enqueue(
     except DuplicateJobError:
         return False
     return True
+
+
+def lora_job_id(lora_id) -> str:
+    return f"lora-{lora_id}"
+
+
+def enqueue_lora_training(q: Queue, lora_id, timeout_s: int) -> None:
+    """The training's RQ job; its lora_models row is its record, which the job itself settles."""
+    q.enqueue(
+        RUN_LORA_TRAINING,
+        str(lora_id),
+        job_id=lora_job_id(lora_id),
+        job_timeout=timeout_s,
+        result_ttl=LORA_RESULT_TTL_S,
+    )
 
 
 def enqueue_missing(q: Queue, jobs: list[tuple[str, int]], failure_ttl_s: int) -> list[str]:
@@ -121,7 +127,7 @@ def sweep_abandoned(q: Queue, lost_after_s: float) -> int:
     RQ only sweeps an execution once its registry score (last heartbeat + monitoring interval + 60 s)
     has passed; executions whose heartbeat is older than lost_after_s are expired first, so RQ's own
     cleanup fails them and runs their on_failure callback (which puts the row back to pending to run
-    again, services.jobs.worker_losses). Returns how many.
+    again, services.jobs.queue.worker_losses). Returns how many.
     """
     registry = StartedJobRegistry(queue=q, death_penalty_class=TimerDeathPenalty)  # not the main thread
     stale = [

@@ -1,8 +1,10 @@
-"""LoRA models of a brand: start a training, read the latest, approve or reject it (asyncio side).
+"""LoRA models of a brand: start a training, read the latest, approve or reject it (the jobs
+service; asyncio).
 
-The lora_models row is the source of truth; the training runs in an RQ job (lora_training.run) that
-starts it at Replicate and follows it to the end. The reconciler re-enqueues a row whose job was
-lost, and the job picks up the training it had already started (training_job_id)."""
+The lora_models row is the source of truth; the training runs in an RQ job (the lora_training job
+type, services.jobs.lora.training) that starts it at Replicate and follows it to the end. The
+reconciler re-enqueues a row whose job was lost, and the job picks up the training it had already
+started (training_job_id)."""
 
 from __future__ import annotations
 
@@ -17,23 +19,17 @@ from rq.job import Job
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.errors import AlreadyExists, FailedPrecondition, NotFound
-from services.jobs import rq_jobs
+from services.common.context import caller_id
+from services.common.errors import AlreadyExists, FailedPrecondition, NotFound, Upstream
 from services.jobs.config import Settings
-from services.jobs.generations import Upstream, caller
 from services.jobs.models import LoraModel
+from services.jobs.queue import job_types, rq_jobs
 from zapcut.accounts.v1 import accounts_pb2
 
 log = logging.getLogger(__name__)
 
 loras = LoraModel.__table__
 MIN_IMAGES = 5
-RUN = "services.jobs.lora_training.run"
-TRAINING_TIMEOUT_S = 4 * 3600
-
-
-def rq_job_id(lora_id) -> str:
-    return f"lora-{lora_id}"
 
 
 def check_configured(settings: Settings) -> None:
@@ -51,14 +47,13 @@ async def _owned_brand(accounts, brand_id: str):
         raise Upstream(exc) from None
 
 
-def enqueue(queue: Queue, lora_id) -> None:
-    queue.enqueue(
-        RUN, str(lora_id), job_id=rq_job_id(lora_id), job_timeout=TRAINING_TIMEOUT_S, result_ttl=3600
-    )
+def enqueue(queue: Queue, settings: Settings, lora_id) -> None:
+    timeout_s = job_types.job_timeout_s(settings, job_types.LORA_TRAINING)
+    rq_jobs.enqueue_lora_training(queue, lora_id, timeout_s)
 
 
 async def start(engine: AsyncEngine, accounts, queue: Queue, settings: Settings, brand_id: str):
-    user_id = caller()
+    user_id = caller_id()
     brand = await _owned_brand(accounts, brand_id)
     check_configured(settings)
     if (count := len(brand.product_images)) < MIN_IMAGES:
@@ -78,7 +73,7 @@ async def start(engine: AsyncEngine, accounts, queue: Queue, settings: Settings,
             insert(loras).values(brand_id=brand_uuid, status="pending").returning(loras.c.id)
         )
     try:
-        await asyncio.to_thread(enqueue, queue, lora_id)
+        await asyncio.to_thread(enqueue, queue, settings, lora_id)
     except Exception as exc:  # noqa: BLE001 - the reconciler enqueues it when Redis is back
         log.warning("LoRA %s kept pending: could not enqueue (%s)", lora_id, exc)
     log.info("LoRA training %s started for brand %s by %s", lora_id, brand.id, user_id)
@@ -128,15 +123,15 @@ async def lost_trainings(engine: AsyncEngine, older_than_s: float) -> list[uuid.
         )
 
 
-def enqueue_missing(queue: Queue, lora_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+def enqueue_missing(queue: Queue, settings: Settings, lora_ids: list[uuid.UUID]) -> list[uuid.UUID]:
     """Enqueue again the trainings whose RQ job is gone or ended without settling the row."""
     enqueued = []
     for lora_id in lora_ids:
-        job = Job.fetch_many([rq_job_id(lora_id)], connection=queue.connection)[0]
+        job = Job.fetch_many([rq_jobs.lora_job_id(lora_id)], connection=queue.connection)[0]
         if job is not None and job.get_status() not in rq_jobs.ENDED:
             continue
         if job is not None:
             job.delete()
-        enqueue(queue, lora_id)
+        enqueue(queue, settings, lora_id)
         enqueued.append(lora_id)
     return enqueued

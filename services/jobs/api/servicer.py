@@ -11,11 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.db import ping
 from services.common.errors import NotFound
+from services.common.ids import parse_id
 from services.common.probes import check_all
-from services.jobs import generations, job_records, lora, rq_jobs
+from services.common.timestamps import timestamp
 from services.jobs.config import Settings
-from services.jobs.create_job import create_job
-from services.jobs.generation_plan import overall_progress, step_position
+from services.jobs.generation import cancel, queries, start
+from services.jobs.generation.plan import overall_progress, step_position
+from services.jobs.lora import api as lora
+from services.jobs.queue import job_records, rq_jobs
+from services.jobs.queue.create_job import create_job
 from zapcut.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 
 
@@ -40,21 +44,21 @@ class JobsServicer(jobs_pb2_grpc.JobsServicer):
         return job_message(row)
 
     async def GetJob(self, request, context):
-        job_id = job_records.parse_uuid(request.id, "id")
+        job_id = parse_id(request.id, "id")
         row = await job_records.get(self.engine, job_id)
         if row is None:
             raise NotFound(f"job {job_id} not found")
         return job_message(row)
 
     async def ListJobs(self, request, context):
-        project_id = job_records.parse_uuid(request.ad_project_id, "ad_project_id")
+        project_id = parse_id(request.ad_project_id, "ad_project_id")
         rows = await job_records.list_for_project(self.engine, project_id)
         return jobs_pb2.ListJobsResponse(jobs=[job_message(row) for row in rows])
 
     # --- generations
 
     async def StartGeneration(self, request, context):
-        generation_id = await generations.start(
+        generation_id = await start.start(
             self.engine,
             self.accounts,
             self.queue,
@@ -64,26 +68,22 @@ class JobsServicer(jobs_pb2_grpc.JobsServicer):
             resolution=request.resolution,
             idempotency_key=request.idempotency_key,
         )
-        return generation_message(
-            *await generations.get(self.engine, request.ad_project_id, str(generation_id))
-        )
+        return generation_message(*await queries.get(self.engine, request.ad_project_id, str(generation_id)))
 
     async def GetGeneration(self, request, context):
         return generation_message(
-            *await generations.get(self.engine, request.ad_project_id, request.generation_id)
+            *await queries.get(self.engine, request.ad_project_id, request.generation_id)
         )
 
     async def ListGenerations(self, request, context):
-        found = await generations.list_all(self.engine, request.ad_project_id)
+        found = await queries.list_all(self.engine, request.ad_project_id)
         return jobs_pb2.ListGenerationsResponse(generations=[generation_message(g, s) for g, s in found])
 
     async def CancelGeneration(self, request, context):
-        generation_id = await generations.cancel(
+        generation_id = await cancel.cancel(
             self.engine, self.redis, self.media, request.ad_project_id, request.generation_id
         )
-        return generation_message(
-            *await generations.get(self.engine, request.ad_project_id, str(generation_id))
-        )
+        return generation_message(*await queries.get(self.engine, request.ad_project_id, str(generation_id)))
 
     # --- LoRA models
 
@@ -107,7 +107,7 @@ class JobsServicer(jobs_pb2_grpc.JobsServicer):
 
 
 def job_message(row: Row) -> jobs_pb2.Job:
-    message = jobs_pb2.Job(
+    return jobs_pb2.Job(
         id=str(row.id),
         ad_project_id=str(row.ad_project_id),
         job_type=row.job_type,
@@ -117,17 +117,11 @@ def job_message(row: Row) -> jobs_pb2.Job:
         output_url=row.output_url or "",
         error_message=row.error_message or "",
         replicate_job_id=row.replicate_job_id or "",
+        created_at=timestamp(row.created_at),
+        updated_at=timestamp(row.updated_at),
+        started_at=timestamp(row.started_at),
+        finished_at=timestamp(row.finished_at),
     )
-    for field in ("created_at", "updated_at", "started_at", "finished_at"):
-        value = getattr(row, field)
-        if value is not None:
-            getattr(message, field).FromDatetime(value)
-    return message
-
-
-def _stamp(message, field: str, value) -> None:
-    if value is not None:
-        getattr(message, field).FromDatetime(value)
 
 
 def generation_message(gen: Row, rows: list[Row]) -> jobs_pb2.Generation:
@@ -149,11 +143,12 @@ def generation_message(gen: Row, rows: list[Row]) -> jobs_pb2.Generation:
         final_key=gen.final_key or "" if gen.status == "completed" else "",
         error_message=gen.error_message or "",
         duration_s=plan.get("duration_s", 0.0),
+        created_at=timestamp(gen.created_at),
+        updated_at=timestamp(gen.updated_at),
+        finished_at=timestamp(gen.finished_at),
     )
-    for field in ("created_at", "updated_at", "finished_at"):
-        _stamp(message, field, getattr(gen, field))
     for r in sorted(rows, key=lambda r: step_position(r.name or r.job_type)):
-        step = message.steps.add(
+        message.steps.add(
             id=str(r.id),
             name=r.name or r.job_type,
             job_type=r.job_type,
@@ -165,14 +160,15 @@ def generation_message(gen: Row, rows: list[Row]) -> jobs_pb2.Generation:
             replicate_job_id=r.replicate_job_id or "",
             output_key=r.output_url or "",
             error_message=r.error_message or "",
+            created_at=timestamp(r.created_at),
+            started_at=timestamp(r.started_at),
+            finished_at=timestamp(r.finished_at),
         )
-        for field in ("created_at", "started_at", "finished_at"):
-            _stamp(step, field, getattr(r, field))
     return message
 
 
 def lora_message(row: Row) -> jobs_pb2.LoraModel:
-    message = jobs_pb2.LoraModel(
+    return jobs_pb2.LoraModel(
         id=str(row.id),
         brand_id=str(row.brand_id),
         status=row.status,
@@ -181,7 +177,6 @@ def lora_message(row: Row) -> jobs_pb2.LoraModel:
         training_job_id=row.training_job_id or "",
         user_approved=row.user_approved,
         error_message=row.error_message or "",
+        trained_at=timestamp(row.trained_at),
+        created_at=timestamp(row.created_at),
     )
-    _stamp(message, "trained_at", row.trained_at)
-    _stamp(message, "created_at", row.created_at)
-    return message

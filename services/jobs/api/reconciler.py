@@ -2,7 +2,7 @@
 
 Each tick, under a Postgres advisory lock so that one replica reconciles at a time:
 1. RQ's abandoned-job handling, run now: executions whose worker has missed its heartbeats are
-   failed in RQ, and their on_failure callback puts the row back to pending (services.jobs.
+   failed in RQ, and their on_failure callback puts the row back to pending (services.jobs.queue.
    worker_losses). RQ itself only sweeps every 600 s, and only 60 s after the last heartbeat.
 2. Pending rows older than ENQUEUE_GRACE_S whose RQ job is missing (Redis was down at CreateJob, or
    lost its data) or ended (its worker died) are enqueued; a failed RQ job is requeued as it is.
@@ -26,8 +26,10 @@ from redis import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.jobs import generation_outcome, job_records, job_types, lora, rq_jobs, worker_losses
 from services.jobs.config import Settings
+from services.jobs.generation import outcome
+from services.jobs.lora import api as lora
+from services.jobs.queue import job_records, job_types, rq_jobs, worker_losses
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +79,7 @@ class Reconciler:
             await self._enqueue_waiting()
             await self._settle_orphans()
             await self._enqueue_lost_trainings()
-            await asyncio.to_thread(generation_outcome.reconcile, self.sync_engine, self.redis, self.calls)
+            await asyncio.to_thread(outcome.reconcile, self.sync_engine, self.redis, self.calls)
             await lock_conn.rollback()
         return True
 
@@ -101,7 +103,9 @@ class Reconciler:
 
     async def _enqueue_lost_trainings(self) -> None:
         lost = await lora.lost_trainings(self.engine, self.settings.worker_lost_after_s)
-        if lost and (enqueued := await asyncio.to_thread(lora.enqueue_missing, self.queue, lost)):
+        if lost and (
+            enqueued := await asyncio.to_thread(lora.enqueue_missing, self.queue, self.settings, lost)
+        ):
             log.warning("reconciler: re-enqueued LoRA trainings whose job was lost: %s", enqueued)
 
     async def _settle_orphans(self) -> None:

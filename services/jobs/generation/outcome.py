@@ -1,7 +1,8 @@
 """Settling a generation from its steps, and the calls to accounts it then owes.
 
-Synchronous (workers are): the workers call it as a step ends, and the reconciler (in a thread)
-for steps that ended another way (a dead worker, a failed enqueue). Each decision is one
+Synchronous (workers are): the workers call it as a step ends (after_step, the steps' after-hook in
+the job type registry), and the reconciler (in a thread) for steps that ended another way (a dead
+worker, a failed enqueue). Each decision is one
 transaction on the locked generation row, so the two never disagree; the calls to accounts that
 follow (refund, project status) are recorded as due first and cleared once done, so a failed call
 is retried on the next reconcile instead of lost.
@@ -20,8 +21,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
 from services.jobs import failures
+from services.jobs.clients import ServiceCallFailed
 from services.jobs.models import ACTIVE_GENERATION_STATUSES, Generation, GenerationJob
-from services.jobs.service_calls import ServiceCallFailed
+from services.jobs.queue.job_types import JobContext
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,13 @@ def settle(engine: Engine, redis, generation_id: uuid.UUID | str) -> str | None:
                 )
     cancel_rq_jobs(redis, cancelled_steps)
     return status
+
+
+def after_step(ctx: JobContext, params: dict) -> None:
+    """Once a step has settled: the generation follows, and what it owes accounts is paid."""
+    rt = ctx.runtime
+    settle(rt.engine, rt.redis, params["generation_id"])
+    pay_what_is_due(rt.engine, rt.calls, params["generation_id"])
 
 
 def _cancel_waiting_steps(conn, generation_id: uuid.UUID) -> list[str]:

@@ -1,5 +1,6 @@
-"""The RQ job that trains a brand's LoRA at Replicate: zip the product images into our bucket, start
-a training into the brand's destination model, follow it, and record the weights (or the error)."""
+"""The lora_training job type (run in a work horse): zip the brand's product images into our bucket,
+start a training at Replicate into the brand's destination model, follow it, and record the weights
+(or the error) on the lora_models row."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ import httpx
 from sqlalchemy import func, select, update
 
 from services.jobs.failures import describe
+from services.jobs.media_types import PermanentProviderError, TransientProviderError
 from services.jobs.models import LoraModel
-from services.jobs.providers.base import PermanentProviderError, TransientProviderError
-from services.jobs.tasks import runtime
+from services.jobs.providers.replicate.trainings import ReplicateTrainings
+from services.jobs.queue.job_types import JobContext
 from zapcut.media.v1 import media_pb2
 
 log = logging.getLogger(__name__)
@@ -23,12 +25,10 @@ log = logging.getLogger(__name__)
 loras = LoraModel.__table__
 
 
-def run(lora_id: str) -> None:
-    from services.jobs.generation_runtime import calls_and_settings
-    from services.jobs.providers.replicate.trainings import ReplicateTrainings
-
-    rt = runtime()
-    calls, settings = calls_and_settings()
+def run(ctx: JobContext, params: dict) -> None:
+    """The handler; ctx.job_id is the lora_models row's id."""
+    rt = ctx.runtime
+    calls, settings, lora_id = rt.calls, rt.settings, ctx.job_id
     lid = uuid.UUID(lora_id)
     with rt.engine.connect() as conn:
         row = conn.execute(select(loras).where(loras.c.id == lid)).one_or_none()

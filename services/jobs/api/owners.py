@@ -24,8 +24,8 @@ import grpc
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.common.context import USER_ID_HEADER
 from services.common.events import Event, uuids
+from services.common.grpc_client import for_user
 from services.jobs.models import Generation, GenerationJob, LoraModel
 from zapcut.accounts.v1 import accounts_pb2
 from zapcut.media.v1 import media_pb2
@@ -53,7 +53,7 @@ async def delete_owned(engine: AsyncEngine, accounts, media, event: Event) -> No
 
     async with engine.begin() as conn:
         # The generation rows first, as everything that stops a generation does (see
-        # generation_steps.Step.store); a key recorded since the read above comes back here.
+        # services.jobs.generation.steps.Step.store); a key recorded since the read above comes back here.
         generation_ids = (
             (await conn.execute(select(generations.c.id).where(owned).with_for_update())).scalars().all()
         )
@@ -109,7 +109,7 @@ async def _pay_refunds_owed(engine: AsyncEngine, accounts, owned) -> None:
         try:
             await accounts.RefundGeneration(
                 accounts_pb2.GenerationCharge(generation_id=str(generation_id)),
-                metadata=((USER_ID_HEADER, str(user_id)),),
+                metadata=for_user(user_id),
             )
         except grpc.aio.AioRpcError as exc:
             if exc.code() != grpc.StatusCode.NOT_FOUND:  # NOT_FOUND: nothing was charged

@@ -5,10 +5,10 @@ RQ's forking worker with our logging and settings and the scheduler on (so Retry
   their own, and RQ's scheduler process. Without that a SIGKILLed worker would leave a horse working
   with nobody sending its heartbeats (the reconciler would rightly run the job again elsewhere while
   the orphan kept at it) and a scheduler holding the scheduler lock for good;
-- a scheduler lock whose holder is dead is freed at once (services.jobs.scheduler_lock), so the
-  next worker's scheduler does not wait out the dead one's lease;
+- a scheduler lock whose holder is dead is freed at once (scheduler_lock), so the next worker's
+  scheduler does not wait out the dead one's lease;
 - each horse keeps its temporary files in a directory of its own, removed once the horse has ended,
-  and at start a worker removes those of horses killed before they could (services.jobs.horse_tempdirs);
+  and at start a worker removes those of horses killed before they could (horse_tempdirs);
 - a worker whose loop ends without being asked to stop (RQ quits on some Redis errors, e.g. Redis
   going away while it starts or between jobs) is replaced by a new one, with backoff, instead of
   leaving the queue without a worker.
@@ -29,10 +29,12 @@ from redis.exceptions import RedisError
 from rq import Worker
 
 from services.common.logging import configure_from_settings
+from services.common.redis_clients import sync_redis
 from services.common.settings import load_settings
-from services.jobs import horse_tempdirs, rq_jobs, scheduler_lock
-from services.jobs import tasks as _tasks  # noqa: F401 - loaded before RQ forks, so no job pays ~0.2 s for it
 from services.jobs.config import Settings
+from services.jobs.queue import job_types
+from services.jobs.worker import horse_tempdirs, scheduler_lock
+from services.jobs.worker import tasks as _tasks  # noqa: F401 - loaded before RQ forks, so no job pays for it
 
 SERVICE = "worker"
 RESTART_MIN_S = 1.0
@@ -106,6 +108,7 @@ def main() -> None:
     settings = load_settings(Settings)
     configure_from_settings(SERVICE, settings)
     _children_die_with_their_parent()
+    job_types.load_all()  # before RQ forks, so no job pays for importing its handler
     horse_tempdirs.remove_stale()
     delay_s = RESTART_MIN_S
     while True:
@@ -114,7 +117,7 @@ def main() -> None:
         try:
             worker = JobsWorker(
                 [settings.rq_queue],
-                connection=rq_jobs.connect(settings, socket_timeout=False),
+                connection=sync_redis(settings, socket_timeout=False),
                 job_monitoring_interval=settings.worker_job_monitoring_interval_s,
                 maintenance_interval=settings.worker_maintenance_interval_s,
             )

@@ -16,8 +16,9 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.errors import InvalidArgument, Unavailable
-from services.jobs import job_records, job_types, rq_jobs
+from services.common.ids import parse_id
 from services.jobs.config import Settings
+from services.jobs.queue import job_records, job_types, rq_jobs
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ async def create_job(
     job_type: str,
     input_params_json: str,
 ) -> Row:
-    project_id = job_records.parse_uuid(ad_project_id, "ad_project_id")
+    project_id = parse_id(ad_project_id, "ad_project_id")
     kind = job_types.job_type(job_type)
     params = parse_params(input_params_json)
     kind.validate_params(params)

@@ -1,7 +1,9 @@
-"""Blocking calls from RQ workers (which are synchronous) to media and accounts.
+"""Blocking calls to media and accounts, for the synchronous code: the RQ work horses, and the
+reconciler's settling of generations (in a thread of the jobs service).
 
-Every call carries the internal token, the user it acts for and a deadline, like the asyncio
-clients in services.common.grpc_client do for the services themselves. A failed call raises
+The channels come from services.common.grpc_client (open_blocking_channel), like the services'
+asyncio ones: every call carries the internal token and a deadline, and a call made for a
+generation's user says so (for_user). A failed call raises
 ServiceCallFailed, which names the service and what the call was for (a readable message, never
 gRPC's debug string) and says whether trying again may help: UNAVAILABLE and DEADLINE_EXCEEDED
 (a service restarting, or not listening yet) are transient, the generation steps retry them.
@@ -15,8 +17,7 @@ from pathlib import Path
 
 import grpc
 
-from services.common.context import INTERNAL_TOKEN_HEADER, USER_ID_HEADER
-from services.common.grpc_client import CHANNEL_OPTIONS
+from services.common.grpc_client import for_user, open_blocking_channel
 from zapcut.accounts.v1 import accounts_pb2, accounts_pb2_grpc
 from zapcut.media.v1 import media_pb2, media_pb2_grpc
 
@@ -60,16 +61,11 @@ def _calling(service: str, action: str):
 
 class ServiceCalls:
     def __init__(self, settings):
-        self._token = settings.internal_token.get_secret_value()
-        self._timeout = settings.grpc_deadline_s
-        self._media_channel = grpc.insecure_channel(settings.media_addr, options=CHANNEL_OPTIONS)
-        self._accounts_channel = grpc.insecure_channel(settings.accounts_addr, options=CHANNEL_OPTIONS)
+        token, deadline_s = settings.internal_token.get_secret_value(), settings.grpc_deadline_s
+        self._media_channel = open_blocking_channel(settings.media_addr, token, deadline_s)
+        self._accounts_channel = open_blocking_channel(settings.accounts_addr, token, deadline_s)
         self.media = media_pb2_grpc.MediaStub(self._media_channel)
         self.accounts = accounts_pb2_grpc.AccountsStub(self._accounts_channel)
-
-    def _metadata(self, user_id: str | None) -> tuple[tuple[str, str], ...]:
-        md = ((INTERNAL_TOKEN_HEADER, self._token),)
-        return md + ((USER_ID_HEADER, user_id),) if user_id else md
 
     def close(self) -> None:
         self._media_channel.close()
@@ -85,8 +81,6 @@ class ServiceCalls:
                 media_pb2.PresignDownloadsRequest(
                     refs=[media_pb2.ObjectRef(key=k) for k in keys], expires_in_s=expires_in_s
                 ),
-                metadata=self._metadata(None),
-                timeout=self._timeout,
                 wait_for_ready=True,
             )
         return [u.url for u in reply.urls]
@@ -106,7 +100,7 @@ class ServiceCalls:
             yield media_pb2.UploadObjectRequest(finish=media_pb2.UploadFinish())
 
         with _calling("media", "storing the output"):
-            stored = self.media.UploadObject(messages(), metadata=self._metadata(None), timeout=timeout_s)
+            stored = self.media.UploadObject(messages(), timeout=timeout_s)
         return stored.key
 
     def list_keys(self, prefix: str) -> list[str]:
@@ -115,8 +109,6 @@ class ServiceCalls:
             with _calling("media", "listing stored files"):
                 reply = self.media.ListObjects(
                     media_pb2.ListObjectsRequest(prefix=prefix, limit=1000, page_token=token),
-                    metadata=self._metadata(None),
-                    timeout=self._timeout,
                     wait_for_ready=True,
                 )
             keys += [o.key for o in reply.objects]
@@ -127,8 +119,6 @@ class ServiceCalls:
         with _calling("media", "deleting a stored file"):
             self.media.DeleteObject(
                 media_pb2.ObjectRequest(ref=media_pb2.ObjectRef(key=key)),
-                metadata=self._metadata(None),
-                timeout=self._timeout,
                 wait_for_ready=True,
             )
 
@@ -139,14 +129,12 @@ class ServiceCalls:
         with _calling("accounts", "refunding the charge"):
             self.accounts.RefundGeneration(
                 accounts_pb2.GenerationCharge(generation_id=generation_id),
-                metadata=self._metadata(user_id),
-                timeout=self._timeout,
+                metadata=for_user(user_id),
             )
 
     def set_project_status(self, user_id: str, project_id: str, status: str) -> None:
         with _calling("accounts", "setting the project's status"):
             self.accounts.SetProjectStatus(
                 accounts_pb2.SetProjectStatusRequest(id=project_id, status=status),
-                metadata=self._metadata(user_id),
-                timeout=self._timeout,
+                metadata=for_user(user_id),
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.jobs.providers.base import JobIO, Size
+from services.jobs.media_types import JobIO, Size
 from services.jobs.render import ffmpeg, timeline
 
 MP3_BITRATE = "160k"

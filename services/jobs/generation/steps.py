@@ -1,4 +1,6 @@
-"""The steps of a generation, as RQ work: scene_n, voiceover, music, composite.
+"""The steps of a generation, as RQ work: scene_n, voiceover, music, composite. `scene`,
+`voiceover`, `music` and `composite` are their handlers in the job type registry
+(services.jobs.queue.job_types); they run in a work horse with the worker's runtime.
 
 Each step runs in its own temporary directory (removed afterwards, also on failure), reads the
 plan fixed at the start, downloads what it needs from our bucket, asks the provider for its output,
@@ -16,6 +18,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,19 +27,21 @@ import httpx
 from sqlalchemy import select, update
 
 from services.common.errors import InvalidArgument
-from services.jobs import failures, generation_outcome, render_adapter
-from services.jobs.models import ACTIVE_GENERATION_STATUSES, Generation, GenerationJob
-from services.jobs.providers.base import (
+from services.jobs import failures
+from services.jobs.clients import ServiceCallFailed
+from services.jobs.generation import outcome, rendering
+from services.jobs.media_types import (
     Cancelled,
     InputError,
     JobIO,
     PermanentProviderError,
-    Provider,
     Scene,
     Size,
     TransientProviderError,
 )
-from services.jobs.service_calls import ServiceCallFailed
+from services.jobs.models import ACTIVE_GENERATION_STATUSES, Generation, GenerationJob
+from services.jobs.providers.base import Provider
+from services.jobs.queue.job_types import JobContext
 from zapcut.media.v1 import media_pb2
 
 log = logging.getLogger(__name__)
@@ -67,7 +72,7 @@ class Step:
     generation: object  # the generations row
     engine: object
     redis: object
-    calls: object  # service_calls.ServiceCalls
+    calls: object  # services.jobs.clients.ServiceCalls
     settings: object
     _last_check: float = 0.0
     _last_progress: float = 0.0
@@ -89,7 +94,7 @@ class Step:
         if now - self._last_check < CHECK_CANCEL_EVERY_S:
             return
         self._last_check = now
-        if not generation_outcome.is_active(self.engine, self.generation.id):
+        if not outcome.is_active(self.engine, self.generation.id):
             raise Cancelled("the generation was cancelled")
 
     def progress(self, pct: int, stage: str) -> None:
@@ -203,7 +208,7 @@ def scene_step(step: Step, provider: Provider, params: dict, workdir: Path) -> d
     step.progress(2, "fetching product images")
     images = step.download(plan["images"], workdir, MAX_IMAGE_BYTES)
     spec = next(s for s in plan["scenes"] if s["n"] == params["n"])
-    render_s = render_adapter.scene_render_duration(plan, params["n"])
+    render_s = rendering.scene_render_duration(plan, params["n"])
     out = workdir / f"scene_{params['n']}.mp4"
     io = step.io(workdir)
     provider.render_scene(io, _scene(spec, render_s), images, _size(plan), out, lora=plan.get("lora"))
@@ -221,14 +226,14 @@ def scene_step(step: Step, provider: Provider, params: dict, workdir: Path) -> d
 def voiceover_step(step: Step, provider: Provider, params: dict, workdir: Path) -> dict:
     plan = step.plan
     scenes = [_scene(s) for s in plan["scenes"]]
-    starts, total = render_adapter.scene_starts(plan), plan["duration_s"]
+    starts, total = rendering.scene_starts(plan), plan["duration_s"]
     wav = workdir / "voiceover.wav"
     io = step.io(workdir)
     provider.voiceover(io, scenes, starts, total, wav)
     if io.remote_job_id:
         step.record(replicate_job_id=io.remote_job_id)
     step.progress(90, "encoding")
-    mp3 = render_adapter.to_mp3(io, wav, workdir / "voiceover.mp3")
+    mp3 = rendering.to_mp3(io, wav, workdir / "voiceover.mp3")
     ref = media_pb2.ObjectRef(
         audio=media_pb2.AudioTrack(
             project_id=step.project_id, generation_id=step.generation_id, type="voiceover", n=1
@@ -245,7 +250,7 @@ def music_step(step: Step, provider: Provider, params: dict, workdir: Path) -> d
     if io.remote_job_id:
         step.record(replicate_job_id=io.remote_job_id)
     step.progress(90, "encoding")
-    mp3 = render_adapter.to_mp3(io, wav, workdir / "music.mp3")
+    mp3 = rendering.to_mp3(io, wav, workdir / "music.mp3")
     ref = media_pb2.ObjectRef(
         audio=media_pb2.AudioTrack(
             project_id=step.project_id, generation_id=step.generation_id, type="music", n=1
@@ -266,7 +271,7 @@ def composite_step(step: Step, provider: Provider, params: dict, workdir: Path) 
     files = step.download(keys, workdir, 2 * 1024**3)
     out = workdir / "final_ad.mp4"
     io = step.io(workdir)
-    render_adapter.composite(io, plan, files[: len(names)], files[-2], files[-1], out)
+    rendering.composite(io, plan, files[: len(names)], files[-2], files[-1], out)
     step.progress(95, "storing the ad")
     ref = media_pb2.ObjectRef(
         final_video=media_pb2.FinalVideo(project_id=step.project_id, generation_id=step.generation_id)
@@ -274,32 +279,49 @@ def composite_step(step: Step, provider: Provider, params: dict, workdir: Path) 
     return {"output_key": step.store(ref, out, "video/mp4", final=True)}
 
 
-STEPS = {"scene": scene_step, "voiceover": voiceover_step, "music": music_step, "composite": composite_step}
+def scene(ctx: JobContext, params: dict) -> dict:
+    return run(ctx, params, "scene", scene_step)
 
 
-def run(ctx, params: dict, job_type: str, calls, settings, provider: Provider) -> dict:
+def voiceover(ctx: JobContext, params: dict) -> dict:
+    return run(ctx, params, "voiceover", voiceover_step)
+
+
+def music(ctx: JobContext, params: dict) -> dict:
+    return run(ctx, params, "music", music_step)
+
+
+def composite(ctx: JobContext, params: dict) -> dict:
+    return run(ctx, params, "composite", composite_step)
+
+
+def run(
+    ctx: JobContext, params: dict, job_type: str, make: Callable[[Step, Provider, dict, Path], dict]
+) -> dict:
     """Run one step with retries of transient errors; raises Cancelled when the generation stopped."""
-    with ctx.engine.connect() as conn:
+    rt = ctx.runtime
+    with rt.engine.connect() as conn:
         gen = conn.execute(
             select(generations).where(generations.c.id == uuid.UUID(params["generation_id"]))
         ).one_or_none()
     if gen is None or gen.status not in ("pending", "processing"):
         raise Cancelled("the generation is no longer running")
-    step = Step(ctx.job_id, gen, ctx.engine, ctx.redis, calls, settings)
-    generation_outcome.settle(ctx.engine, ctx.redis, gen.id)  # pending -> processing
-    attempts = settings.generation_max_attempts
+    step = Step(ctx.job_id, gen, rt.engine, rt.redis, rt.calls, rt.settings)
+    outcome.settle(rt.engine, rt.redis, gen.id)  # pending -> processing
+    provider = rt.provider
+    attempts = rt.settings.generation_max_attempts
     for attempt in range(1, attempts + 1):
         step.record(attempts=attempt, provider=provider.name if job_type != "composite" else "local")
         workdir = Path(tempfile.mkdtemp(prefix=f"zapcut-{job_type}-{ctx.job_id[:8]}-"))
         try:
-            return STEPS[job_type](step, provider, params, workdir)
+            return make(step, provider, params, workdir)
         except (TransientProviderError, ServiceCallFailed, httpx.TransportError) as exc:
             reason = _transient_reason(exc)
             if reason is None:
                 raise
             if attempt == attempts:
                 raise PermanentProviderError(f"{reason}; gave up after {attempts} attempts") from exc
-            delay = settings.generation_retry_base_s * 2 ** (attempt - 1)
+            delay = rt.settings.generation_retry_base_s * 2 ** (attempt - 1)
             log.warning("job %s: attempt %d failed (%r); retrying in %.1f s", ctx.job_id, attempt, exc, delay)
             step.progress(0, f"retrying after: {reason}")
             _sleep_with_checkpoints(step, delay)

@@ -10,12 +10,12 @@ from services.common.events import EventConsumer
 from services.common.grpc_client import open_channel
 from services.common.grpc_server import run_server, run_service
 from services.common.migrations import upgrade_on_start
-from services.jobs import rq_jobs
+from services.common.redis_clients import sync_redis
+from services.jobs.api.owners import delete_owned
+from services.jobs.api.reconciler import Reconciler
+from services.jobs.api.servicer import JobsServicer
+from services.jobs.clients import ServiceCalls
 from services.jobs.config import Settings
-from services.jobs.owners import delete_owned
-from services.jobs.reconciler import Reconciler
-from services.jobs.service_calls import ServiceCalls
-from services.jobs.servicer import JobsServicer
 from zapcut.accounts.v1 import accounts_pb2_grpc
 from zapcut.jobs.v1 import jobs_pb2_grpc
 from zapcut.media.v1 import media_pb2_grpc
@@ -32,7 +32,7 @@ async def serve(settings: Settings) -> None:
         ThreadPoolExecutor(REDIS_THREADS, thread_name_prefix="redis")
     )
     engine = service_engine(settings)
-    redis = rq_jobs.connect(settings)
+    redis = sync_redis(settings)
     token = settings.internal_token.get_secret_value()
     accounts = accounts_pb2_grpc.AccountsStub(
         open_channel(settings.accounts_addr, token, settings.grpc_deadline_s)

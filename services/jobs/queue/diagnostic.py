@@ -13,16 +13,13 @@ import secrets
 import socket
 import time
 import uuid
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
 from services.common.errors import InvalidArgument
 from services.jobs.failures import Failed
 from services.jobs.models import GenerationJob
-
-if TYPE_CHECKING:
-    from services.jobs.job_types import JobContext
+from services.jobs.queue.job_types import JobContext
 
 MAX_PAYLOAD_KB = 1024
 MAX_HOLD_S = 30
@@ -82,9 +79,9 @@ def _redis_round_trip(ctx: JobContext) -> float:
     started = time.perf_counter()
     nonce = secrets.token_hex(16)
     key = f"zapcut:jobs:diagnostic:{ctx.job_id}:nonce"
-    ctx.redis.set(key, nonce, ex=KEY_TTL_S)
-    read_back = ctx.redis.get(key)
-    ctx.redis.delete(key)
+    ctx.runtime.redis.set(key, nonce, ex=KEY_TTL_S)
+    read_back = ctx.runtime.redis.get(key)
+    ctx.runtime.redis.delete(key)
     if read_back != nonce.encode():
         raise RuntimeError("redis returned a different value than the diagnostic wrote")
     return _ms_since(started)
@@ -92,7 +89,7 @@ def _redis_round_trip(ctx: JobContext) -> float:
 
 def _count_project_jobs(ctx: JobContext) -> tuple[int, float]:
     started = time.perf_counter()
-    with ctx.engine.connect() as conn:
+    with ctx.runtime.engine.connect() as conn:
         count = conn.scalar(
             select(func.count()).select_from(jobs).where(jobs.c.ad_project_id == uuid.UUID(ctx.ad_project_id))
         )
@@ -114,9 +111,9 @@ def _hold(ctx: JobContext, hold_s: float) -> int:
     steps = 0
     while time.monotonic() < deadline:
         step_started = time.monotonic()
-        ctx.redis.incr(progress_key)
-        ctx.redis.expire(progress_key, KEY_TTL_S)
-        with ctx.engine.connect() as conn:
+        ctx.runtime.redis.incr(progress_key)
+        ctx.runtime.redis.expire(progress_key, KEY_TTL_S)
+        with ctx.runtime.engine.connect() as conn:
             status = conn.scalar(select(jobs.c.status).where(jobs.c.id == uuid.UUID(ctx.job_id)))
         if status != "processing":
             raise RuntimeError(f"job is no longer processing (status {status}); stopping the diagnostic")

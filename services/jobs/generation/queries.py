@@ -1,0 +1,67 @@
+"""Reading a project's generations with their steps (the jobs service; asyncio)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.context import caller_id
+from services.common.errors import NotFound
+from services.common.ids import parse_id
+from services.jobs.models import Generation, GenerationJob
+
+generations = Generation.__table__
+steps = GenerationJob.__table__
+
+
+async def get(engine: AsyncEngine, project_id: str, generation_id: str = ""):
+    """(generation row, step rows) of the caller's project: the one named, or the latest."""
+    user_id = caller_id()
+    project = parse_id(project_id, "ad_project_id")
+    query = select(generations).where(
+        generations.c.ad_project_id == project,
+        generations.c.user_id == user_id,
+        generations.c.status != "rejected",
+    )
+    if generation_id:
+        query = query.where(generations.c.id == parse_id(generation_id, "generation_id"))
+    query = query.order_by(generations.c.created_at.desc()).limit(1)
+    async with engine.connect() as conn:
+        gen = (await conn.execute(query)).one_or_none()
+        if gen is None:
+            raise NotFound("no generation for this project")
+        rows = (
+            await conn.execute(
+                select(steps).where(steps.c.generation_id == gen.id).order_by(steps.c.created_at)
+            )
+        ).all()
+    return gen, rows
+
+
+async def list_all(engine: AsyncEngine, project_id: str):
+    user_id = caller_id()
+    project = parse_id(project_id, "ad_project_id")
+    async with engine.connect() as conn:
+        gens = (
+            await conn.execute(
+                select(generations)
+                .where(
+                    generations.c.ad_project_id == project,
+                    generations.c.user_id == user_id,
+                    generations.c.status != "rejected",
+                )
+                .order_by(generations.c.created_at.desc())
+                .limit(100)
+            )
+        ).all()
+        rows = (
+            await conn.execute(
+                select(steps)
+                .where(steps.c.generation_id.in_([g.id for g in gens]))
+                .order_by(steps.c.created_at)
+            )
+        ).all()
+    by_generation: dict = {}
+    for row in rows:
+        by_generation.setdefault(row.generation_id, []).append(row)
+    return [(g, by_generation.get(g.id, [])) for g in gens]

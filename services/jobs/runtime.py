@@ -1,0 +1,84 @@
+"""What jobs run with in one process: the settings, a database engine and a Redis client, and,
+made on first use, the blocking clients of media and accounts and the generation provider chosen
+by GENERATION_PROVIDER (the local one loads the rendering libraries, which a diagnostic job never
+needs).
+
+Every job type gets it through its JobContext (services.jobs.queue.job_types). A process makes its
+runtime once, and again after a fork: a work horse must not use its parent's sockets (pooled
+connections, gRPC channels), so a new process builds its own. RQ also runs the failure callback
+(services.jobs.worker.tasks.on_job_failure) where it notices a failure: in the worker, or in the
+jobs service when the reconciler sweeps abandoned jobs; there only the engine is used.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from redis import Redis
+from sqlalchemy.engine import Engine
+
+from services.common.db import create_sync_db
+from services.common.redis_clients import sync_redis
+from services.common.settings import load_settings
+from services.jobs.clients import ServiceCalls
+from services.jobs.config import Settings
+from services.jobs.providers.base import Provider
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    redis: Redis
+    pid: int = field(default_factory=os.getpid)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Runtime:
+        engine = create_sync_db(
+            settings.database_url.get_secret_value(), settings.db_pool_size, settings.db_max_overflow
+        )
+        return cls(settings, engine, sync_redis(settings))
+
+    @cached_property
+    def calls(self) -> ServiceCalls:
+        return ServiceCalls(self.settings)
+
+    @cached_property
+    def provider(self) -> Provider:
+        return make_provider(self.settings)
+
+    def close(self) -> None:
+        if "calls" in self.__dict__:
+            self.calls.close()
+        if "provider" in self.__dict__ and hasattr(self.provider, "close"):
+            self.provider.close()
+        self.engine.dispose()
+        self.redis.close()
+
+
+def make_provider(settings: Settings) -> Provider:
+    if settings.generation_provider == "replicate":
+        from services.jobs.providers.replicate import ReplicateProvider
+
+        return ReplicateProvider(settings)
+    from services.jobs.providers.local import LocalProvider
+
+    return LocalProvider()
+
+
+_current: Runtime | None = None
+_lock = threading.Lock()
+
+
+def runtime() -> Runtime:
+    """This process's runtime, made on first use (again in a forked child)."""
+    global _current
+    with _lock:
+        if _current is None or _current.pid != os.getpid():
+            if _current is not None:
+                _current.engine.dispose(close=False)  # the parent's connections stay the parent's
+            _current = Runtime.from_settings(load_settings(Settings))
+        return _current

@@ -1,0 +1,3 @@
+from services.jobs.worker.main import main
+
+main()
