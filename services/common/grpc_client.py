@@ -3,6 +3,9 @@ from context, and a deadline (the configured default unless the caller gives one
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
+from typing import TypeVar
+
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -14,22 +17,27 @@ from services.common.context import (
     user_id_var,
 )
 
+RequestT = TypeVar("RequestT")
+ResponseT = TypeVar("ResponseT")
+# What a stream-unary interceptor receives, and passes on, as the request stream.
+RequestStream = AsyncIterable[RequestT] | Iterable[RequestT]
+
 
 class _CallDetails(grpc.aio.ClientCallDetails):
     pass
 
 
 class _MetadataAndDeadline:
-    def __init__(self, internal_token: str, default_timeout_s: float):
+    def __init__(self, internal_token: str, default_timeout_s: float) -> None:
         self._token = internal_token
         self._timeout = default_timeout_s
 
     def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
         metadata = grpc.aio.Metadata(*(details.metadata or ()))
         metadata[INTERNAL_TOKEN_HEADER] = self._token
-        if (rid := request_id_var.get()) and REQUEST_ID_HEADER not in metadata:
+        if (rid := request_id_var.get()) and REQUEST_ID_HEADER not in metadata.keys():
             metadata[REQUEST_ID_HEADER] = rid
-        if (uid := user_id_var.get()) and USER_ID_HEADER not in metadata:
+        if (uid := user_id_var.get()) and USER_ID_HEADER not in metadata.keys():
             metadata[USER_ID_HEADER] = uid
         return _CallDetails(
             method=details.method,
@@ -41,17 +49,39 @@ class _MetadataAndDeadline:
 
 
 class _UnaryUnary(_MetadataAndDeadline, grpc.aio.UnaryUnaryClientInterceptor):
-    async def intercept_unary_unary(self, continuation, client_call_details, request):
+    async def intercept_unary_unary(
+        self,
+        continuation: Callable[
+            [grpc.aio.ClientCallDetails, RequestT], Awaitable[grpc.aio.UnaryUnaryCall[RequestT, ResponseT]]
+        ],
+        client_call_details: grpc.aio.ClientCallDetails,
+        request: RequestT,
+    ) -> grpc.aio.UnaryUnaryCall[RequestT, ResponseT]:
         return await continuation(self._details(client_call_details), request)
 
 
 class _StreamUnary(_MetadataAndDeadline, grpc.aio.StreamUnaryClientInterceptor):
-    async def intercept_stream_unary(self, continuation, client_call_details, request_iterator):
+    async def intercept_stream_unary(
+        self,
+        continuation: Callable[
+            [grpc.aio.ClientCallDetails, RequestStream[RequestT]],
+            Awaitable[grpc.aio.StreamUnaryCall[RequestT, ResponseT]],
+        ],
+        client_call_details: grpc.aio.ClientCallDetails,
+        request_iterator: RequestStream[RequestT],
+    ) -> grpc.aio.StreamUnaryCall[RequestT, ResponseT]:
         return await continuation(self._details(client_call_details), request_iterator)
 
 
 class _UnaryStream(_MetadataAndDeadline, grpc.aio.UnaryStreamClientInterceptor):
-    async def intercept_unary_stream(self, continuation, client_call_details, request):
+    async def intercept_unary_stream(
+        self,
+        continuation: Callable[
+            [grpc.aio.ClientCallDetails, RequestT], Awaitable[grpc.aio.UnaryStreamCall[RequestT, ResponseT]]
+        ],
+        client_call_details: grpc.aio.ClientCallDetails,
+        request: RequestT,
+    ) -> grpc.aio.UnaryStreamCall[RequestT, ResponseT]:
         return await continuation(self._details(client_call_details), request)
 
 
@@ -65,20 +95,37 @@ CHANNEL_OPTIONS = [
 ]
 
 
-def open_channel(address: str, internal_token: str, default_timeout_s: float = 5.0) -> grpc.aio.Channel:
+def open_channel(
+    address: str,
+    internal_token: str,
+    default_timeout_s: float = 5.0,
+    interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
+) -> grpc.aio.Channel:
+    """`interceptors` run before (outside) the ones adding the token, ids and deadline."""
     args = (internal_token, default_timeout_s)
     return grpc.aio.insecure_channel(
         address,
-        interceptors=[_UnaryUnary(*args), _StreamUnary(*args), _UnaryStream(*args)],
+        interceptors=[*interceptors, _UnaryUnary(*args), _StreamUnary(*args), _UnaryStream(*args)],
         options=CHANNEL_OPTIONS,
     )
 
 
+async def health_check(
+    channel: grpc.aio.Channel, timeout_s: float, service: str = ""
+) -> health_pb2.HealthCheckResponse:
+    """A server's grpc.health.v1 answer; AioRpcError when it does not give one."""
+    stub = health_pb2_grpc.HealthStub(channel)
+    # types-grpcio-health-checking declares HealthStub without its methods; the reply is typed here.
+    reply: health_pb2.HealthCheckResponse = await stub.Check(  # type: ignore[attr-defined]
+        health_pb2.HealthCheckRequest(service=service), timeout=timeout_s
+    )
+    return reply
+
+
 async def health_status(channel: grpc.aio.Channel, timeout_s: float, service: str = "") -> str:
     """The grpc.health.v1 status name of a server, or UNAVAILABLE / DEADLINE_EXCEEDED when unreachable."""
-    stub = health_pb2_grpc.HealthStub(channel)
     try:
-        reply = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout_s)
+        reply = await health_check(channel, timeout_s, service)
     except grpc.aio.AioRpcError as exc:
         return exc.code().name
     return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)

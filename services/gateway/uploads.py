@@ -101,7 +101,7 @@ def _name_in_brand(payload: dict, brand_id: str) -> str:
     """The file's name, if the ticket's key is one directly in the brand's own folder for its kind.
     Only this API signs tickets, and it signs no other; checked all the same, before anything
     reaches media, so that no ticket can make media touch another brand's files."""
-    prefix = KEY_PREFIXES.get(payload.get("kind"))
+    prefix = KEY_PREFIXES.get(payload.get("kind", ""))
     key = payload.get("key")
     if prefix is None or not isinstance(key, str) or not key.startswith(f"{prefix}{brand_id}/"):
         raise HTTPException(404, "upload not found")
