@@ -8,8 +8,10 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError, TimeoutError
 
+from services.common.settings import RedisConfig
 
-def async_redis(settings, *, read_timeout_extra_s: float = 0.0) -> aioredis.Redis:
+
+def async_redis(settings: RedisConfig, *, read_timeout_extra_s: float = 0.0) -> aioredis.Redis:
     """From REDIS_URL and REDIS_SOCKET_TIMEOUT_S; blocking reads (XREADGROUP) add their block time
     as read_timeout_extra_s."""
     timeout = settings.redis_socket_timeout_s

@@ -7,7 +7,7 @@ missing or malformed variable into one line naming it and exit status 2, instead
 from __future__ import annotations
 
 import sys
-from typing import ClassVar, Literal, Self, TypeVar
+from typing import Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -125,7 +125,7 @@ class RedisConfig(BaseConfig):
 S = TypeVar("S", bound=BaseSettings)
 
 
-def load_settings(cls: type[S], **overrides: object) -> S:
+def load_settings(cls: type[S], **overrides: Any) -> S:
     """Build settings or stop the process with one line per bad variable."""
     try:
         return cls(**overrides)
