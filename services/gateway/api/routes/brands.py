@@ -7,6 +7,8 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
@@ -51,7 +53,7 @@ async def brands_out(media: MediaAsyncStub, brands: list[pb.Brand]) -> list[Bran
     keys = [f.key for b in brands for f in (*b.product_images, *b.brand_assets)]
     urls = await presigned_urls(media, keys, DOWNLOAD_URL_EXPIRY_S)
 
-    def files(items) -> list[BrandFileOut]:
+    def files(items: Iterable[pb.BrandFile]) -> list[BrandFileOut]:
         return [
             BrandFileOut(
                 key=f.key,
@@ -282,7 +284,7 @@ async def upload_file(
         if not looks_like(content_type, head):
             raise HTTPException(422, f"the file's content is not {content_type}")
 
-        async def messages():
+        async def messages() -> AsyncIterator[media_pb2.UploadObjectRequest]:
             yield media_pb2.UploadObjectRequest(
                 header=media_pb2.UploadHeader(
                     ref=file_ref(kind, str(brand_id), object_name(filename)), content_type=content_type
@@ -313,9 +315,10 @@ async def upload_file(
     return await _record_file(accounts, media, brand_id, kind, stored, filename)
 
 
-async def _first_of(header: asyncio.Future, pump: asyncio.Task):
+async def _first_of(header: asyncio.Future[tuple[str, str]], pump: asyncio.Task[None]) -> tuple[str, str]:
     """The file part's (filename, content type), or the error that ended the body first."""
-    await asyncio.wait({header, pump}, return_when=asyncio.FIRST_COMPLETED)
+    either: set[asyncio.Future[Any]] = {header, pump}
+    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
     if header.done() and header.exception() is None:
         return header.result()
     if pump.done():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
@@ -148,7 +149,7 @@ async def generation_events(
     # The first read happens before the stream starts, so a 404 is a plain HTTP error.
     first = await jobs.GetGeneration(jobs_pb2.GetGenerationRequest(ad_project_id=str(project_id)))
 
-    async def events():
+    async def events() -> AsyncIterator[str]:
         generation, last, since_sent, waited = first, None, 0.0, 0.0
         while True:
             body = (await generation_out(media, generation)).model_dump(mode="json")

@@ -152,7 +152,7 @@ def _timestamp() -> str:
     summary="Health of the gateway, every service and the servers they use",
     responses={503: {"model": HealthOut, "description": "Some part is down"}},
 )
-async def system_health(clients: Clients, settings: AppSettings):
+async def system_health(clients: Clients, settings: AppSettings) -> HealthOut | JSONResponse:
     results = await asyncio.gather(
         *(
             check_service(clients, service, settings.health_call_timeout_s, settings.health_deadline_s)
@@ -185,7 +185,9 @@ async def system_health(clients: Clients, settings: AppSettings):
         503: {"model": ServiceHealthOut, "description": "The service or one of its servers is down"},
     },
 )
-async def service_health(service: str, clients: Clients, settings: AppSettings):
+async def service_health(
+    service: str, clients: Clients, settings: AppSettings
+) -> ServiceHealthOut | JSONResponse:
     if service not in SERVICES:
         raise HTTPException(404, f"unknown service; expected one of: {', '.join(SERVICES)}")
     result = await check_service(clients, service, settings.health_call_timeout_s, settings.health_deadline_s)
