@@ -15,6 +15,7 @@ import grpc
 from fastapi import Depends, Request
 
 from services.common.grpc_client import RequestStream, RequestT, ResponseT, open_channel
+from services.common.grpc_server import HEALTH_PREFIX
 from services.common.settings import secret_value
 from services.gateway.config import Settings
 from services.gateway.errors import ServiceCallError
@@ -38,10 +39,6 @@ SERVICES = ("accounts", "media", "jobs")
 ServiceStub = AccountsAsyncStub | MediaAsyncStub | JobsAsyncStub
 
 
-# Health checks are left alone: their failure is an answer (health_status reads its code).
-HEALTH_METHODS = "/grpc.health.v1.Health/"
-
-
 class _NamedErrors:
     """Waits for each call's outcome and raises a failure as ServiceCallError(service, ...), the
     error the gateway's one mapping turns into HTTP. The call it returns is done: awaiting it again
@@ -51,9 +48,10 @@ class _NamedErrors:
         self.service = service
 
     async def _settled(self, details: grpc.aio.ClientCallDetails, call: Awaitable[object]) -> None:
+        # Health checks are left alone: their failure is an answer (health_status reads its code).
         # grpc.aio hands interceptors the method as bytes (its stubs say str).
         method = details.method.decode() if isinstance(details.method, bytes) else details.method
-        if method.startswith(HEALTH_METHODS):
+        if method.startswith(HEALTH_PREFIX):
             return
         try:
             await call
