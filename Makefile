@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install dev test test-fast bench migrate migrate-down protos protos-check lint tox clean reset-data
+.PHONY: help install dev test test-fast bench migrate migrate-down protos protos-check lint typecheck tox clean reset-data
 
 help:
 	@echo "make dev       run gateway, accounts, media, jobs and a worker (starts Postgres/Redis/S3 when no URL is set)"
@@ -13,7 +13,7 @@ help:
 	@echo "make bench     latency/throughput figures against a running 'make dev' stack"
 	@echo "make migrate   upgrade every service's schema to head (DATABASE_URL, or the running dev stack)"
 	@echo "make protos    regenerate gRPC stubs from protos/"
-	@echo "make lint      ruff check and ruff format --check"
+	@echo "make lint      ruff check, ruff format --check and mypy (make typecheck: mypy alone)"
 	@echo "make reset-data  delete .data/ (the dev database, Redis data and S3 objects)"
 
 $(STAMP): pyproject.toml
@@ -48,6 +48,11 @@ protos-check: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+# mypy over services/, devstack/ and bench/, configured in pyproject.toml ([tool.mypy]).
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
 
 tox: $(STAMP)
 	$(VENV)/bin/tox
@@ -56,4 +61,4 @@ reset-data:
 	rm -rf .data
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .tox .coverage .coverage.* htmlcov
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .tox .coverage .coverage.* htmlcov

@@ -21,6 +21,7 @@ import sys
 import time
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from bench import big_upload, load, processes, workspace_rows
@@ -111,10 +112,10 @@ async def run(target: Target, args: argparse.Namespace) -> str:
 
         progress(f"{args.jobs} diagnostic jobs, one at a time")
         to_start, to_finish = await load.job_start_delays(channels["jobs"], args.jobs, max_s=args.seconds * 6)
-        job_floor = {"baseline": "jobs gRPC health", "baseline_ms": grpc_floor["jobs"], "throughput": False}
+        job_row = partial(Row, baseline="jobs gRPC health", baseline_ms=grpc_floor["jobs"], throughput=False)
         job_rows = [
-            Row("diagnostic job: created -> started", to_start, **job_floor),
-            Row("diagnostic job: created -> finished", to_finish, **job_floor),
+            job_row("diagnostic job: created -> started", to_start),
+            job_row("diagnostic job: created -> finished", to_finish),
         ]
 
         progress(f"{args.s3_rounds} rounds of S3 operations through media")

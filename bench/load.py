@@ -8,14 +8,20 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
+from typing import TYPE_CHECKING
 
 import grpc
 import httpx
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 
 from bench.stats import Samples
+from services.common.grpc_client import health_check
 from zapcut.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 from zapcut.media.v1 import media_pb2, media_pb2_grpc
+
+if TYPE_CHECKING:
+    from zapcut.jobs.v1.jobs_pb2_grpc import JobsAsyncStub
 
 TERMINAL_JOB_STATES = ("completed", "failed", "cancelled")
 
@@ -92,10 +98,8 @@ def tcp_connect(host: str, port: int) -> Callable[[], Awaitable[None]]:
 
 
 def grpc_health(channel: grpc.aio.Channel, timeout_s: float = 1.0) -> Callable[[], Awaitable[None]]:
-    stub = health_pb2_grpc.HealthStub(channel)
-
     async def call() -> None:
-        reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=timeout_s)
+        reply = await health_check(channel, timeout_s)
         if reply.status != health_pb2.HealthCheckResponse.SERVING:
             raise CallFailed(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
 
@@ -134,7 +138,7 @@ async def job_start_delays(
     return to_start, to_finish
 
 
-async def _wait_for_end(stub: jobs_pb2_grpc.JobsStub, job: jobs_pb2.Job, timeout_s: float) -> jobs_pb2.Job:
+async def _wait_for_end(stub: JobsAsyncStub, job: jobs_pb2.Job, timeout_s: float) -> jobs_pb2.Job:
     give_up = time.perf_counter() + timeout_s
     while job.status not in TERMINAL_JOB_STATES:
         if time.perf_counter() >= give_up:
@@ -164,25 +168,16 @@ async def s3_operations(
         header = media_pb2.UploadHeader(
             ref=ref, content_type="application/octet-stream", expected_size=len(payload)
         )
+        upload = [
+            media_pb2.UploadObjectRequest(header=header),
+            media_pb2.UploadObjectRequest(chunk=payload),
+            media_pb2.UploadObjectRequest(finish=media_pb2.UploadFinish()),
+        ]
         steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
-            (
-                "UploadObject",
-                lambda header=header: stub.UploadObject(
-                    iter(
-                        [
-                            media_pb2.UploadObjectRequest(header=header),
-                            media_pb2.UploadObjectRequest(chunk=payload),
-                            media_pb2.UploadObjectRequest(finish=media_pb2.UploadFinish()),
-                        ]
-                    )
-                ),
-            ),
-            (
-                "PresignDownload",
-                lambda ref=ref: stub.PresignDownload(media_pb2.PresignDownloadRequest(ref=ref)),
-            ),
-            ("ObjectExists", lambda ref=ref: stub.ObjectExists(media_pb2.ObjectRequest(ref=ref))),
-            ("DeleteObject", lambda ref=ref: stub.DeleteObject(media_pb2.ObjectRequest(ref=ref))),
+            ("UploadObject", partial(stub.UploadObject, iter(upload))),
+            ("PresignDownload", partial(stub.PresignDownload, media_pb2.PresignDownloadRequest(ref=ref))),
+            ("ObjectExists", partial(stub.ObjectExists, media_pb2.ObjectRequest(ref=ref))),
+            ("DeleteObject", partial(stub.DeleteObject, media_pb2.ObjectRequest(ref=ref))),
         ]
         for name, step in steps:
             started = time.perf_counter()

@@ -25,7 +25,7 @@ def find(ports: dict[str, int]) -> list[StackProcess]:
         listeners = {
             c.laddr.port: c.pid
             for c in psutil.net_connections(kind="tcp")
-            if c.status == psutil.CONN_LISTEN and c.pid is not None
+            if c.status == psutil.CONN_LISTEN and c.pid is not None and c.laddr
         }
     except psutil.AccessDenied:
         return []
@@ -43,7 +43,7 @@ def find(ports: dict[str, int]) -> list[StackProcess]:
 def _is_worker(cmdline: list[str] | None) -> bool:
     # Work horses are forks of a worker and share its command line; their parent is a worker, not
     # the supervisor, so the ppid filter in find() leaves them out.
-    return bool(cmdline) and WORKER_MODULE in cmdline
+    return cmdline is not None and WORKER_MODULE in cmdline
 
 
 def _ppid(pid: int) -> int | None:

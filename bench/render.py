@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -332,7 +333,7 @@ def run(short_side: int = 1080, repeat: int = 1, keep: Path | None = None, progr
             progress(f"round {round_}/{repeat}: the floor (one ffmpeg command)")
             floor_out = floor_dir / "floor.mp4"
             command = floor_command(inputs, size, tl, floor_out)
-            timed(floor, lambda command=command: _run_floor(command))
+            timed(floor, partial(_run_floor, command))
             progress(f"round {round_}/{repeat}: the local provider")
             pipeline_dir = root / f"pipeline_{round_}"
             pipeline_dir.mkdir(exist_ok=True)

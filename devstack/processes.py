@@ -112,27 +112,26 @@ class ManagedProcess:
         ManagedProcess._color += 1
 
     def start(self) -> ManagedProcess:
+        log: IO[bytes] | None = None
         if self.log_file is not None:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
-            out: int | IO = open(self.log_file, "ab")  # noqa: SIM115 - owned by the child
-        else:
-            out = subprocess.PIPE
+            log = open(self.log_file, "ab")  # noqa: SIM115 - owned by the child
         self.popen = subprocess.Popen(
             self.argv,
             env=self.env,
             cwd=self.cwd,
             **as_user(self.user),
             stdin=subprocess.DEVNULL,
-            stdout=out,
+            stdout=subprocess.PIPE if log is None else log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
-        if out is subprocess.PIPE:
+        if log is None:
             self._pump = threading.Thread(target=self._copy_output, name=f"log-{self.name}", daemon=True)
             self._pump.start()
         else:
-            out.close()
+            log.close()
         return self
 
     def _copy_output(self) -> None:

@@ -17,8 +17,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 # Seconds between a change and its write: a burst of requests (a multipart upload) is written once.
 SAVE_DELAY_S = 0.5
@@ -69,7 +70,7 @@ class SnapshotLock:
 class PersistedS3:
     """moto's WSGI app, noting every request that may change state, and the thread that saves it."""
 
-    def __init__(self, app, data_dir: Path):
+    def __init__(self, app: WSGIApplication, data_dir: Path) -> None:
         self.app = app
         self.data_dir = data_dir
         self.lock = SnapshotLock()
@@ -77,7 +78,7 @@ class PersistedS3:
         self.stopping = threading.Event()
         self.saver = threading.Thread(target=self._save_after_changes, name="s3-snapshot", daemon=True)
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         with self.lock.request():
             response = self.app(environ, start_response)
         if environ.get("REQUEST_METHOD") not in READ_ONLY_METHODS:
@@ -130,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     # werkzeug logs each request line, presigned query strings included: through the one logging
     # setup, whose filter redacts them like every other process's.
     configure_logging("s3", os.environ.get("LOG_LEVEL", "INFO"), os.environ.get("LOG_FORMAT", "text"))
-    app = DomainDispatcherApplication(create_backend_app)
+    app: WSGIApplication = DomainDispatcherApplication(create_backend_app)
     persisted = None
     if args.data_dir is not None:
         args.data_dir.mkdir(parents=True, exist_ok=True)

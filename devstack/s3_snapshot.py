@@ -36,6 +36,8 @@ BLOBS = "blobs"
 # Set on each FakeKey once its bytes are in a blob. moto never changes a key's bytes after creating
 # it (a new version is a new FakeKey), so the name stays right and each object is hashed once.
 _BLOB_ATTR = "_devstack_blob"
+# The constructor pickle protocol 2 rebuilds objects with; typeshed does not declare it.
+_NEWOBJ = copyreg.__newobj__  # type: ignore[attr-defined]
 
 
 class SnapshotError(Exception):
@@ -65,11 +67,11 @@ class _Pickler(pickle.Pickler):
             state["value"] = _BlobRef(name)
             self.blobs.add(name)
             # Rebuilt with FakeKey.__new__ and its own __setstate__, which gets the bytes back.
-            return copyreg.__newobj__, (type(obj),), state
+            return _NEWOBJ, (type(obj),), state
         if isinstance(obj, _VersionedKeyStore):
             # Its items() yield only each key's latest version; pickle would keep just those.
             versions = {name: list(keys) for name, keys in dict.items(obj)}
-            return copyreg.__newobj__, (type(obj),), versions, None, None, _set_versions
+            return _NEWOBJ, (type(obj),), versions, None, None, _set_versions
         return NotImplemented
 
     def persistent_id(self, obj):

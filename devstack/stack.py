@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from devstack import backing
+from devstack.backing import Backing
 from devstack.processes import ManagedProcess, port_is_free, stop_all, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,7 +71,7 @@ class Stack:
     console: IO[str] | None = None
     notice: Callable[[str], None] = print  # devstack's own lines (make dev: `devstack | ...`)
     workers: int = 1
-    backing: dict[str, backing.Backing] = field(default_factory=dict)
+    backing: dict[str, Backing] = field(default_factory=dict)
     apps: dict[str, ManagedProcess] = field(default_factory=dict)
 
     # --- backing servers -----------------------------------------------------------------------
@@ -89,7 +90,7 @@ class Stack:
         for name in self.needed_backing():
             self.start_backing_server(name)
 
-    def start_backing_server(self, name: str) -> backing.Backing:
+    def start_backing_server(self, name: str) -> Backing:
         log = self._log(name)
         if name == "postgres":
             server = backing.start_postgres(

@@ -138,6 +138,38 @@ async def test_health_with_accounts_stopped_names_only_accounts(stack, http):
     assert "error" in one
 
 
+@needs("accounts", "media")
+async def test_a_route_names_the_service_that_is_down(stack, http):
+    """A 503 from any route names the service whose call failed, also for the streamed upload
+    (a client-streaming call) and when the services called before it answered."""
+    from tests.test_api_brands import file_bytes, multipart_upload
+
+    user = await new_user(http)
+    brand = (await http.post("/api/brands", json={"title": "Named"}, headers=user["headers"])).json()
+    stack.stop_app("media")
+    try:
+        streamed = await multipart_upload(http, user, brand["id"], file_bytes("image/png"))
+        unary = await http.post(
+            f"/api/brands/{brand['id']}/uploads",
+            json={"kind": "product_image", "filename": "a.png", "content_type": "image/png", "size": 100},
+            headers=user["headers"],
+        )
+    finally:
+        stack.start_app("media")
+    stack.stop_app("accounts")
+    try:
+        first_call = await http.get("/api/brands", headers=user["headers"])
+    finally:
+        stack.start_app("accounts")
+    await wait_until_healthy(http)
+
+    for response, service in ((streamed, "media"), (unary, "media"), (first_call, "accounts")):
+        error = assert_error_body(response, 503, "unavailable")
+        assert error["service"] == service, response.text
+        assert error["message"] == f"{service} service unavailable"
+        assert response.headers["retry-after"] == "1"
+
+
 @needs("media")
 async def test_health_with_media_hung_still_answers_and_names_only_media(stack, http):
     pid = stack.apps["media"].pid

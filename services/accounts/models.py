@@ -18,12 +18,16 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import created_at, in_values, schema_base, updated_at, uuid_pk
+from services.common.db import created_at, in_values, schema_metadata, updated_at, uuid_pk
 
 SCHEMA = "accounts"
-Base = schema_base(SCHEMA)
+
+
+class Base(DeclarativeBase):
+    metadata = schema_metadata(SCHEMA)
+
 
 SUBSCRIPTION_TIERS = ("free", "pro", "business")
 PROJECT_STATUSES = ("draft", "scripting", "generating", "completed", "failed")

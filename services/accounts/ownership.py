@@ -9,9 +9,11 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.accounts.models import AdProject, Brand
 from services.common.errors import NotFound
 
-M = TypeVar("M")
+# The records a user owns directly; the others are reached through these.
+M = TypeVar("M", Brand, AdProject)
 
 
 async def owned(

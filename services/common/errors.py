@@ -65,7 +65,11 @@ class Upstream(ServiceError):
     def __init__(self, exc: grpc.aio.AioRpcError):
         super().__init__(exc.details() or exc.code().name)
         self.code = exc.code()
-        self.trailers = tuple((k, v) for k, v in (exc.trailing_metadata() or ()) if k == ERROR_REASON_TRAILER)
+        self.trailers = tuple(
+            (k, v)
+            for k, v in (exc.trailing_metadata() or ())
+            if k == ERROR_REASON_TRAILER and isinstance(v, str)
+        )
 
 
 def unavailable_dependency(exc: BaseException) -> str | None:

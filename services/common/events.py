@@ -16,11 +16,15 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from services.common.redis_clients import async_redis
+
+if TYPE_CHECKING:
+    from services.common.settings import RedisConfig
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +41,7 @@ class Event:
     event_id: str
     type: str
     aggregate_id: str
-    payload: dict
+    payload: dict[str, Any]
 
     @property
     def brand_ids(self) -> list[str]:
@@ -54,6 +58,9 @@ class Event:
 
 
 Handler = Callable[[Event], Awaitable[None]]
+# What XREADGROUP answers over RESP2, redis-py's protocol unless told otherwise (its types also
+# allow RESP3's mapping): [[stream, [(entry id, fields), ...]], ...], or None when nothing came.
+StreamEntries = list[tuple[bytes, list[tuple[bytes, dict[bytes | str, bytes | str]]]]] | None
 
 
 def uuids(values: list[str]) -> list[uuid.UUID]:
@@ -67,7 +74,7 @@ def uuids(values: list[str]) -> list[uuid.UUID]:
     return out
 
 
-def _decode(entry_id: bytes | str, fields: dict) -> Event:
+def _decode(entry_id: bytes | str, fields: dict[bytes | str, bytes | str]) -> Event:
     get = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
            for k, v in fields.items()}  # fmt: skip
     return Event(
@@ -101,7 +108,7 @@ class EventConsumer:
         self.retry_delay_s = retry_delay_s
 
     @classmethod
-    def from_settings(cls, settings, group: str, handler: Handler) -> EventConsumer:
+    def from_settings(cls, settings: RedisConfig, group: str, handler: Handler) -> EventConsumer:
         """A consumer of EVENTS_STREAM with a Redis connection of its own, whose socket timeout
         outlasts the blocking read."""
         block_s = 2.0
@@ -119,7 +126,7 @@ class EventConsumer:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def handle(self, entry_id, fields) -> bool:
+    async def handle(self, entry_id: bytes | str, fields: dict[bytes | str, bytes | str]) -> bool:
         event = _decode(entry_id, fields)
         try:
             await self.handler(event)
@@ -137,7 +144,10 @@ class EventConsumer:
         then new ones. Returns how many entries were handled."""
         handled = 0
         # Our own pending entries first (after a failure or a restart with the same name).
-        pending = await self.redis.xreadgroup(self.group, self.consumer, {self.stream: "0"}, count=100)
+        pending = cast(
+            StreamEntries,
+            await self.redis.xreadgroup(self.group, self.consumer, {self.stream: "0"}, count=100),
+        )
         for _stream, entries in pending or []:
             for entry_id, fields in entries:
                 handled += await self.handle(entry_id, fields)
@@ -147,8 +157,11 @@ class EventConsumer:
         for entry_id, fields in claimed[1] if claimed else []:
             if fields:
                 handled += await self.handle(entry_id, fields)
-        fresh = await self.redis.xreadgroup(
-            self.group, self.consumer, {self.stream: ">"}, count=100, block=self.block_ms
+        fresh = cast(
+            StreamEntries,
+            await self.redis.xreadgroup(
+                self.group, self.consumer, {self.stream: ">"}, count=100, block=self.block_ms
+            ),
         )
         for _stream, entries in fresh or []:
             for entry_id, fields in entries:

@@ -4,8 +4,9 @@ default unless the caller gives one)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -18,11 +19,22 @@ from services.common.context import (
     user_id_var,
 )
 
+RequestT = TypeVar("RequestT")
+ResponseT = TypeVar("ResponseT")
+# What a stream-unary interceptor receives, and passes on, as the request stream.
+RequestStream = AsyncIterable[RequestT] | Iterable[RequestT]
 
-def call_metadata(internal_token: str, given: Iterable[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+
+# Metadata as grpc hands it to interceptors: (key, value) pairs, binary values under "-bin" keys.
+MetadataPairs = Iterable[tuple[str, str | bytes]]
+
+
+def call_metadata(internal_token: str, given: MetadataPairs = ()) -> list[tuple[str, str | bytes]]:
     """The metadata of a call to one of our services: what the caller gave, the internal token, and
     the request id and user id of the call being served unless the caller gave its own."""
-    metadata = [(key, value) for key, value in given if key != INTERNAL_TOKEN_HEADER]
+    metadata: list[tuple[str, str | bytes]] = [
+        (key, value) for key, value in given if key != INTERNAL_TOKEN_HEADER
+    ]
     named = {key for key, _ in metadata}
     metadata.append((INTERNAL_TOKEN_HEADER, internal_token))
     if (rid := request_id_var.get()) and REQUEST_ID_HEADER not in named:
@@ -43,7 +55,7 @@ class _CallDetails(grpc.aio.ClientCallDetails):
 
 
 class _MetadataAndDeadline:
-    def __init__(self, internal_token: str, default_timeout_s: float):
+    def __init__(self, internal_token: str, default_timeout_s: float) -> None:
         self._token = internal_token
         self._timeout = default_timeout_s
 
@@ -58,17 +70,39 @@ class _MetadataAndDeadline:
 
 
 class _UnaryUnary(_MetadataAndDeadline, grpc.aio.UnaryUnaryClientInterceptor):
-    async def intercept_unary_unary(self, continuation, client_call_details, request):
+    async def intercept_unary_unary(
+        self,
+        continuation: Callable[
+            [grpc.aio.ClientCallDetails, RequestT], Awaitable[grpc.aio.UnaryUnaryCall[RequestT, ResponseT]]
+        ],
+        client_call_details: grpc.aio.ClientCallDetails,
+        request: RequestT,
+    ) -> grpc.aio.UnaryUnaryCall[RequestT, ResponseT]:
         return await continuation(self._details(client_call_details), request)
 
 
 class _StreamUnary(_MetadataAndDeadline, grpc.aio.StreamUnaryClientInterceptor):
-    async def intercept_stream_unary(self, continuation, client_call_details, request_iterator):
+    async def intercept_stream_unary(
+        self,
+        continuation: Callable[
+            [grpc.aio.ClientCallDetails, RequestStream[RequestT]],
+            Awaitable[grpc.aio.StreamUnaryCall[RequestT, ResponseT]],
+        ],
+        client_call_details: grpc.aio.ClientCallDetails,
+        request_iterator: RequestStream[RequestT],
+    ) -> grpc.aio.StreamUnaryCall[RequestT, ResponseT]:
         return await continuation(self._details(client_call_details), request_iterator)
 
 
 class _UnaryStream(_MetadataAndDeadline, grpc.aio.UnaryStreamClientInterceptor):
-    async def intercept_unary_stream(self, continuation, client_call_details, request):
+    async def intercept_unary_stream(
+        self,
+        continuation: Callable[
+            [grpc.aio.ClientCallDetails, RequestT], Awaitable[grpc.aio.UnaryStreamCall[RequestT, ResponseT]]
+        ],
+        client_call_details: grpc.aio.ClientCallDetails,
+        request: RequestT,
+    ) -> grpc.aio.UnaryStreamCall[RequestT, ResponseT]:
         return await continuation(self._details(client_call_details), request)
 
 
@@ -82,11 +116,17 @@ CHANNEL_OPTIONS = [
 ]
 
 
-def open_channel(address: str, internal_token: str, default_timeout_s: float = 5.0) -> grpc.aio.Channel:
+def open_channel(
+    address: str,
+    internal_token: str,
+    default_timeout_s: float = 5.0,
+    interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
+) -> grpc.aio.Channel:
+    """`interceptors` run before (outside) the ones adding the token, ids and deadline."""
     args = (internal_token, default_timeout_s)
     return grpc.aio.insecure_channel(
         address,
-        interceptors=[_UnaryUnary(*args), _StreamUnary(*args), _UnaryStream(*args)],
+        interceptors=[*interceptors, _UnaryUnary(*args), _StreamUnary(*args), _UnaryStream(*args)],
         options=CHANNEL_OPTIONS,
     )
 
@@ -95,7 +135,7 @@ def open_channel(address: str, internal_token: str, default_timeout_s: float = 5
 class _BlockingCallDetails(grpc.ClientCallDetails):
     method: str
     timeout: float | None
-    metadata: list[tuple[str, str]]
+    metadata: tuple[tuple[str, str | bytes], ...] | None
     credentials: grpc.CallCredentials | None
     wait_for_ready: bool | None
     compression: grpc.Compression | None
@@ -112,16 +152,26 @@ class _BlockingMetadataAndDeadline(grpc.UnaryUnaryClientInterceptor, grpc.Stream
         return _BlockingCallDetails(
             method=details.method,
             timeout=details.timeout if details.timeout is not None else self._timeout,
-            metadata=call_metadata(self._token, details.metadata or ()),
+            metadata=tuple(call_metadata(self._token, details.metadata or ())),
             credentials=details.credentials,
             wait_for_ready=getattr(details, "wait_for_ready", None),
             compression=getattr(details, "compression", None),
         )
 
-    def intercept_unary_unary(self, continuation, client_call_details, request):
+    def intercept_unary_unary(
+        self,
+        continuation: Callable[[grpc.ClientCallDetails, RequestT], ResponseT],
+        client_call_details: grpc.ClientCallDetails,
+        request: RequestT,
+    ) -> ResponseT:
         return continuation(self._details(client_call_details), request)
 
-    def intercept_stream_unary(self, continuation, client_call_details, request_iterator):
+    def intercept_stream_unary(
+        self,
+        continuation: Callable[[grpc.ClientCallDetails, Iterator[RequestT]], ResponseT],
+        client_call_details: grpc.ClientCallDetails,
+        request_iterator: Iterator[RequestT],
+    ) -> ResponseT:
         return continuation(self._details(client_call_details), request_iterator)
 
 
@@ -134,11 +184,22 @@ def open_blocking_channel(address: str, internal_token: str, default_timeout_s: 
     )
 
 
+async def health_check(
+    channel: grpc.aio.Channel, timeout_s: float, service: str = ""
+) -> health_pb2.HealthCheckResponse:
+    """A server's grpc.health.v1 answer; AioRpcError when it does not give one."""
+    stub = health_pb2_grpc.HealthStub(channel)
+    # types-grpcio-health-checking declares HealthStub without its methods; the reply is typed here.
+    reply: health_pb2.HealthCheckResponse = await stub.Check(  # type: ignore[attr-defined]
+        health_pb2.HealthCheckRequest(service=service), timeout=timeout_s
+    )
+    return reply
+
+
 async def health_status(channel: grpc.aio.Channel, timeout_s: float, service: str = "") -> str:
     """The grpc.health.v1 status name of a server, or UNAVAILABLE / DEADLINE_EXCEEDED when unreachable."""
-    stub = health_pb2_grpc.HealthStub(channel)
     try:
-        reply = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout_s)
+        reply = await health_check(channel, timeout_s, service)
     except grpc.aio.AioRpcError as exc:
         return exc.code().name
     return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)

@@ -15,8 +15,8 @@ import hmac
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias, TypeVar, cast
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -30,11 +30,12 @@ from services.common.context import (
 )
 from services.common.errors import ServiceError, unavailable_dependency
 from services.common.logging import configure_from_settings
-from services.common.settings import load_settings
+from services.common.settings import BaseConfig, load_settings, secret_value
 
 log = logging.getLogger(__name__)
 
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
+Settings = TypeVar("Settings", bound=BaseConfig)
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
 
@@ -42,23 +43,39 @@ class PortInUse(RuntimeError):
     pass
 
 
+if TYPE_CHECKING:  # grpc's classes are generic only in its stubs
+    Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+    MethodHandler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
+    # grpc's stubs type a method handler's behaviours as blocking functions; on a grpc.aio server
+    # they are coroutine functions, and async generators when the response is streamed.
+    UnaryBehaviour: TypeAlias = Callable[[Any, Context], Awaitable[Any]]
+    StreamingBehaviour: TypeAlias = Callable[[Any, Context], AsyncIterator[Any]]
+
+
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, internal_token: str):
+    def __init__(self, internal_token: str) -> None:
         self._token = internal_token.encode()
 
-    async def intercept_service(self, continuation, handler_call_details):
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[MethodHandler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> MethodHandler | None:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method
         if handler is None or method.startswith(HEALTH_PREFIX):
             return handler
-        metadata = {k: v for k, v in (handler_call_details.invocation_metadata or ())}
+        # Text values only: ours are all text (binary ones come only under "-bin" keys).
+        metadata = {k: v for k, v in (handler_call_details.invocation_metadata or ()) if isinstance(v, str)}
         token = metadata.get(INTERNAL_TOKEN_HEADER, "")
-        authorized = hmac.compare_digest(token.encode() if isinstance(token, str) else token, self._token)
+        authorized = hmac.compare_digest(token.encode(), self._token)
         return _wrap_handler(handler, method, metadata, authorized)
 
 
-def _wrap_handler(handler, method: str, metadata: dict, authorized: bool):
-    async def prepare(context) -> float:
+def _wrap_handler(
+    handler: MethodHandler, method: str, metadata: dict[str, str], authorized: bool
+) -> MethodHandler:
+    async def prepare(context: Context) -> float:
         request_id_var.set(metadata.get(REQUEST_ID_HEADER))
         user_id_var.set(metadata.get(USER_ID_HEADER))
         if not authorized:
@@ -66,7 +83,7 @@ def _wrap_handler(handler, method: str, metadata: dict, authorized: bool):
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid internal token")
         return time.perf_counter()
 
-    async def fail(context, exc: Exception, started: float):
+    async def fail(context: Context, exc: Exception, started: float) -> NoReturn:
         if isinstance(exc, ServiceError):
             log.info("%s -> %s: %s", method, exc.code.name, exc.message)
             await context.abort(exc.code, exc.message, trailing_metadata=exc.trailers)
@@ -76,16 +93,16 @@ def _wrap_handler(handler, method: str, metadata: dict, authorized: bool):
         log.exception("%s failed after %.1f ms", method, (time.perf_counter() - started) * 1000)
         await context.abort(grpc.StatusCode.INTERNAL, "internal error")
 
-    def done(started: float):
+    def done(started: float) -> None:
         log.debug("%s ok in %.1f ms", method, (time.perf_counter() - started) * 1000)
 
     if handler.unary_unary:
-        inner = handler.unary_unary
+        unary = cast("UnaryBehaviour", handler.unary_unary)
 
-        async def unary_unary(request, context):
+        async def unary_unary(request: Any, context: Context) -> Any:
             started = await prepare(context)
             try:
-                response = await inner(request, context)
+                response = await unary(request, context)
             except (asyncio.CancelledError, grpc.aio.AbortError):
                 raise
             except Exception as exc:  # noqa: BLE001 - the boundary: map, log, never leak
@@ -97,12 +114,12 @@ def _wrap_handler(handler, method: str, metadata: dict, authorized: bool):
             unary_unary, handler.request_deserializer, handler.response_serializer
         )
     if handler.stream_unary:
-        inner = handler.stream_unary
+        stream_unary_ = cast("UnaryBehaviour", handler.stream_unary)
 
-        async def stream_unary(request_iterator, context):
+        async def stream_unary(request_iterator: AsyncIterator[Any], context: Context) -> Any:
             started = await prepare(context)
             try:
-                response = await inner(request_iterator, context)
+                response = await stream_unary_(request_iterator, context)
             except (asyncio.CancelledError, grpc.aio.AbortError):
                 raise
             except Exception as exc:  # noqa: BLE001
@@ -114,12 +131,12 @@ def _wrap_handler(handler, method: str, metadata: dict, authorized: bool):
             stream_unary, handler.request_deserializer, handler.response_serializer
         )
     if handler.unary_stream:
-        inner = handler.unary_stream
+        unary_stream_ = cast("StreamingBehaviour", handler.unary_stream)
 
-        async def unary_stream(request, context):
+        async def unary_stream(request: Any, context: Context) -> AsyncIterator[Any]:
             started = await prepare(context)
             try:
-                async for item in inner(request, context):
+                async for item in unary_stream_(request, context):
                     yield item
             except (asyncio.CancelledError, grpc.aio.AbortError):
                 raise
@@ -136,10 +153,10 @@ def _wrap_handler(handler, method: str, metadata: dict, authorized: bool):
 async def run_server(
     *,
     service_name: str,
-    settings,
+    settings: BaseConfig,
     port: int,
     register: Callable[[grpc.aio.Server], None],
-    background: Iterable[Coroutine] = (),
+    background: Iterable[Coroutine[Any, Any, None]] = (),
     on_stop: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Serve until SIGTERM/SIGINT, then shut down gracefully.
@@ -148,7 +165,7 @@ async def run_server(
     once it has stopped; `on_stop` then closes what the service opened (engines, clients).
     """
     server = grpc.aio.server(
-        interceptors=[ServiceInterceptor(settings.internal_token.get_secret_value())],
+        interceptors=[ServiceInterceptor(secret_value(settings.internal_token))],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -194,15 +211,16 @@ async def run_server(
 
 def run_service(
     service_name: str,
-    settings_class: type,
-    serve: Callable[[Any], Awaitable[None]],
+    settings_class: type[Settings],
+    serve: Callable[[Settings], Coroutine[Any, Any, None]],
     fatal: tuple[type[Exception], ...] = (),
 ) -> None:
     """A service process's main(): settings (one line and exit 2 when wrong), logging, then serve.
     PortInUse and the `fatal` start-up errors end the process with their one-line message."""
     settings = load_settings(settings_class)
     configure_from_settings(service_name, settings)
+    stops_the_process: tuple[type[Exception], ...] = (PortInUse, *fatal)
     try:
         asyncio.run(serve(settings))
-    except (PortInUse, *fatal) as exc:
+    except stops_the_process as exc:
         raise SystemExit(str(exc)) from None

@@ -13,8 +13,12 @@ import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from services.common.context import request_id_var
+
+if TYPE_CHECKING:
+    from services.common.settings import BaseConfig
 
 _PATTERNS = [
     # scheme://user:password@host -> scheme://user:***@host
@@ -44,7 +48,7 @@ _CREDENTIAL_PARAMS = re.compile(
 REDACTED_QUERY = "?[redacted]"
 
 
-def _redact_signed_query(match: re.Match) -> str:
+def _redact_signed_query(match: re.Match[str]) -> str:
     if _CREDENTIAL_PARAMS.search(match["query"]):
         return match["url"] + REDACTED_QUERY
     return match.group()
@@ -132,7 +136,7 @@ def configure_logging(
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
-def configure_from_settings(service: str, settings) -> None:
+def configure_from_settings(service: str, settings: BaseConfig) -> None:
     """configure_logging with the secrets a settings object holds."""
     from pydantic import SecretStr
 

@@ -15,10 +15,12 @@ from pathlib import Path
 
 from alembic import command, context, op
 from alembic.config import Config
+from alembic.runtime.environment import IncludeNameFn, NameFilterParentNames, NameFilterType
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 
 from services.common.db import create_sync_db
+from services.common.settings import DatabaseConfig
 
 MIGRATIONS_ROOT = Path(__file__).resolve().parents[2] / "migrations"
 SERVICES = ("accounts", "media", "jobs")
@@ -67,10 +69,10 @@ def _run(connection: Connection, schema: str, target_metadata: MetaData) -> None
         context.run_migrations()
 
 
-def include_name_for(schema: str):
+def include_name_for(schema: str) -> IncludeNameFn:
     """Autogenerate sees only this service's schema, and never its own alembic_version table."""
 
-    def include_name(name, type_, parent_names) -> bool:
+    def include_name(name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames) -> bool:
         if type_ == "schema":
             return name == schema
         if type_ == "table":
@@ -100,7 +102,7 @@ def upgrade_head(service: str, database_url: str) -> None:
         engine.dispose()
 
 
-async def upgrade_on_start(service: str, settings) -> None:
+async def upgrade_on_start(service: str, settings: DatabaseConfig) -> None:
     """MIGRATE_ON_START: bring the service's schema to head before it serves."""
     if settings.migrate_on_start:
         await asyncio.to_thread(upgrade_head, service, settings.database_url.get_secret_value())

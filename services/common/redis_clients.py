@@ -10,8 +10,10 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError, TimeoutError
 from redis.retry import Retry
 
+from services.common.settings import RedisConfig
 
-def async_redis(settings, *, read_timeout_extra_s: float = 0.0) -> aioredis.Redis:
+
+def async_redis(settings: RedisConfig, *, read_timeout_extra_s: float = 0.0) -> aioredis.Redis:
     """From REDIS_URL and REDIS_SOCKET_TIMEOUT_S; blocking reads (XREADGROUP) add their block time
     as read_timeout_extra_s."""
     timeout = settings.redis_socket_timeout_s
@@ -25,7 +27,7 @@ def async_redis(settings, *, read_timeout_extra_s: float = 0.0) -> aioredis.Redi
     )
 
 
-def sync_redis(settings, *, socket_timeout: bool = True) -> Redis:
+def sync_redis(settings: RedisConfig, *, socket_timeout: bool = True) -> Redis:
     """A blocking client (RQ is synchronous), from the same settings, with one quick retry. RQ's
     workers pass socket_timeout=False: RQ sets its own for its blocking dequeues."""
     timeout = settings.redis_socket_timeout_s

@@ -7,7 +7,7 @@ missing or malformed variable into one line naming it and exit status 2, instead
 from __future__ import annotations
 
 import sys
-from typing import ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +30,15 @@ def production_secret_problem(name: str, value: SecretStr | None) -> str | None:
     if len(raw.encode()) < MIN_SECRET_BYTES:
         return f"{name} is shorter than {MIN_SECRET_BYTES} bytes"
     return None
+
+
+def secret_value(secret: SecretStr | None) -> str:
+    """The value of a secret field (INTERNAL_TOKEN, SECRET_KEY) of a loaded settings object. The
+    fields are optional only until validation, which sets the dev value under DEBUG and refuses a
+    missing one otherwise; so None here is a settings object built without validation."""
+    if secret is None:
+        raise RuntimeError("a required secret is unset: build settings with load_settings")
+    return secret.get_secret_value()
 
 
 class BaseConfig(BaseSettings):
@@ -59,7 +68,7 @@ class BaseConfig(BaseSettings):
 
     @field_validator("internal_token", mode="before")
     @classmethod
-    def _empty_token_is_unset(cls, value):
+    def _empty_token_is_unset(cls, value: object) -> object:
         # An empty shared secret is no secret: treat INTERNAL_TOKEN= like a missing one.
         return None if value == "" else value
 
@@ -68,7 +77,7 @@ class BaseConfig(BaseSettings):
     dev_secrets: ClassVar[dict[str, str]] = {"internal_token": DEV_INTERNAL_TOKEN}
 
     @model_validator(mode="after")
-    def _secrets(self):
+    def _secrets(self) -> Self:
         """DEBUG fills in the dev values; otherwise every secret must be set, not a dev value and
         at least MIN_SECRET_BYTES long, or the process stops naming each one that is not."""
         problems = []
@@ -92,7 +101,7 @@ class DatabaseConfig(BaseConfig):
     migrate_on_start: bool = False
 
     @model_validator(mode="after")
-    def _postgres_url(self):
+    def _postgres_url(self) -> Self:
         url = self.database_url.get_secret_value()
         if not url.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
             raise ValueError("DATABASE_URL must be a postgresql:// URL")
@@ -107,7 +116,7 @@ class RedisConfig(BaseConfig):
     events_stream: str = "zapcut:events"
 
     @model_validator(mode="after")
-    def _redis_url(self):
+    def _redis_url(self) -> Self:
         if not self.redis_url.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("REDIS_URL must be a redis:// or rediss:// URL")
         return self
@@ -116,7 +125,7 @@ class RedisConfig(BaseConfig):
 S = TypeVar("S", bound=BaseSettings)
 
 
-def load_settings(cls: type[S], **overrides) -> S:
+def load_settings(cls: type[S], **overrides: Any) -> S:
     """Build settings or stop the process with one line per bad variable."""
     try:
         return cls(**overrides)

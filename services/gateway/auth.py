@@ -34,7 +34,7 @@ def bearer_token(request: Request) -> str:
 
 async def current_caller(request: Request, accounts: Accounts) -> Caller:
     token = bearer_token(request)
-    reply = await accounts.call("Authenticate", pb.AuthenticateRequest(token=token))
+    reply = await accounts.Authenticate(pb.AuthenticateRequest(token=token))
     # Every later call of this request carries the user id (x-user-id) to the services.
     user_id_var.set(reply.user.id)
     return Caller(user=reply.user, token=token)

@@ -49,7 +49,7 @@ class Settings(BaseConfig):
 
     @field_validator("cors_origins", mode="before")
     @classmethod
-    def _split_origins(cls, value):
+    def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):
@@ -59,13 +59,14 @@ class Settings(BaseConfig):
 
     @field_validator("secret_key", mode="before")
     @classmethod
-    def _empty_secret_is_unset(cls, value):
+    def _empty_secret_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
 
 def app_settings(request: Request) -> Settings:
     """The settings the running app was built with (a FastAPI dependency)."""
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 AppSettings = Annotated[Settings, Depends(app_settings)]

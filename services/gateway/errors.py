@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -85,7 +86,7 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 
 
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
     return JSONResponse(error_body(code, message, **extra), status_code=status, headers=headers)
 
@@ -127,7 +128,7 @@ def service_error_response(error: ServiceCallError) -> JSONResponse:
         message = error.details or code_for_status(status).replace("_", " ")
         return error_response(status, code, message, headers=headers or None)
     who = f"{error.service} service" if error.service else "upstream service"
-    extra = {"service": error.service} if error.service else {}
+    extra: dict[str, Any] = {"service": error.service} if error.service else {}
     if status == 503:
         log.warning("%s: %s %s", who, error.code.name, error.details)
         timed_out = error.code == grpc.StatusCode.DEADLINE_EXCEEDED
@@ -158,7 +159,8 @@ async def _service_call_error(_request: Request, exc: Exception) -> JSONResponse
 
 
 async def _rpc_error(_request: Request, exc: Exception) -> JSONResponse:
-    # A stub called directly rather than through clients.ServiceClient: same mapping, no service name.
+    # A stub on a channel without the gateway's naming interceptor (clients.py): same mapping, no
+    # service name.
     assert isinstance(exc, grpc.aio.AioRpcError)
     return service_error_response(ServiceCallError.from_rpc_error(None, exc))
 

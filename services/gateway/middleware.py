@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.context import new_request_id, request_id_var
@@ -36,10 +37,11 @@ def request_id_from(headers: Headers) -> str:
 def _loggable_path(scope: Scope) -> str:
     # The raw path stays percent-encoded, so a crafted URL cannot put a line break into the log;
     # the query string is left out entirely, since it may carry tokens.
-    raw = scope.get("raw_path")
+    raw: bytes | None = scope.get("raw_path")
     if raw:
         return raw.decode("latin-1").partition("?")[0]
-    return scope.get("path", "").encode("unicode_escape").decode("ascii")
+    path: str = scope.get("path", "")
+    return path.encode("unicode_escape").decode("ascii")
 
 
 class RequestContextMiddleware:
@@ -201,7 +203,7 @@ class BodyLimitMiddleware:
             await _too_large_response(limit)(scope, receive, send)
 
 
-def _too_large_response(limit: int):
+def _too_large_response(limit: int) -> JSONResponse:
     return error_response(413, "payload_too_large", f"request body is larger than {limit} bytes")
 
 

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import HTTPException, Request
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -82,13 +83,13 @@ def sign_ticket(secret: bytes, payload: dict) -> str:
     return f"{body}.{mac}"
 
 
-def read_ticket(secret: bytes, ticket: str, brand_id: str, user_id: str) -> dict:
+def read_ticket(secret: bytes, ticket: str, brand_id: str, user_id: str) -> dict[str, Any]:
     body, _, mac = ticket.rpartition(".")
     expected = hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
     # As bytes: compare_digest refuses str with non-ASCII characters, and any text may arrive here.
     if not body or not hmac.compare_digest(mac.encode(), expected.encode()):
         raise HTTPException(422, "upload_id is not one this API handed out")
-    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    payload: dict[str, Any] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     if payload.get("brand_id") != brand_id or payload.get("user_id") != user_id:
         raise HTTPException(404, "upload not found")
     if payload.get("exp", 0) < time.time():
@@ -101,7 +102,7 @@ def _name_in_brand(payload: dict, brand_id: str) -> str:
     """The file's name, if the ticket's key is one directly in the brand's own folder for its kind.
     Only this API signs tickets, and it signs no other; checked all the same, before anything
     reaches media, so that no ticket can make media touch another brand's files."""
-    prefix = KEY_PREFIXES.get(payload.get("kind"))
+    prefix = KEY_PREFIXES.get(payload.get("kind", ""))
     key = payload.get("key")
     if prefix is None or not isinstance(key, str) or not key.startswith(f"{prefix}{brand_id}/"):
         raise HTTPException(404, "upload not found")
@@ -142,17 +143,17 @@ class MultipartFileStream:
         self.error: StarletteHTTPException | None = None
 
     def _parser(self, boundary: bytes) -> MultipartParser:
-        def on_header_field(data, start, end):
+        def on_header_field(data: bytes, start: int, end: int) -> None:
             self._field += data[start:end]
 
-        def on_header_value(data, start, end):
+        def on_header_value(data: bytes, start: int, end: int) -> None:
             self._value += data[start:end]
 
-        def on_header_end():
+        def on_header_end() -> None:
             self._headers[self._field.strip().lower()] = self._value.strip()
             self._field, self._value = b"", b""
 
-        def on_headers_finished():
+        def on_headers_finished() -> None:
             _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
             self._in_file = params.get(b"name") == b"file" and not self._file_seen
             if self._in_file:
@@ -163,14 +164,14 @@ class MultipartFileStream:
                     self.header.set_result((filename, content_type))
             self._headers = {}
 
-        def on_part_data(data, start, end):
+        def on_part_data(data: bytes, start: int, end: int) -> None:
             if self._in_file:
                 self._pending.append(bytes(data[start:end]))
 
-        def on_part_end():
+        def on_part_end() -> None:
             self._in_file = False
 
-        def on_end():
+        def on_end() -> None:
             self._body_complete = True
 
         return MultipartParser(

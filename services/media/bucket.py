@@ -49,7 +49,7 @@ async def prepare_bucket(storage: S3Storage, timeout_s: float) -> None:
         wait=wait_exponential(multiplier=0.5, max=5),
         retry=retry_if_exception_type(Unavailable),
         before_sleep=lambda state: log.warning(
-            "s3 at %s not ready (%s); retrying", storage.endpoint, state.outcome.exception()
+            "s3 at %s not ready (%s); retrying", storage.endpoint, state.outcome and state.outcome.exception()
         ),
         reraise=True,
     )

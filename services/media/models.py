@@ -7,12 +7,15 @@ from datetime import datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, String
 from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import created_at, schema_base, updated_at, uuid_pk
+from services.common.db import created_at, schema_metadata, updated_at, uuid_pk
 
 SCHEMA = "media"
-Base = schema_base(SCHEMA)
+
+
+class Base(DeclarativeBase):
+    metadata = schema_metadata(SCHEMA)
 
 
 class MediaObject(Base):

@@ -4,6 +4,7 @@ so the grpc.aio loop never blocks, and every failure comes out as a ServiceError
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -315,11 +316,12 @@ class S3Storage:
             VersioningConfiguration={"Status": "Enabled"},
         )
 
-    async def ensure_lifecycle_rules(self, ours: list[dict]) -> None:
+    # builtins.list: in this class, `list` is the method below.
+    async def ensure_lifecycle_rules(self, ours: builtins.list[dict]) -> None:
         """Make each of these lifecycle rules part of the bucket's configuration (matched by ID)."""
         await self._call("lifecycle", None, self._ensure_lifecycle_rules_sync, ours=ours)
 
-    def _ensure_lifecycle_rules_sync(self, ours: list[dict]) -> None:
+    def _ensure_lifecycle_rules_sync(self, ours: builtins.list[dict]) -> None:
         # Keep rules someone else added: the PUT replaces the bucket's whole lifecycle configuration.
         try:
             rules = self._s3.get_bucket_lifecycle_configuration(Bucket=self.bucket).get("Rules", [])

@@ -180,6 +180,7 @@ def chat_completions_from_settings(settings: Settings) -> ChatCompletions | None
     """The client, or None when the assistant is not configured."""
     if not settings.llm_configured:
         return None
+    assert settings.llm_base_url and settings.llm_api_key and settings.llm_model  # llm_configured
     timeout = httpx.Timeout(settings.llm_timeout_s, connect=min(CONNECT_TIMEOUT_S, settings.llm_timeout_s))
     return ChatCompletions(
         client=httpx.AsyncClient(timeout=timeout, follow_redirects=False),

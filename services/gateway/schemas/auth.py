@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
@@ -38,7 +38,7 @@ class UpdateMe(RequestBody):
     new_password: NewPassword | None = None
 
     @model_validator(mode="after")
-    def _password_change_needs_current(self):
+    def _password_change_needs_current(self) -> Self:
         if self.new_password is not None and not self.current_password:
             raise ValueError("changing the password needs current_password")
         return self

@@ -22,8 +22,7 @@ def client_ip(request: Request) -> str:
 
 @router.post("/signup", status_code=201, response_model=UserOut)
 async def sign_up(body: SignUp, request: Request, accounts: Accounts) -> UserOut:
-    user = await accounts.call(
-        "SignUp",
+    user = await accounts.SignUp(
         pb.SignUpRequest(
             email=body.email, name=body.name, password=body.password, client_ip=client_ip(request)
         ),
@@ -33,15 +32,15 @@ async def sign_up(body: SignUp, request: Request, accounts: Accounts) -> UserOut
 
 @router.post("/login", response_model=TokenOut)
 async def log_in(body: LogIn, request: Request, accounts: Accounts) -> TokenOut:
-    session = await accounts.call(
-        "LogIn", pb.LogInRequest(email=body.email, password=body.password, client_ip=client_ip(request))
+    session = await accounts.LogIn(
+        pb.LogInRequest(email=body.email, password=body.password, client_ip=client_ip(request))
     )
     return TokenOut(access_token=session.access_token, expires_at=timestamp(session.expires_at))
 
 
 @router.post("/logout", status_code=204)
 async def log_out(caller: CurrentCaller, accounts: Accounts) -> Response:
-    await accounts.call("LogOut", pb.LogOutRequest(token=caller.token))
+    await accounts.LogOut(pb.LogOutRequest(token=caller.token))
     return Response(status_code=204)
 
 
@@ -59,10 +58,10 @@ async def update_me(body: UpdateMe, request: Request, caller: CurrentCaller, acc
         update.name = body.name
     if body.new_password is not None:
         update.new_password = body.new_password
-    return UserOut.from_pb(await accounts.call("UpdateMe", update))
+    return UserOut.from_pb(await accounts.UpdateMe(update))
 
 
 @router.delete("/me", status_code=204)
 async def delete_me(caller: CurrentCaller, accounts: Accounts) -> Response:
-    await accounts.call("DeleteMe", empty_pb2.Empty())
+    await accounts.DeleteMe(empty_pb2.Empty())
     return Response(status_code=204)

@@ -7,12 +7,15 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from services.common.file_signatures import SIGNATURE_BYTES, looks_like
+from services.common.settings import secret_value
 from services.gateway.auth import CurrentCaller
-from services.gateway.clients import Accounts, Media, ServiceClient, presigned_urls
+from services.gateway.clients import Accounts, AccountsAsyncStub, Media, MediaAsyncStub, presigned_urls
 from services.gateway.config import AppSettings
 from services.gateway.errors import ServiceCallError, http_status_for
 from services.gateway.schemas.brands import (
@@ -45,12 +48,12 @@ router = APIRouter(prefix="/brands", tags=["brands"])
 DOWNLOAD_URL_EXPIRY_S = 3600
 
 
-async def brands_out(media: ServiceClient, brands: list[pb.Brand]) -> list[BrandOut]:
+async def brands_out(media: MediaAsyncStub, brands: list[pb.Brand]) -> list[BrandOut]:
     """Brands with a presigned URL for every file, signed in one call to media."""
     keys = [f.key for b in brands for f in (*b.product_images, *b.brand_assets)]
     urls = await presigned_urls(media, keys, DOWNLOAD_URL_EXPIRY_S)
 
-    def files(items) -> list[BrandFileOut]:
+    def files(items: Iterable[pb.BrandFile]) -> list[BrandFileOut]:
         return [
             BrandFileOut(
                 key=f.key,
@@ -78,7 +81,7 @@ async def brands_out(media: ServiceClient, brands: list[pb.Brand]) -> list[Brand
     ]
 
 
-async def brand_out(media: ServiceClient, brand: pb.Brand) -> BrandOut:
+async def brand_out(media: MediaAsyncStub, brand: pb.Brand) -> BrandOut:
     return (await brands_out(media, [brand]))[0]
 
 
@@ -86,8 +89,7 @@ async def brand_out(media: ServiceClient, brand: pb.Brand) -> BrandOut:
 async def create_brand(
     body: BrandCreate, caller: CurrentCaller, accounts: Accounts, media: Media
 ) -> BrandOut:
-    brand = await accounts.call(
-        "CreateBrand",
+    brand = await accounts.CreateBrand(
         pb.CreateBrandRequest(
             title=body.title,
             description=body.description,
@@ -101,13 +103,13 @@ async def create_brand(
 async def list_brands(
     caller: CurrentCaller, accounts: Accounts, media: Media, limit: Limit = 20, cursor: str = ""
 ) -> Page[BrandOut]:
-    reply = await accounts.call("ListBrands", pb.ListBrandsRequest(limit=limit, cursor=cursor))
+    reply = await accounts.ListBrands(pb.ListBrandsRequest(limit=limit, cursor=cursor))
     return Page(items=await brands_out(media, list(reply.brands)), next_cursor=reply.next_cursor or None)
 
 
 @router.get("/{brand_id}", response_model=BrandOut)
 async def get_brand(brand_id: uuid.UUID, caller: CurrentCaller, accounts: Accounts, media: Media) -> BrandOut:
-    brand = await accounts.call("GetBrand", pb.GetBrandRequest(id=str(brand_id)))
+    brand = await accounts.GetBrand(pb.GetBrandRequest(id=str(brand_id)))
     return await brand_out(media, brand)
 
 
@@ -122,13 +124,13 @@ async def update_brand(
         request.description = body.description
     if body.brand_guidelines is not None:
         request.brand_guidelines_json = json.dumps(body.brand_guidelines)
-    return await brand_out(media, await accounts.call("UpdateBrand", request))
+    return await brand_out(media, await accounts.UpdateBrand(request))
 
 
 @router.delete("/{brand_id}", status_code=204)
 async def delete_brand(brand_id: uuid.UUID, caller: CurrentCaller, accounts: Accounts) -> Response:
     # The brand's files, projects, jobs and objects go too: media and jobs follow the event.
-    await accounts.call("DeleteBrand", pb.GetBrandRequest(id=str(brand_id)))
+    await accounts.DeleteBrand(pb.GetBrandRequest(id=str(brand_id)))
     return Response(status_code=204)
 
 
@@ -144,12 +146,11 @@ async def request_upload(
     media: Media,
     settings: AppSettings,
 ) -> UploadTicket:
-    await accounts.call("GetBrand", pb.GetBrandRequest(id=str(brand_id)))
+    await accounts.GetBrand(pb.GetBrandRequest(id=str(brand_id)))
     rules = rules_for(body.kind, settings)
     content_type = check_file(rules, body.content_type, body.size)
     name = object_name(body.filename)
-    put = await media.call(
-        "PresignUpload",
+    put = await media.PresignUpload(
         media_pb2.PresignUploadRequest(
             ref=file_ref(body.kind, str(brand_id), name),
             content_type=content_type,
@@ -159,7 +160,7 @@ async def request_upload(
         ),
     )
     ticket = sign_ticket(
-        settings.secret_key.get_secret_value().encode(),
+        secret_value(settings.secret_key).encode(),
         {
             "brand_id": str(brand_id),
             "user_id": caller.id,
@@ -189,11 +190,8 @@ async def confirm_upload(
     media: Media,
     settings: AppSettings,
 ) -> BrandOut:
-    ticket = read_ticket(
-        settings.secret_key.get_secret_value().encode(), body.upload_id, str(brand_id), caller.id
-    )
-    stored = await media.call(
-        "ConfirmUpload",
+    ticket = read_ticket(secret_value(settings.secret_key).encode(), body.upload_id, str(brand_id), caller.id)
+    stored = await media.ConfirmUpload(
         media_pb2.ConfirmUploadRequest(
             ref=file_ref(ticket["kind"], str(brand_id), ticket["name"]),
             content_type=ticket["content_type"],
@@ -203,10 +201,16 @@ async def confirm_upload(
     return await _record_file(accounts, media, brand_id, ticket["kind"], stored, ticket["filename"])
 
 
-async def _record_file(accounts, media, brand_id, kind, stored, filename) -> BrandOut:
+async def _record_file(
+    accounts: AccountsAsyncStub,
+    media: MediaAsyncStub,
+    brand_id: uuid.UUID,
+    kind: FileKind,
+    stored: media_pb2.StoredObject,
+    filename: str,
+) -> BrandOut:
     try:
-        brand = await accounts.call(
-            "AddBrandFile",
+        brand = await accounts.AddBrandFile(
             pb.AddBrandFileRequest(
                 brand_id=str(brand_id),
                 kind=kind,
@@ -226,9 +230,9 @@ async def _record_file(accounts, media, brand_id, kind, stored, filename) -> Bra
     return await brand_out(media, brand)
 
 
-async def _delete_quietly(media: ServiceClient, key: str) -> None:
+async def _delete_quietly(media: MediaAsyncStub, key: str) -> None:
     try:
-        await media.call("DeleteObject", media_pb2.ObjectRequest(ref=media_pb2.ObjectRef(key=key)))
+        await media.DeleteObject(media_pb2.ObjectRequest(ref=media_pb2.ObjectRef(key=key)))
     except ServiceCallError as exc:
         log.warning("could not remove %s, which no brand refers to: %s", key, exc)
 
@@ -266,7 +270,7 @@ async def upload_file(
 ) -> BrandOut:
     """For clients that can't PUT to S3: the file streams through to media in chunks, so memory
     stays bounded whatever its size."""
-    await accounts.call("GetBrand", pb.GetBrandRequest(id=str(brand_id)))
+    await accounts.GetBrand(pb.GetBrandRequest(id=str(brand_id)))
     rules = rules_for(kind, settings)
     stream = MultipartFileStream(request, rules.max_bytes)
     pump = asyncio.create_task(stream.pump())
@@ -280,7 +284,7 @@ async def upload_file(
         if not looks_like(content_type, head):
             raise HTTPException(422, f"the file's content is not {content_type}")
 
-        async def messages():
+        async def messages() -> AsyncIterator[media_pb2.UploadObjectRequest]:
             yield media_pb2.UploadObjectRequest(
                 header=media_pb2.UploadHeader(
                     ref=file_ref(kind, str(brand_id), object_name(filename)), content_type=content_type
@@ -296,7 +300,7 @@ async def upload_file(
         try:
             # The call lasts as long as the client takes to send the file, so it gets the time a
             # presigned upload gets rather than the default deadline of an internal call.
-            stored = await media.call("UploadObject", messages(), timeout=settings.upload_url_expiry_s)
+            stored = await media.UploadObject(messages(), timeout=settings.upload_url_expiry_s)
         except BaseException:
             # Our own reason to stop the upload beats whatever the interrupted call reports.
             if stream.error is not None:
@@ -311,9 +315,10 @@ async def upload_file(
     return await _record_file(accounts, media, brand_id, kind, stored, filename)
 
 
-async def _first_of(header: asyncio.Future, pump: asyncio.Task):
+async def _first_of(header: asyncio.Future[tuple[str, str]], pump: asyncio.Task[None]) -> tuple[str, str]:
     """The file part's (filename, content type), or the error that ended the body first."""
-    await asyncio.wait({header, pump}, return_when=asyncio.FIRST_COMPLETED)
+    either: set[asyncio.Future[Any]] = {header, pump}
+    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
     if header.done() and header.exception() is None:
         return header.result()
     if pump.done():
@@ -324,12 +329,14 @@ async def _first_of(header: asyncio.Future, pump: asyncio.Task):
 # --- removing a file ----------------------------------------------------------------------------
 
 
-async def _remove_file(accounts, media, brand_id: uuid.UUID, key: str) -> BrandOut:
-    brand = await accounts.call("GetBrand", pb.GetBrandRequest(id=str(brand_id)))
+async def _remove_file(
+    accounts: AccountsAsyncStub, media: MediaAsyncStub, brand_id: uuid.UUID, key: str
+) -> BrandOut:
+    brand = await accounts.GetBrand(pb.GetBrandRequest(id=str(brand_id)))
     if not any(f.key == key for f in (*brand.product_images, *brand.brand_assets)):
         raise HTTPException(404, "file not found")
-    await media.call("DeleteObject", media_pb2.ObjectRequest(ref=media_pb2.ObjectRef(key=key)))
-    brand = await accounts.call("RemoveBrandFile", pb.RemoveBrandFileRequest(brand_id=str(brand_id), key=key))
+    await media.DeleteObject(media_pb2.ObjectRequest(ref=media_pb2.ObjectRef(key=key)))
+    brand = await accounts.RemoveBrandFile(pb.RemoveBrandFileRequest(brand_id=str(brand_id), key=key))
     return await brand_out(media, brand)
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 
 from services.gateway.auth import CurrentCaller
-from services.gateway.clients import Accounts, Jobs, Media, ServiceClient, presigned_urls
+from services.gateway.clients import Accounts, Jobs, Media, MediaAsyncStub, presigned_urls
 from services.gateway.errors import ServiceCallError
 from services.gateway.schemas.common import timestamp
 from services.gateway.schemas.generations import GenerationOut, GenerationStart, StepOut
@@ -30,7 +31,7 @@ EVENTS_HEARTBEAT_S = 15.0
 EVENTS_MAX_S = 3600.0
 
 
-async def generation_out(media: ServiceClient, g: jobs_pb2.Generation) -> GenerationOut:
+async def generation_out(media: MediaAsyncStub, g: jobs_pb2.Generation) -> GenerationOut:
     keys = ([g.final_key] if g.final_key else []) + [s.output_key for s in g.steps if s.output_key]
     urls = await presigned_urls(media, keys, URL_EXPIRY_S)
     return GenerationOut(
@@ -90,8 +91,7 @@ async def start_generation(
     """Charges a free video or a credit and starts the steps. A retry with the same Idempotency-Key
     returns the same generation without charging again."""
     body = body or GenerationStart()
-    generation = await jobs.call(
-        "StartGeneration",
+    generation = await jobs.StartGeneration(
         jobs_pb2.StartGenerationRequest(
             ad_project_id=str(project_id),
             aspect=body.aspect,
@@ -108,9 +108,7 @@ async def get_generation(
     project_id: uuid.UUID, caller: CurrentCaller, jobs: Jobs, media: Media
 ) -> GenerationOut:
     """The latest generation: overall status and percentage, every job, and the final ad's URL."""
-    generation = await jobs.call(
-        "GetGeneration", jobs_pb2.GetGenerationRequest(ad_project_id=str(project_id))
-    )
+    generation = await jobs.GetGeneration(jobs_pb2.GetGenerationRequest(ad_project_id=str(project_id)))
     return await generation_out(media, generation)
 
 
@@ -121,8 +119,8 @@ async def list_generations(
     """Newest first. 404 for a project that isn't the caller's, like every other project route: jobs
     alone would answer an empty list, indistinguishable from a project with no generations yet."""
     _project, reply = await asyncio.gather(
-        accounts.call("GetProject", accounts_pb2.GetProjectRequest(id=str(project_id))),
-        jobs.call("ListGenerations", jobs_pb2.ListGenerationsRequest(ad_project_id=str(project_id))),
+        accounts.GetProject(accounts_pb2.GetProjectRequest(id=str(project_id))),
+        jobs.ListGenerations(jobs_pb2.ListGenerationsRequest(ad_project_id=str(project_id))),
     )
     return [await generation_out(media, g) for g in reply.generations]
 
@@ -132,8 +130,8 @@ async def cancel_generation(
     project_id: uuid.UUID, caller: CurrentCaller, jobs: Jobs, media: Media
 ) -> GenerationOut:
     """Queued jobs never start, running ones stop at their next checkpoint, stored parts are deleted."""
-    generation = await jobs.call(
-        "CancelGeneration", jobs_pb2.GetGenerationRequest(ad_project_id=str(project_id)), timeout=15
+    generation = await jobs.CancelGeneration(
+        jobs_pb2.GetGenerationRequest(ad_project_id=str(project_id)), timeout=15
     )
     return await generation_out(media, generation)
 
@@ -149,9 +147,9 @@ async def generation_events(
     """The GET .../generation document as server-sent events (`event: generation`), sent whenever it
     changes, until the generation ends; a comment line keeps idle connections open."""
     # The first read happens before the stream starts, so a 404 is a plain HTTP error.
-    first = await jobs.call("GetGeneration", jobs_pb2.GetGenerationRequest(ad_project_id=str(project_id)))
+    first = await jobs.GetGeneration(jobs_pb2.GetGenerationRequest(ad_project_id=str(project_id)))
 
-    async def events():
+    async def events() -> AsyncIterator[str]:
         generation, last, since_sent, waited = first, None, 0.0, 0.0
         while True:
             body = (await generation_out(media, generation)).model_dump(mode="json")
@@ -170,8 +168,8 @@ async def generation_events(
                 yield ": keep-alive\n\n"
                 since_sent = 0.0
             try:
-                generation = await jobs.call(
-                    "GetGeneration", jobs_pb2.GetGenerationRequest(ad_project_id=str(project_id))
+                generation = await jobs.GetGeneration(
+                    jobs_pb2.GetGenerationRequest(ad_project_id=str(project_id))
                 )
             except ServiceCallError as exc:
                 yield f"event: error\ndata: {json.dumps({'message': exc.details, 'code': exc.code.name})}\n\n"

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from services.common.grpc_client import health_status
 from services.common.logging import redact
-from services.gateway.clients import SERVICES, Clients, ServiceClient
+from services.gateway.clients import SERVICES, Clients, ServiceClients
 from services.gateway.config import AppSettings
 from services.gateway.errors import ServiceCallError
 from zapcut.common.v1 import dependencies_pb2
@@ -101,11 +101,13 @@ class ServiceHealth:
         return [f"{self.name}: {d.name} down" for d in self.dependencies if not d.ok]
 
 
-async def _dependencies(client: ServiceClient, timeout_s: float) -> tuple[list[DependencyOut], str | None]:
+async def _dependencies(
+    clients: ServiceClients, service: str, timeout_s: float
+) -> tuple[list[DependencyOut], str | None]:
     """The servers the service reports, and None; or nothing and why the report is missing."""
     try:
-        reply = await client.call(
-            "CheckDependencies", dependencies_pb2.CheckDependenciesRequest(), timeout=timeout_s
+        reply = await clients.stub(service).CheckDependencies(
+            dependencies_pb2.CheckDependenciesRequest(), timeout=timeout_s
         )
     except ServiceCallError as exc:
         return [], f"dependencies unknown ({exc.code.name})"
@@ -114,27 +116,29 @@ async def _dependencies(client: ServiceClient, timeout_s: float) -> tuple[list[D
         for d in reply.dependencies
     ]
     # A server the service must vouch for but did not report counts as down: the service answered.
-    missing = [name for name in OWNED_DEPENDENCIES[client.name] if name not in {d.name for d in reported}]
+    missing = [name for name in OWNED_DEPENDENCIES[service] if name not in {d.name for d in reported}]
     return reported + [
         DependencyOut(name=name, ok=False, latency_ms=0.0, detail="not reported") for name in missing
     ], None
 
 
-async def check_service(client: ServiceClient, call_timeout_s: float, deadline_s: float) -> ServiceHealth:
+async def check_service(
+    clients: ServiceClients, service: str, call_timeout_s: float, deadline_s: float
+) -> ServiceHealth:
     try:
         status, (dependencies, error) = await asyncio.wait_for(
             asyncio.gather(
-                health_status(client.channel, call_timeout_s, service=client.name),
-                _dependencies(client, call_timeout_s),
+                health_status(clients.channels[service], call_timeout_s, service=service),
+                _dependencies(clients, service, call_timeout_s),
             ),
             deadline_s,
         )
     except TimeoutError:
-        return ServiceHealth(client.name, "DEADLINE_EXCEEDED", error=f"no answer within {deadline_s:.1f} s")
+        return ServiceHealth(service, "DEADLINE_EXCEEDED", error=f"no answer within {deadline_s:.1f} s")
     if status != SERVING:
         # Whatever it said about its servers, a service that is not serving vouches for nothing.
-        return ServiceHealth(client.name, status, error=error or f"{client.name} is {status}")
-    return ServiceHealth(client.name, status, dependencies, error)
+        return ServiceHealth(service, status, error=error or f"{service} is {status}")
+    return ServiceHealth(service, status, dependencies, error)
 
 
 def _timestamp() -> str:
@@ -148,11 +152,11 @@ def _timestamp() -> str:
     summary="Health of the gateway, every service and the servers they use",
     responses={503: {"model": HealthOut, "description": "Some part is down"}},
 )
-async def system_health(clients: Clients, settings: AppSettings):
+async def system_health(clients: Clients, settings: AppSettings) -> HealthOut | JSONResponse:
     results = await asyncio.gather(
         *(
-            check_service(client, settings.health_call_timeout_s, settings.health_deadline_s)
-            for client in clients.all()
+            check_service(clients, service, settings.health_call_timeout_s, settings.health_deadline_s)
+            for service in SERVICES
         )
     )
     body = HealthOut(
@@ -181,12 +185,12 @@ async def system_health(clients: Clients, settings: AppSettings):
         503: {"model": ServiceHealthOut, "description": "The service or one of its servers is down"},
     },
 )
-async def service_health(service: str, clients: Clients, settings: AppSettings):
+async def service_health(
+    service: str, clients: Clients, settings: AppSettings
+) -> ServiceHealthOut | JSONResponse:
     if service not in SERVICES:
         raise HTTPException(404, f"unknown service; expected one of: {', '.join(SERVICES)}")
-    result = await check_service(
-        clients.get(service), settings.health_call_timeout_s, settings.health_deadline_s
-    )
+    result = await check_service(clients, service, settings.health_call_timeout_s, settings.health_deadline_s)
     body = ServiceHealthOut(
         service=service, status=result.status, dependencies=result.dependencies, error=result.error
     )

@@ -51,26 +51,20 @@ def lora_out(m: jobs_pb2.LoraModel) -> LoraOut:
 )
 async def start_training(brand_id: uuid.UUID, caller: CurrentCaller, jobs: Jobs) -> LoraOut:
     """Trains a LoRA on the brand's product images (at least 5); follow it with GET."""
-    return lora_out(
-        await jobs.call("StartLoraTraining", jobs_pb2.LoraRequest(brand_id=str(brand_id)), timeout=15)
-    )
+    return lora_out(await jobs.StartLoraTraining(jobs_pb2.LoraRequest(brand_id=str(brand_id)), timeout=15))
 
 
 @router.get("/{brand_id}/lora", response_model=LoraOut)
 async def get_lora(brand_id: uuid.UUID, caller: CurrentCaller, jobs: Jobs) -> LoraOut:
-    return lora_out(await jobs.call("GetLora", jobs_pb2.LoraRequest(brand_id=str(brand_id))))
+    return lora_out(await jobs.GetLora(jobs_pb2.LoraRequest(brand_id=str(brand_id))))
 
 
 @router.post("/{brand_id}/lora/approve", response_model=LoraOut)
 async def approve_lora(brand_id: uuid.UUID, caller: CurrentCaller, jobs: Jobs) -> LoraOut:
     """An approved LoRA is given to the replicate video model for this brand's scenes."""
-    return lora_out(
-        await jobs.call("SetLoraApproval", jobs_pb2.LoraApproval(brand_id=str(brand_id), approved=True))
-    )
+    return lora_out(await jobs.SetLoraApproval(jobs_pb2.LoraApproval(brand_id=str(brand_id), approved=True)))
 
 
 @router.post("/{brand_id}/lora/reject", response_model=LoraOut)
 async def reject_lora(brand_id: uuid.UUID, caller: CurrentCaller, jobs: Jobs) -> LoraOut:
-    return lora_out(
-        await jobs.call("SetLoraApproval", jobs_pb2.LoraApproval(brand_id=str(brand_id), approved=False))
-    )
+    return lora_out(await jobs.SetLoraApproval(jobs_pb2.LoraApproval(brand_id=str(brand_id), approved=False)))

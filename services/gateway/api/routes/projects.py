@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from collections.abc import Awaitable
+from typing import TypeVar
 
 import grpc
 from fastapi import APIRouter, HTTPException, Response
 
 from services.gateway.auth import CurrentCaller
-from services.gateway.clients import Accounts, ServiceClient
+from services.gateway.clients import Accounts
 from services.gateway.errors import ServiceCallError
 from services.gateway.schemas.common import Limit, Page, timestamp
 from services.gateway.schemas.projects import (
@@ -37,6 +38,8 @@ ASSISTANT_DEADLINE_S = 120.0
 ASSISTANT_RETRY_AFTER_S = "5"
 # How accounts starts the details of UNAVAILABLE when the language model, not accounts, failed.
 ASSISTANT_UNAVAILABLE = "assistant unavailable"
+
+Reply = TypeVar("Reply")
 
 
 def project_out(p: pb.Project) -> ProjectOut:
@@ -77,8 +80,7 @@ def script_out(s: pb.Script) -> ScriptOut:
 
 @router.post("", status_code=201, response_model=ProjectOut)
 async def create_project(body: ProjectCreate, caller: CurrentCaller, accounts: Accounts) -> ProjectOut:
-    project = await accounts.call(
-        "CreateProject",
+    project = await accounts.CreateProject(
         pb.CreateProjectRequest(brand_id=str(body.brand_id), ad_details_json=json.dumps(body.ad_details)),
     )
     return project_out(project)
@@ -93,8 +95,7 @@ async def list_projects(
     limit: Limit = 20,
     cursor: str = "",
 ) -> Page[ProjectOut]:
-    reply = await accounts.call(
-        "ListProjects",
+    reply = await accounts.ListProjects(
         pb.ListProjectsRequest(
             brand_id=str(brand_id) if brand_id else "", status=status or "", limit=limit, cursor=cursor
         ),
@@ -104,7 +105,7 @@ async def list_projects(
 
 @router.get("/{project_id}", response_model=ProjectOut)
 async def get_project(project_id: uuid.UUID, caller: CurrentCaller, accounts: Accounts) -> ProjectOut:
-    return project_out(await accounts.call("GetProject", pb.GetProjectRequest(id=str(project_id))))
+    return project_out(await accounts.GetProject(pb.GetProjectRequest(id=str(project_id))))
 
 
 @router.patch("/{project_id}", response_model=ProjectOut)
@@ -118,18 +119,20 @@ async def update_project(
         request.ad_details_json = json.dumps(body.ad_details)
     if body.zapcut_project_id is not None:
         request.zapcut_project_id = body.zapcut_project_id
-    return project_out(await accounts.call("UpdateProject", request))
+    return project_out(await accounts.UpdateProject(request))
 
 
 @router.delete("/{project_id}", status_code=204)
 async def delete_project(project_id: uuid.UUID, caller: CurrentCaller, accounts: Accounts) -> Response:
-    await accounts.call("DeleteProject", pb.GetProjectRequest(id=str(project_id)))
+    await accounts.DeleteProject(pb.GetProjectRequest(id=str(project_id)))
     return Response(status_code=204)
 
 
-async def ask_assistant(accounts: ServiceClient, method: str, request: Any) -> Any:
+async def ask_assistant(call: Awaitable[Reply]) -> Reply:
+    """The reply of a call to accounts that waits for the assistant (made with
+    `timeout=ASSISTANT_DEADLINE_S`)."""
     try:
-        return await accounts.call(method, request, timeout=ASSISTANT_DEADLINE_S)
+        return await call
     except ServiceCallError as exc:
         if exc.code == grpc.StatusCode.UNAVAILABLE and exc.details.startswith(ASSISTANT_UNAVAILABLE):
             # The language model failed, not accounts: its reason helps more than "accounts service
@@ -156,13 +159,13 @@ async def add_message(
 ) -> MessageOut | MessageExchange:
     if body.reply:
         exchange = await ask_assistant(
-            accounts,
-            "ReplyToMessage",
-            pb.ReplyToMessageRequest(ad_project_id=str(project_id), content=body.content),
+            accounts.ReplyToMessage(
+                pb.ReplyToMessageRequest(ad_project_id=str(project_id), content=body.content),
+                timeout=ASSISTANT_DEADLINE_S,
+            )
         )
         return MessageExchange(message=message_out(exchange.message), reply=message_out(exchange.reply))
-    message = await accounts.call(
-        "AddMessage",
+    message = await accounts.AddMessage(
         pb.AddMessageRequest(ad_project_id=str(project_id), role=body.role, content=body.content),
     )
     return message_out(message)
@@ -172,8 +175,8 @@ async def add_message(
 async def list_messages(
     project_id: uuid.UUID, caller: CurrentCaller, accounts: Accounts, limit: Limit = 50, cursor: str = ""
 ) -> Page[MessageOut]:
-    reply = await accounts.call(
-        "ListMessages", pb.ListMessagesRequest(ad_project_id=str(project_id), limit=limit, cursor=cursor)
+    reply = await accounts.ListMessages(
+        pb.ListMessagesRequest(ad_project_id=str(project_id), limit=limit, cursor=cursor)
     )
     return Page(items=[message_out(m) for m in reply.messages], next_cursor=reply.next_cursor or None)
 
@@ -185,17 +188,17 @@ async def put_script(
     request = pb.PutScriptRequest(ad_project_id=str(project_id), storyline=body.storyline)
     for scene in body.scenes:
         request.scenes.add(**scene.model_dump(exclude_none=True))
-    return script_out(await accounts.call("PutScript", request))
+    return script_out(await accounts.PutScript(request))
 
 
 @router.get("/{project_id}/script", response_model=ScriptOut)
 async def get_script(project_id: uuid.UUID, caller: CurrentCaller, accounts: Accounts) -> ScriptOut:
-    return script_out(await accounts.call("GetScript", pb.GetProjectRequest(id=str(project_id))))
+    return script_out(await accounts.GetScript(pb.GetProjectRequest(id=str(project_id))))
 
 
 @router.post("/{project_id}/script/approve", response_model=ScriptOut)
 async def approve_script(project_id: uuid.UUID, caller: CurrentCaller, accounts: Accounts) -> ScriptOut:
-    return script_out(await accounts.call("ApproveScript", pb.GetProjectRequest(id=str(project_id))))
+    return script_out(await accounts.ApproveScript(pb.GetProjectRequest(id=str(project_id))))
 
 
 @router.post(
@@ -216,5 +219,5 @@ async def draft_script(
     request = pb.DraftScriptRequest(ad_project_id=str(project_id), duration_s=body.duration_s)
     if body.scene_count is not None:
         request.scene_count = body.scene_count
-    draft = await ask_assistant(accounts, "DraftScript", request)
+    draft = await ask_assistant(accounts.DraftScript(request, timeout=ASSISTANT_DEADLINE_S))
     return ScriptDraftOut(script=script_out(draft.script), source=draft.source, note=draft.note or None)
