@@ -21,14 +21,18 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
-from sqlalchemy import select, update
+from redis import Redis
+from sqlalchemy import Row, select, update
+from sqlalchemy.engine import Engine
 
 from services.common.errors import InvalidArgument
 from services.jobs import failures
-from services.jobs.clients import ServiceCallFailed
+from services.jobs.clients import ServiceCallFailed, ServiceCalls
+from services.jobs.config import Settings
 from services.jobs.generation import outcome, rendering
 from services.jobs.media_types import (
     Cancelled,
@@ -69,11 +73,11 @@ class Step:
     """One running step: its row, its generation, and the worker's connections."""
 
     job_id: str
-    generation: object  # the generations row
-    engine: object
-    redis: object
-    calls: object  # services.jobs.clients.ServiceCalls
-    settings: object
+    generation: Row[Any]  # the generations row
+    engine: Engine
+    redis: Redis
+    calls: ServiceCalls
+    settings: Settings
     _last_check: float = 0.0
     _last_progress: float = 0.0
 

@@ -53,7 +53,7 @@ def voiceover(
         if end - start <= 0:
             log.warning("scene %s has no room for its voiceover; left silent", scene.n)
             continue
-        clip = fit_speech(scene.voiceover_text, end - start, voice, scene.n)
+        clip = fit_speech(scene.voiceover_text or "", end - start, voice, scene.n)
         at = round(start * rate)
         fits = clip[: max(0, len(track) - at)]
         track[at : at + len(fits)] = fits

@@ -48,7 +48,7 @@ class ImageInfo:
 def check_image(path: Path) -> ImageInfo:
     """Raise InputError unless `path` is a whole PNG, JPEG or WebP of at most MAX_PIXELS."""
     with _opened(path) as image:
-        info = ImageInfo(image.format, *image.size)
+        info = ImageInfo(image.format or "", *image.size)
         _decode(image, path)
     return info
 
@@ -63,7 +63,7 @@ def load_image(path: Path, min_size: tuple[int, int] | None = None) -> Image.Ima
         if image.format == "JPEG" and side:
             image.draft("RGB", (side, side))
         _decode(image, path)
-        turn = _EXIF_TURNS.get(image.getexif().get(ExifTags.Base.Orientation))
+        turn = _EXIF_TURNS.get(image.getexif().get(ExifTags.Base.Orientation, 1))
         upright = _to_rgb(image)
         factor = min(upright.size) // side if side else 1
         if factor >= 2:

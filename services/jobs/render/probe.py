@@ -60,12 +60,12 @@ def probe(path: Path) -> MediaInfo:
                 duration_s=_duration(stream, total),
             )
         if container.streams.audio:
-            stream = container.streams.audio[0]
+            sound = container.streams.audio[0]
             audio = AudioInfo(
-                codec=stream.codec_context.codec.canonical_name,
-                sample_rate=stream.codec_context.sample_rate,
-                channels=stream.codec_context.channels,
-                duration_s=_duration(stream, total),
+                codec=sound.codec_context.codec.canonical_name,
+                sample_rate=sound.codec_context.sample_rate,
+                channels=sound.codec_context.channels,
+                duration_s=_duration(sound, total),
             )
         return MediaInfo(container.format.name, total, video, audio)
 

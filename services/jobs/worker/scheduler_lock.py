@@ -37,7 +37,7 @@ def release_if_dead(redis: Redis, queue_names: list[str]) -> list[str]:
         holder = redis.get(key)
         if holder is None:
             continue
-        holder = holder.decode()
+        holder = holder.decode() if isinstance(holder, bytes) else holder
         reason = _why_dead(redis, key, holder)
         if reason and release_lock(redis, key, holder):
             redis.delete(SCHEDULER_KEY_TEMPLATE % holder)  # its registration, for `rq info` and the like

@@ -69,8 +69,12 @@ def media_duration_s(path: Path) -> float | None:
         with av.open(str(path)) as container:
             if container.duration is not None:
                 return container.duration / av.time_base
-            streams = [s for s in container.streams if s.duration is not None and s.time_base]
-            return max((float(s.duration * s.time_base) for s in streams), default=None)
+            spans = [
+                float(s.duration * s.time_base)
+                for s in container.streams
+                if s.duration is not None and s.time_base is not None
+            ]
+            return max(spans, default=None)
     except av.FFmpegError:
         return None
 

@@ -105,7 +105,7 @@ class ReplicateProvider:
             # A line may run on over silent scenes, never into the next spoken one.
             slot_end = spoken[i + 1][1] if i + 1 < len(spoken) else total_s
             span = (REMOTE_SHARE * i // len(spoken), REMOTE_SHARE * (i + 1) // len(spoken))
-            model_input = self._voice_input(scene.voiceover_text.strip())
+            model_input = self._voice_input((scene.voiceover_text or "").strip())
             clip = self._predict_file(
                 io,
                 self.voice_model,
