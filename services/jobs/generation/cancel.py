@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.errors import FailedPrecondition
-from services.jobs.generation import outcome
+from services.jobs.generation import events, outcome
 from services.jobs.generation.queries import get
 from services.jobs.models import ACTIVE_GENERATION_STATUSES, Generation, GenerationJob
 from zapcut.media.v1 import media_pb2
@@ -34,10 +34,21 @@ async def cancel(engine: AsyncEngine, redis, media, project_id: str, generation_
         changed = await conn.execute(
             update(generations)
             .where(generations.c.id == gen.id, generations.c.status.in_(ACTIVE_GENERATION_STATUSES))
-            .values(status="cancelled", finished_at=func.now(), project_status_due="scripting")
+            .values(status="cancelled", finished_at=func.now())
         )
         if changed.rowcount == 0:
             raise FailedPrecondition(f"the generation has already ended ({gen.status})")
+        # The user's choice: not refunded; the project goes back to scripting.
+        await conn.execute(
+            events.settled(
+                gen.id,
+                gen.user_id,
+                gen.ad_project_id,
+                "cancelled",
+                refund=False,
+                project_status=events.PROJECT_STATUS_AFTER["cancelled"],
+            )
+        )
         waiting = (
             (
                 await conn.execute(

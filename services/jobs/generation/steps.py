@@ -333,7 +333,7 @@ def run(
 def _transient_reason(exc: Exception) -> str | None:
     """What went wrong, as a readable clause, when trying again may help; None when it cannot.
 
-    Besides the provider's own transient errors: media or accounts not answering (restarting, or not
+    Besides the provider's own transient errors: media not answering (restarting, or not
     listening yet after a restart of the stack) and storage not reachable for a download."""
     if isinstance(exc, ServiceCallFailed):
         return str(exc) if exc.transient else None

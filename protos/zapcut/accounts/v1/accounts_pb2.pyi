@@ -369,14 +369,6 @@ class ChargeResult(_message.Message):
     user: User
     def __init__(self, kind: _Optional[str] = ..., refunded: _Optional[bool] = ..., user: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
 
-class SetProjectStatusRequest(_message.Message):
-    __slots__ = ("id", "status")
-    ID_FIELD_NUMBER: _ClassVar[int]
-    STATUS_FIELD_NUMBER: _ClassVar[int]
-    id: str
-    status: str
-    def __init__(self, id: _Optional[str] = ..., status: _Optional[str] = ...) -> None: ...
-
 class ReplyToMessageRequest(_message.Message):
     __slots__ = ("ad_project_id", "content")
     AD_PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
