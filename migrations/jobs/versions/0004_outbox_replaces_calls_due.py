@@ -25,8 +25,6 @@ depends_on: str | Sequence[str] | None = None
 
 SCHEMA = "jobs"
 
-IDS = "'generation_id', id::text, 'user_id', user_id::text, 'project_id', ad_project_id::text"
-
 
 def upgrade() -> None:
     op.create_table(
@@ -50,10 +48,10 @@ def upgrade() -> None:
         "INSERT INTO jobs.outbox (event_type, aggregate_id, payload)"
         " SELECT CASE WHEN project_status_due = 'generating' THEN 'generation.started'"
         "  ELSE 'generation.settled' END, id,"
-        f" CASE WHEN project_status_due = 'generating' THEN jsonb_build_object({IDS},"
-        "  'project_status', 'generating')"
-        f" ELSE jsonb_build_object({IDS}, 'status', status,"
-        "  'refund', refund_due AND refunded_at IS NULL, 'project_status', project_status_due) END"
+        " jsonb_build_object('generation_id', id::text, 'user_id', user_id::text,"
+        "  'project_id', ad_project_id::text, 'project_status', project_status_due)"
+        " || CASE WHEN project_status_due = 'generating' THEN '{}'::jsonb"
+        "  ELSE jsonb_build_object('status', status, 'refund', refund_due AND refunded_at IS NULL) END"
         " FROM jobs.generations"
         " WHERE (refund_due AND refunded_at IS NULL) OR project_status_due IS NOT NULL"
         " ORDER BY created_at"
