@@ -45,9 +45,7 @@ async def apply(sessions: async_sessionmaker, relay: OutboxRelay, event: Event) 
     refund = event.type == GENERATION_SETTLED and event.payload.get("refund") is True
 
     async with sessions() as session, session.begin():
-        followed = status is not None and await projects.follow_generation(
-            session, user_id, project_id, status, event.sequence
-        )
+        # The user's row before the project's, the order deleting a user locks them in.
         refunded = await charges.give_back(session, user_id, generation_id) if refund else None
         if refunded is not None:
             await session.execute(
@@ -58,6 +56,9 @@ async def apply(sessions: async_sessionmaker, relay: OutboxRelay, event: Event) 
                     {"generation_id": str(generation_id), "user_id": str(user_id), "kind": refunded.kind},
                 )
             )
+        followed = status is not None and await projects.follow_generation(
+            session, user_id, project_id, status, event.sequence
+        )
     if refunded is not None:
         relay.nudge()
         log.info("generation %s: %s given back", generation_id, refunded.kind)
