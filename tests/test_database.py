@@ -17,7 +17,7 @@ TABLES = {
         "charges",
     },
     "media": {"media_objects"},
-    "jobs": {"generations", "generation_jobs", "lora_models"},
+    "jobs": {"generations", "generation_jobs", "lora_models", "outbox"},
 }
 
 

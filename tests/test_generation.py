@@ -89,6 +89,18 @@ async def me(http, user) -> dict:
     return (await http.get("/api/auth/me", headers=user["headers"])).json()
 
 
+async def project_becomes(http, user, project_id: str, status: str, timeout_s: float = 60) -> dict:
+    """The project once its status is `status`: a project follows its generations through their
+    events (jobs' outbox, the events stream, accounts), a moment after the generation changed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        project = (await http.get(f"/api/projects/{project_id}", headers=user["headers"])).json()
+        if project["status"] == status:
+            return project
+        assert time.monotonic() < deadline, f"the project is still {project['status']}, not {status}"
+        await asyncio.sleep(0.2)
+
+
 async def test_a_generation_makes_a_real_ad(http, db, media_stub):
     user = await new_user(http)
     project = await ready_project(http, user)
@@ -110,9 +122,7 @@ async def test_a_generation_makes_a_real_ad(http, db, media_stub):
     # Another start while it runs is refused.
     busy = await start(http, user, project["id"], f"other-{uuid.uuid4()}")
     assert busy.status_code == 409, busy.text
-    assert (await http.get(f"/api/projects/{project['id']}", headers=user["headers"])).json()[
-        "status"
-    ] == "generating"
+    await project_becomes(http, user, project["id"], "generating")
 
     progress: list[int] = []
     done = await wait_for(http, user, project["id"], {"completed", "failed", "cancelled"}, seen=progress)
@@ -141,8 +151,7 @@ async def test_a_generation_makes_a_real_ad(http, db, media_stub):
     # faststart: the index comes before the media data, so a browser can start playing at once.
     assert video.content.find(b"moov") < video.content.find(b"mdat")
 
-    project_now = (await http.get(f"/api/projects/{project['id']}", headers=user["headers"])).json()
-    assert project_now["status"] == "completed"
+    await project_becomes(http, user, project["id"], "completed")
     listed = (await http.get(f"/api/projects/{project['id']}/generations", headers=user["headers"])).json()
     assert [g["id"] for g in listed] == [generation["id"]]
 
@@ -227,8 +236,7 @@ async def test_cancelling_stops_queued_and_running_jobs_and_deletes_partial_outp
         while (await media_stub.ListObjects(media_pb2.ListObjectsRequest(prefix=prefix))).objects:
             assert time.monotonic() < deadline, prefix
             await asyncio.sleep(0.5)
-    project_now = (await http.get(f"/api/projects/{project['id']}", headers=user["headers"])).json()
-    assert project_now["status"] != "generating"
+    await project_becomes(http, user, project["id"], "scripting")
     # A new generation may start once this one ended.
     again = await start(http, user, project["id"])
     assert again.status_code == 202, again.text
@@ -248,8 +256,7 @@ async def test_a_corrupt_image_fails_with_a_clear_message_and_no_refund(http):
     assert "Error" not in done["error_message"]
     assert done["refunded"] is False
     assert (await me(http, user))["free_videos_used"] == 1
-    project_now = (await http.get(f"/api/projects/{project['id']}", headers=user["headers"])).json()
-    assert project_now["status"] == "failed"
+    await project_becomes(http, user, project["id"], "failed")
 
 
 TERMINAL = {"completed", "failed", "cancelled"}

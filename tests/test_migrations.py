@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -114,3 +115,66 @@ def test_downgrade_through_the_api_leaves_the_schema_empty(scratch_db):
             conn.commit()
         engine.dispose()
         assert _tables(scratch_db, service) == set()
+
+
+def test_jobs_calls_still_due_become_outbox_events_and_back(scratch_db):
+    """jobs 0004 turns the refunds and project statuses still owed to accounts into outbox events
+    (nothing owed is lost on the way to one mechanism), and its downgrade turns them back."""
+
+    def migrate(revision: str, down: bool = False) -> None:
+        result = _alembic("jobs", scratch_db, "downgrade" if down else "upgrade", revision)
+        assert result.returncode == 0, result.stderr
+
+    migrate("0003")
+    user, project = uuid.uuid4(), uuid.uuid4()
+    refunded = datetime.now(UTC)
+    rows = {  # status, charge, refund_due, refunded_at, project_status_due
+        "failed_owed": ("failed", "credit", True, None, "failed"),
+        "failed_paid": ("failed", "credit", True, refunded, None),
+        "completed_owed": ("completed", "free_video", False, None, "completed"),
+        "started_owed": ("processing", "free_video", False, None, "generating"),
+        "nothing_owed": ("completed", "free_video", False, None, None),
+    }
+    ids = {}
+    with psycopg.connect(scratch_db, autocommit=True) as db:
+        for name, row in rows.items():
+            ids[name] = db.execute(
+                "INSERT INTO jobs.generations (ad_project_id, user_id, aspect, resolution, provider, status,"
+                " charge, refund_due, refunded_at, project_status_due)"
+                " VALUES (%s, %s, '9:16', 360, 'local', %s, %s, %s, %s, %s) RETURNING id",
+                (project, user, *row),
+            ).fetchone()[0]
+    migrate("0004")
+    with psycopg.connect(scratch_db) as db:
+        events = {
+            aggregate: (event_type, payload)
+            for aggregate, event_type, payload in db.execute(
+                "SELECT aggregate_id, event_type, payload FROM jobs.outbox ORDER BY sequence"
+            )
+        }
+    names = {v: k for k, v in ids.items()}
+    assert {names[a] for a in events} == {"failed_owed", "completed_owed", "started_owed"}
+    ids_payload = {"user_id": str(user), "project_id": str(project)}
+    assert events[ids["failed_owed"]] == (
+        "generation.settled",
+        {"generation_id": str(ids["failed_owed"]), **ids_payload, "status": "failed", "refund": True,
+         "project_status": "failed"},
+    )  # fmt: skip
+    assert events[ids["completed_owed"]][1]["refund"] is False
+    assert events[ids["started_owed"]] == (
+        "generation.started",
+        {"generation_id": str(ids["started_owed"]), **ids_payload, "project_status": "generating"},
+    )
+
+    migrate("0003", down=True)
+    with psycopg.connect(scratch_db) as db:
+        due = dict(
+            (names[i], (refund, status))
+            for i, refund, status in db.execute(
+                "SELECT id, refund_due, project_status_due FROM jobs.generations"
+            )
+        )
+    assert due["failed_owed"] == (True, "failed")
+    assert due["completed_owed"] == (False, "completed")
+    assert due["started_owed"] == (False, "generating")
+    assert due["nothing_owed"] == (False, None)

@@ -27,6 +27,7 @@ from services.jobs.config import Settings
 from services.jobs.media_types import InputError, PermanentProviderError
 from services.jobs.worker import horse_tempdirs, scheduler_lock
 from tests.conftest import INTERNAL_TOKEN
+from zapcut.media.v1 import media_pb2
 
 # --- failures --------------------------------------------------------------------------------------
 
@@ -52,30 +53,34 @@ def test_each_failure_is_one_readable_sentence_naming_the_step_and_its_fault():
     assert failures.label("composite") == "The composite" and failures.label("scene_12") == "Scene 12"
 
 
-def test_a_call_to_a_service_that_is_not_listening_fails_readably_and_transiently():
+def test_a_call_to_a_service_that_is_not_listening_fails_readably_and_transiently(tmp_path):
     settings = Settings(
         _env_file=None,
         database_url="postgresql+psycopg://unused@127.0.0.1:1/unused",
         redis_url="redis://127.0.0.1:1/0",
         internal_token=INTERNAL_TOKEN,
         media_addr=f"127.0.0.1:{free_port()}",
-        accounts_addr=f"127.0.0.1:{free_port()}",
         grpc_deadline_s=0.5,
+    )
+    output = tmp_path / "scene_1.mp4"
+    output.write_bytes(b"\0" * 1024)
+    ref = media_pb2.ObjectRef(
+        scene_video=media_pb2.SceneVideo(project_id=str(uuid.uuid4()), generation_id=str(uuid.uuid4()), n=1)
     )
     calls = ServiceCalls(settings)
     try:
-        with pytest.raises(ServiceCallFailed) as media:
+        with pytest.raises(ServiceCallFailed) as short:
             calls.presign_downloads(["product-images/x/p.png"])
-        with pytest.raises(ServiceCallFailed) as accounts:
-            calls.refund(str(uuid.uuid4()), str(uuid.uuid4()))
+        with pytest.raises(ServiceCallFailed) as upload:
+            calls.upload_file(ref, output, "video/mp4", timeout_s=0.5)
     finally:
         calls.close()
-    # wait_for_ready: media's call waits for the channel until its deadline; accounts' fails fast.
-    assert media.value.code == grpc.StatusCode.DEADLINE_EXCEEDED and media.value.transient
-    assert str(media.value) == "the media service did not answer in time while fetching the inputs"
-    assert accounts.value.code == grpc.StatusCode.UNAVAILABLE and accounts.value.transient
-    assert str(accounts.value) == "the accounts service was unavailable while refunding the charge"
-    explained = failures.explain(accounts.value)
+    # wait_for_ready: a short call waits for the channel until its deadline; the upload fails fast.
+    assert short.value.code == grpc.StatusCode.DEADLINE_EXCEEDED and short.value.transient
+    assert str(short.value) == "the media service did not answer in time while fetching the inputs"
+    assert upload.value.code == grpc.StatusCode.UNAVAILABLE and upload.value.transient
+    assert str(upload.value) == "the media service was unavailable while storing the output"
+    explained = failures.explain(upload.value)
     assert "\n" not in explained.clause and "debug_error_string" not in explained.clause
     refused = ServiceCallFailed("media", "storing the output", grpc.StatusCode.INVALID_ARGUMENT, "bad\nkey")
     assert not refused.transient

@@ -8,12 +8,14 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.accounts import outbox
-from services.accounts.models import AdProject, Brand
+from services.accounts.models import AdProject, Brand, OutboxEvent
 from services.accounts.ownership import owned
 from services.accounts.pagination import keyset_page, page_of
 from services.accounts.validation import check_length, json_object
+from services.common.db import table_of
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.common.events import BRAND_DELETED
+from services.common.outbox import new_event
 
 FILE_KINDS = {"product_image": "product_images", "brand_asset": "brand_assets"}
 MAX_FILES_PER_KIND = 50
@@ -86,15 +88,17 @@ async def delete_brand(sessions: async_sessionmaker, user_id: uuid.UUID, brand_i
             .scalars()
             .all()
         )
-        outbox.record_event(
-            session,
-            outbox.BRAND_DELETED,
-            brand_id,
-            {
-                "user_id": str(user_id),
-                "brand_ids": [str(brand_id)],
-                "project_ids": [str(p) for p in project_ids],
-            },
+        await session.execute(
+            new_event(
+                table_of(OutboxEvent),
+                BRAND_DELETED,
+                brand_id,
+                {
+                    "user_id": str(user_id),
+                    "brand_ids": [str(brand_id)],
+                    "project_ids": [str(p) for p in project_ids],
+                },
+            )
         )
         await session.delete(brand)
 

@@ -1,7 +1,8 @@
 """Paying for generations: a free video while the user has some left (FREE_VIDEOS), else a credit.
 
-Both operations are idempotent per generation id, so the jobs service can retry them freely: the
-charges row (unique per generation) says what was taken and whether it was given back.
+Both are idempotent per generation id: the jobs service retries a charge freely (a synchronous call,
+so the user hears 402 at once), and a refund arrives as an event that may be delivered more than
+once. The charges row (unique per generation) says what was taken and whether it was given back.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.accounts.models import Charge, User
 from services.common.errors import ERROR_REASON_TRAILER, FailedPrecondition, NotFound
@@ -59,22 +60,20 @@ async def charge(
             return row, await session.get(User, user_id)
 
 
-async def refund(
-    sessions: async_sessionmaker, user_id: uuid.UUID, generation_id: uuid.UUID
-) -> tuple[Charge, User]:
-    async with sessions() as session, session.begin():
-        user = await session.get(User, user_id, with_for_update=True)
-        row = (
-            await session.execute(
-                select(Charge).where(Charge.generation_id == generation_id).with_for_update()
-            )
-        ).scalar_one_or_none()
-        if user is None or row is None or row.user_id != user_id:
-            raise NotFound("no charge for this generation")
-        if row.refunded_at is None:
-            if row.kind == "free_video":
-                user.free_videos_used = max(0, user.free_videos_used - 1)
-            else:
-                user.credits += 1
-            row.refunded_at = datetime.now(UTC)
-    return row, user
+async def give_back(session: AsyncSession, user_id: uuid.UUID, generation_id: uuid.UUID) -> Charge | None:
+    """Give the generation's charge back to the user, once: the charge row records when it was
+    (refunded_at), so a repeated request finds it done. The charge given back now, or None when
+    there is nothing to give back (never charged, already given back, or the user is gone: their
+    charges went with them)."""
+    user = await session.get(User, user_id, with_for_update=True)
+    row = (
+        await session.execute(select(Charge).where(Charge.generation_id == generation_id).with_for_update())
+    ).scalar_one_or_none()
+    if user is None or row is None or row.user_id != user_id or row.refunded_at is not None:
+        return None
+    if row.kind == "free_video":
+        user.free_videos_used = max(0, user.free_videos_used - 1)
+    else:
+        user.credits += 1
+    row.refunded_at = datetime.now(UTC)
+    return row

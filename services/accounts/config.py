@@ -2,11 +2,12 @@ from datetime import timedelta
 
 from pydantic import Field, SecretStr, field_validator
 
-from services.common.settings import DatabaseConfig, RedisConfig
+from services.common.settings import DatabaseConfig, OutboxConfig, RedisConfig
 
 
-class Settings(DatabaseConfig, RedisConfig):
-    """Redis holds the login rate-limit counters and the stream the outbox relay publishes to.
+class Settings(DatabaseConfig, RedisConfig, OutboxConfig):
+    """Redis holds the login rate-limit counters and the events stream (accounts publishes its
+    deletions there and consumes the generations' events).
 
     The assistant (chat replies, drafted scripts) uses a language model behind an OpenAI-compatible
     chat-completions API when LLM_BASE_URL, LLM_API_KEY and LLM_MODEL are all set."""
@@ -39,8 +40,6 @@ class Settings(DatabaseConfig, RedisConfig):
     # ... and new hashes (sign-ups, password changes) likewise.
     password_hash_concurrency: int = Field(1, ge=1)
     password_hash_queue: int = Field(8, ge=1)
-    # How often the outbox relay looks for unpublished events when nothing woke it.
-    outbox_poll_interval_s: float = Field(1.0, gt=0)
 
     # The language model: base URL of an OpenAI-compatible API (the part before /chat/completions),
     # its key and model name. Unset (or empty) leaves the assistant unconfigured: chat replies are

@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -21,6 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import created_at, in_values, schema_metadata, updated_at, uuid_pk
+from services.common.outbox import OutboxRow
 
 SCHEMA = "accounts"
 
@@ -31,7 +33,7 @@ class Base(DeclarativeBase):
 
 SUBSCRIPTION_TIERS = ("free", "pro", "business")
 PROJECT_STATUSES = ("draft", "scripting", "generating", "completed", "failed")
-# What a client may set; the others belong to the generation pipeline (SetProjectStatus).
+# What a client may set; the others follow the project's generations (their events, from jobs).
 CLIENT_PROJECT_STATUSES = ("draft", "scripting")
 CHAT_ROLES = ("user", "assistant", "system")
 # What a client may post; assistant messages are written by the assistant, system ones by the server.
@@ -105,6 +107,9 @@ class AdProject(Base):
     ad_details: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     # The id of the matching project in the Zapcut editor, once the ad is exported there.
     zapcut_project_id: Mapped[str | None] = mapped_column(String(100))
+    # The sequence number of the generation event (jobs' outbox order) that last set `status`; an
+    # event that is not newer (redelivered, or late) leaves the status alone. NULL until one did.
+    status_sequence: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
@@ -144,19 +149,10 @@ class Script(Base):
     updated_at: Mapped[datetime] = updated_at()
 
 
-class OutboxEvent(Base):
-    """Domain events written in the same transaction as the change they describe; a relay
-    publishes them to a Redis Stream and removes them (DESIGN.md section 3). Every row is one the
-    stream has not accepted yet."""
-
-    __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_created_at", "created_at"),)
-
-    id: Mapped[uuid.UUID] = uuid_pk()
-    event_type: Mapped[str] = mapped_column(String(100), nullable=False)
-    aggregate_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
-    payload: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
-    created_at: Mapped[datetime] = created_at()
+class OutboxEvent(OutboxRow, Base):
+    """accounts' events (deletions, refunds), written in the same transaction as the change they
+    describe; services.common.outbox publishes them to the events stream and removes them. Every
+    row is one the stream has not accepted yet."""
 
 
 CHARGE_KINDS = ("free_video", "credit")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.accounts import outbox
 from services.accounts.brands import owned_brand
 from services.accounts.models import (
     CLIENT_CHAT_ROLES,
@@ -17,12 +16,16 @@ from services.accounts.models import (
     AdProject,
     Brand,
     ChatMessage,
+    OutboxEvent,
     Script,
 )
 from services.accounts.ownership import owned
 from services.accounts.pagination import keyset_page, page_of
 from services.accounts.validation import check_length, json_object
+from services.common.db import table_of
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.common.events import PROJECT_DELETED
+from services.common.outbox import new_event
 
 MAX_SCENES = 12
 MAX_STORYLINE = 10_000
@@ -107,11 +110,13 @@ async def update_project(
 async def delete_project(sessions: async_sessionmaker, user_id: uuid.UUID, project_id: uuid.UUID) -> None:
     async with sessions() as session, session.begin():
         project = await owned_project(session, user_id, project_id, lock=True)
-        outbox.record_event(
-            session,
-            outbox.PROJECT_DELETED,
-            project_id,
-            {"user_id": str(user_id), "brand_ids": [], "project_ids": [str(project_id)]},
+        await session.execute(
+            new_event(
+                table_of(OutboxEvent),
+                PROJECT_DELETED,
+                project_id,
+                {"user_id": str(user_id), "brand_ids": [], "project_ids": [str(project_id)]},
+            )
         )
         await session.delete(project)
 
@@ -242,12 +247,21 @@ async def generation_input(
     return project, script, brand
 
 
-async def set_status(
-    sessions: async_sessionmaker, user_id: uuid.UUID, project_id: uuid.UUID, status: str
-) -> AdProject:
-    async with sessions() as session, session.begin():
-        project = await owned_project(session, user_id, project_id, lock=True)
-        project.status = _status(status)
-        await session.flush()
-        await session.refresh(project)
-    return project
+async def follow_generation(
+    session: AsyncSession, user_id: uuid.UUID, project_id: uuid.UUID, status: str, sequence: int
+) -> bool:
+    """The project's status as its generation reports it (generating, completed, failed, or back to
+    scripting), unless the project already took a status from a newer generation event: events may
+    be redelivered or arrive out of order, and jobs numbers them in the order it wrote them. A
+    project that is gone (or not this user's) is left alone. True when the status was set."""
+    changed = await session.execute(
+        update(AdProject)
+        .where(
+            AdProject.id == project_id,
+            AdProject.user_id == user_id,
+            or_(AdProject.status_sequence.is_(None), AdProject.status_sequence < sequence),
+        )
+        .values(status=_status(status), status_sequence=sequence)
+        .returning(AdProject.id)
+    )
+    return changed.first() is not None

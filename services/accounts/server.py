@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from services.accounts import generation_events
 from services.accounts.assistant.llm import chat_completions_from_settings
 from services.accounts.config import Settings
-from services.accounts.outbox import OutboxRelay
+from services.accounts.models import OutboxEvent
 from services.accounts.rate_limit import FailedPasswordLimiter, Limit, SignUpLimiter
 from services.accounts.servicer import AccountsServicer
 from services.accounts.users import purge_expired_sessions
-from services.common.db import service_engine, session_factory
+from services.common.db import service_engine, session_factory, table_of
+from services.common.events import GENERATION_EVENTS, EventConsumer
 from services.common.grpc_server import run_server, run_service
 from services.common.migrations import upgrade_on_start
+from services.common.outbox import OutboxRelay
 from services.common.redis_clients import async_redis
 from zapcut.accounts.v1 import accounts_pb2_grpc
 
@@ -38,7 +41,13 @@ async def serve(settings: Settings) -> None:
     engine = service_engine(settings)
     sessions = session_factory(engine)
     redis = async_redis(settings)
-    relay = OutboxRelay(sessions, redis, settings.events_stream, settings.outbox_poll_interval_s)
+    relay = OutboxRelay(
+        engine, redis, table_of(OutboxEvent), settings.events_stream, settings.outbox_poll_interval_s
+    )
+    # Projects follow their generations, and failed generations are refunded (jobs' events).
+    consumer = EventConsumer.from_settings(
+        settings, SERVICE, lambda event: generation_events.apply(sessions, relay, event), GENERATION_EVENTS
+    )
     password_limiter = FailedPasswordLimiter(
         redis,
         per_pair=Limit(settings.login_rate_limit, settings.login_rate_window_s),
@@ -52,6 +61,7 @@ async def serve(settings: Settings) -> None:
     )
 
     async def on_stop() -> None:
+        await consumer.close()
         if llm is not None:
             await llm.aclose()
         await redis.aclose()
@@ -62,7 +72,7 @@ async def serve(settings: Settings) -> None:
         settings=settings,
         port=settings.accounts_port,
         register=lambda server: accounts_pb2_grpc.add_AccountsServicer_to_server(servicer, server),
-        background=[relay.run(), purge_sessions_forever(sessions)],
+        background=[relay.run(), consumer.run(), purge_sessions_forever(sessions)],
         on_stop=on_stop,
     )
 

@@ -13,12 +13,12 @@ from services.accounts.assistant import chat, drafting
 from services.accounts.assistant.llm import ChatCompletions
 from services.accounts.config import Settings
 from services.accounts.models import AdProject, Brand, ChatMessage, Script, User
-from services.accounts.outbox import OutboxRelay
 from services.accounts.passwords import PasswordWork
 from services.accounts.rate_limit import FailedPasswordLimiter, SignUpLimiter
 from services.common.context import caller_id
 from services.common.db import ping
 from services.common.ids import parse_id
+from services.common.outbox import OutboxRelay
 from services.common.probes import check_all
 from services.common.timestamps import timestamp
 from zapcut.accounts.v1 import accounts_pb2 as pb
@@ -346,18 +346,6 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
             self.settings.free_videos,
         )
         return pb.ChargeResult(kind=row.kind, refunded=row.refunded_at is not None, user=user_pb(user))
-
-    async def RefundGeneration(self, request, context):
-        row, user = await charges.refund(
-            self.sessions, caller_id(), parse_id(request.generation_id, "generation_id")
-        )
-        return pb.ChargeResult(kind=row.kind, refunded=row.refunded_at is not None, user=user_pb(user))
-
-    async def SetProjectStatus(self, request, context):
-        project = await projects.set_status(
-            self.sessions, caller_id(), parse_id(request.id, "id"), request.status
-        )
-        return project_pb(project)
 
     # --- the assistant
 

@@ -9,12 +9,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from services.accounts import outbox
-from services.accounts.models import AdProject, Brand, Session, User
+from services.accounts.models import AdProject, Brand, OutboxEvent, Session, User
 from services.accounts.passwords import PasswordWork, needs_rehash
 from services.accounts.rate_limit import FailedPasswordLimiter, SignUpLimiter
 from services.accounts.tokens import new_token, token_digest
 from services.accounts.validation import check_length, normalize_email
+from services.common.db import table_of
 from services.common.errors import (
     AlreadyExists,
     InvalidArgument,
@@ -23,6 +23,8 @@ from services.common.errors import (
     ResourceExhausted,
     Unauthenticated,
 )
+from services.common.events import USER_DELETED
+from services.common.outbox import new_event
 from services.common.password_policy import password_problem
 
 BAD_LOGIN = "email or password is wrong"
@@ -186,15 +188,17 @@ async def delete_user(sessions: async_sessionmaker, user_id: uuid.UUID) -> None:
         project_ids = (
             (await session.execute(select(AdProject.id).where(AdProject.user_id == user_id))).scalars().all()
         )
-        outbox.record_event(
-            session,
-            outbox.USER_DELETED,
-            user_id,
-            {
-                "user_id": str(user_id),
-                "brand_ids": [str(b) for b in brand_ids],
-                "project_ids": [str(p) for p in project_ids],
-            },
+        await session.execute(
+            new_event(
+                table_of(OutboxEvent),
+                USER_DELETED,
+                user_id,
+                {
+                    "user_id": str(user_id),
+                    "brand_ids": [str(b) for b in brand_ids],
+                    "project_ids": [str(p) for p in project_ids],
+                },
+            )
         )
         await session.delete(user)
 

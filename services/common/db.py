@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, MetaData, create_engine, func, text
+from sqlalchemy import DateTime, MetaData, Table, create_engine, func, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -78,14 +78,13 @@ def schema_metadata(schema: str) -> MetaData:
     return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
 
 
-def schema_base(schema: str) -> type[DeclarativeBase]:
-    """A declarative base whose tables all live in `schema`, made at run time, which a type checker
-    cannot follow. TODO(issue 10, round 2): jobs' models declare their Base as above; then remove."""
-
-    class Base(DeclarativeBase):
-        metadata = schema_metadata(schema)
-
-    return Base
+def table_of(model: type[DeclarativeBase]) -> Table:
+    """A model's Table, for Core statements: the declarative base types `__table__` as any
+    FromClause, and every model of ours maps exactly one Table."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} does not map a single Table")
+    return table
 
 
 def uuid_pk() -> Mapped[uuid.UUID]:

@@ -1,9 +1,12 @@
-"""Consuming the domain events accounts publishes (user.deleted, brand.deleted, project.deleted)
-from a Redis Stream, in a consumer group per service, so a service that was down catches up.
+"""The events services tell each other (published by services.common.outbox), and consuming them
+from the Redis Stream EVENTS_STREAM, in a consumer group per service, so a service that was down
+catches up.
 
 An entry is acknowledged only after its handler succeeded; handlers are idempotent, so an entry
-delivered twice (a crash between handling and XACK) does no harm. Entries another consumer of the
-group took and never acknowledged (it died) are claimed after `claim_idle_s`.
+delivered twice (a crash between handling and XACK, a relay that published twice) does no harm.
+Entries another consumer of the group took and never acknowledged (it died) are claimed after
+`claim_idle_s`. Every group reads every entry; a consumer acknowledges the types it does not handle
+without looking at them.
 """
 
 from __future__ import annotations
@@ -28,11 +31,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The event types; each payload carries "user_id" (the deleted user, or the owner of what was
-# deleted), and the "brand_ids" and "project_ids" that went with it.
+# accounts -> media, jobs. Each payload carries "user_id" (the deleted user, or the owner of what
+# was deleted), and the "brand_ids" and "project_ids" that went with it.
 USER_DELETED = "user.deleted"
 BRAND_DELETED = "brand.deleted"
 PROJECT_DELETED = "project.deleted"
+DELETION_EVENTS = frozenset({USER_DELETED, BRAND_DELETED, PROJECT_DELETED})
+# jobs -> accounts. Both carry "generation_id", "user_id", "project_id" and "project_status" (what
+# the project's status becomes, or null to leave it); generation.settled adds "status" (completed,
+# failed, cancelled) and "refund" (whether the generation's charge is owed back).
+GENERATION_STARTED = "generation.started"
+GENERATION_SETTLED = "generation.settled"
+GENERATION_EVENTS = frozenset({GENERATION_STARTED, GENERATION_SETTLED})
+# accounts -> jobs: a generation's charge was given back ("generation_id", "user_id", "kind").
+CHARGE_REFUNDED = "charge.refunded"
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,8 @@ class Event:
     type: str
     aggregate_id: str
     payload: dict[str, Any]
+    # The publisher's outbox order (0 when absent): larger is later, among one publisher's events.
+    sequence: int = 0
 
     @property
     def brand_ids(self) -> list[str]:
@@ -83,6 +97,7 @@ def _decode(entry_id: bytes | str, fields: dict[bytes | str, bytes | str]) -> Ev
         type=get.get("type", ""),
         aggregate_id=get.get("aggregate_id", ""),
         payload=json.loads(get.get("payload") or "{}"),
+        sequence=int(get.get("sequence") or 0),
     )
 
 
@@ -94,6 +109,7 @@ class EventConsumer:
         group: str,
         handler: Handler,
         *,
+        types: frozenset[str],
         block_ms: int = 2000,
         claim_idle_s: float = 60.0,
         retry_delay_s: float = 1.0,
@@ -102,18 +118,21 @@ class EventConsumer:
         self.stream = stream
         self.group = group
         self.handler = handler
+        self.types = types
         self.consumer = f"{socket.gethostname()}-{os.getpid()}"
         self.block_ms = block_ms
         self.claim_idle_ms = int(claim_idle_s * 1000)
         self.retry_delay_s = retry_delay_s
 
     @classmethod
-    def from_settings(cls, settings: RedisConfig, group: str, handler: Handler) -> EventConsumer:
+    def from_settings(
+        cls, settings: RedisConfig, group: str, handler: Handler, types: frozenset[str]
+    ) -> EventConsumer:
         """A consumer of EVENTS_STREAM with a Redis connection of its own, whose socket timeout
-        outlasts the blocking read."""
+        outlasts the blocking read; the handler sees the events of `types` only."""
         block_s = 2.0
         redis = async_redis(settings, read_timeout_extra_s=block_s)
-        return cls(redis, settings.events_stream, group, handler, block_ms=int(block_s * 1000))
+        return cls(redis, settings.events_stream, group, handler, types=types, block_ms=int(block_s * 1000))
 
     async def close(self) -> None:
         await self.redis.aclose()
@@ -128,6 +147,9 @@ class EventConsumer:
 
     async def handle(self, entry_id: bytes | str, fields: dict[bytes | str, bytes | str]) -> bool:
         event = _decode(entry_id, fields)
+        if event.type not in self.types:
+            await self.redis.xack(self.stream, self.group, event.entry_id)
+            return False
         try:
             await self.handler(event)
         except asyncio.CancelledError:

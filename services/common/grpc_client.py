@@ -44,12 +44,6 @@ def call_metadata(internal_token: str, given: MetadataPairs = ()) -> list[tuple[
     return metadata
 
 
-def for_user(user_id: object) -> tuple[tuple[str, str], ...]:
-    """Metadata for a call made on a user's behalf outside a call of theirs (a worker or an event
-    handler settling a generation they own)."""
-    return ((USER_ID_HEADER, str(user_id)),)
-
-
 class _CallDetails(grpc.aio.ClientCallDetails):
     pass
 

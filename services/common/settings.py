@@ -112,7 +112,8 @@ class RedisConfig(BaseConfig):
     redis_url: SecretStr
     # Short, so a dead Redis fails a call fast instead of hanging it.
     redis_socket_timeout_s: float = Field(1.0, gt=0)
-    # The Redis Stream on which accounts publishes user/brand/project deletions for jobs and media.
+    # The Redis Stream on which services publish their events for each other (services.common.outbox):
+    # accounts its deletions, jobs how generations went.
     events_stream: str = "zapcut:events"
 
     @model_validator(mode="after")
@@ -120,6 +121,14 @@ class RedisConfig(BaseConfig):
         if not self.redis_url.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("REDIS_URL must be a redis:// or rediss:// URL")
         return self
+
+
+class OutboxConfig(BaseConfig):
+    """For a service that publishes events through its outbox (accounts, jobs)."""
+
+    # How often the outbox relay looks for unpublished events when nothing woke it (events written
+    # by another process, such as a worker, wait at most this long).
+    outbox_poll_interval_s: float = Field(1.0, gt=0)
 
 
 S = TypeVar("S", bound=BaseSettings)

@@ -1,9 +1,8 @@
-"""Blocking calls to media and accounts, for the synchronous code: the RQ work horses, and the
-reconciler's settling of generations (in a thread of the jobs service).
+"""Blocking calls to media, for the synchronous code: the RQ work horses. (What jobs tells
+accounts goes through its outbox as events, never a call from here: services.jobs.generation.events.)
 
 The channels come from services.common.grpc_client (open_blocking_channel), like the services'
-asyncio ones: every call carries the internal token and a deadline, and a call made for a
-generation's user says so (for_user). A failed call raises
+asyncio ones: every call carries the internal token and a deadline. A failed call raises
 ServiceCallFailed, which names the service and what the call was for (a readable message, never
 gRPC's debug string) and says whether trying again may help: UNAVAILABLE and DEADLINE_EXCEEDED
 (a service restarting, or not listening yet) are transient, the generation steps retry them.
@@ -17,8 +16,7 @@ from pathlib import Path
 
 import grpc
 
-from services.common.grpc_client import for_user, open_blocking_channel
-from zapcut.accounts.v1 import accounts_pb2, accounts_pb2_grpc
+from services.common.grpc_client import open_blocking_channel
 from zapcut.media.v1 import media_pb2, media_pb2_grpc
 
 UPLOAD_CHUNK = 1024 * 1024
@@ -63,13 +61,10 @@ class ServiceCalls:
     def __init__(self, settings):
         token, deadline_s = settings.internal_token.get_secret_value(), settings.grpc_deadline_s
         self._media_channel = open_blocking_channel(settings.media_addr, token, deadline_s)
-        self._accounts_channel = open_blocking_channel(settings.accounts_addr, token, deadline_s)
         self.media = media_pb2_grpc.MediaStub(self._media_channel)
-        self.accounts = accounts_pb2_grpc.AccountsStub(self._accounts_channel)
 
     def close(self) -> None:
         self._media_channel.close()
-        self._accounts_channel.close()
 
     # --- media
     # Short media calls wait for the channel to be ready (within their deadline) rather than fail at
@@ -120,21 +115,4 @@ class ServiceCalls:
             self.media.DeleteObject(
                 media_pb2.ObjectRequest(ref=media_pb2.ObjectRef(key=key)),
                 wait_for_ready=True,
-            )
-
-    # --- accounts (as the generation's user). These fail fast: what they do is recorded as due and
-    # the reconciler calls again, so a slow wait here would only hold up its other work.
-
-    def refund(self, user_id: str, generation_id: str) -> None:
-        with _calling("accounts", "refunding the charge"):
-            self.accounts.RefundGeneration(
-                accounts_pb2.GenerationCharge(generation_id=generation_id),
-                metadata=for_user(user_id),
-            )
-
-    def set_project_status(self, user_id: str, project_id: str, status: str) -> None:
-        with _calling("accounts", "setting the project's status"):
-            self.accounts.SetProjectStatus(
-                accounts_pb2.SetProjectStatusRequest(id=project_id, status=status),
-                metadata=for_user(user_id),
             )

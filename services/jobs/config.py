@@ -2,14 +2,14 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from services.common.settings import DatabaseConfig, RedisConfig
+from services.common.settings import DatabaseConfig, OutboxConfig, RedisConfig
 
 # A worker is declared lost when its job's heartbeat is older than this many monitoring intervals
 # (plus WORKER_LOST_MARGIN_S): one missed beat can be a slow Redis round trip, three cannot.
 LOST_AFTER_INTERVALS = 3
 
 
-class Settings(DatabaseConfig, RedisConfig):
+class Settings(DatabaseConfig, RedisConfig, OutboxConfig):
     """Settings of the jobs service and of its RQ workers (both read the same variables).
 
     From RedisConfig: REDIS_URL (where RQ keeps its queues, registries and job hashes) and

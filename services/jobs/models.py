@@ -7,12 +7,17 @@ from datetime import datetime
 
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import created_at, in_values, schema_base, updated_at, uuid_pk
+from services.common.db import created_at, in_values, schema_metadata, updated_at, uuid_pk
+from services.common.outbox import OutboxRow
 
 SCHEMA = "jobs"
-Base = schema_base(SCHEMA)
+
+
+class Base(DeclarativeBase):
+    metadata = schema_metadata(SCHEMA)
+
 
 JOB_STATUSES = ("pending", "processing", "completed", "failed", "cancelled")
 JOB_TYPES = ("diagnostic", "scene", "voiceover", "music", "composite")
@@ -65,11 +70,9 @@ class Generation(Base):
     # What the steps render, fixed when the generation starts: scenes, image keys, sizes, timeline.
     plan: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     charge: Mapped[str | None] = mapped_column(String(20))
+    # When accounts gave the charge back, as its charge.refunded event says (the refund itself is
+    # owed through this generation's generation.settled event).
     refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Calls to accounts still owed after the generation ended (retried by the reconciler until done):
-    # give the charge back; set the project's status.
-    refund_due: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
-    project_status_due: Mapped[str | None] = mapped_column(String(20))
     final_key: Mapped[str | None] = mapped_column(String(1024))
     error_message: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -133,3 +136,10 @@ class LoraModel(Base):
     trained_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+
+
+class OutboxEvent(OutboxRow, Base):
+    """jobs' events for accounts (generation.started, generation.settled), written in the same
+    transaction as the generation's change; services.common.outbox publishes them to the events
+    stream and removes them. No foreign key to generations: an event outlives its generation's row
+    (deleted with its project) until it is published."""

@@ -1,5 +1,5 @@
 """What jobs run with in one process: the settings, a database engine and a Redis client, and,
-made on first use, the blocking clients of media and accounts and the generation provider chosen
+made on first use, the blocking client of media and the generation provider chosen
 by GENERATION_PROVIDER (the local one loads the rendering libraries, which a diagnostic job never
 needs).
 

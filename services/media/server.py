@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.common.db import service_engine
-from services.common.events import EventConsumer
+from services.common.events import DELETION_EVENTS, EventConsumer
 from services.common.grpc_server import run_server, run_service
 from services.common.migrations import upgrade_on_start
 from services.media.bucket import BucketNotReady, prepare_bucket
@@ -24,7 +24,7 @@ async def serve(settings: Settings) -> None:
     servicer = MediaServicer(engine, storage, settings.upload_part_bytes, settings.probe_timeout_s)
     # Removes what deleted brands and projects stored (accounts' deletion events).
     consumer = EventConsumer.from_settings(
-        settings, SERVICE, lambda event: delete_owned(storage, engine, event)
+        settings, SERVICE, lambda event: delete_owned(storage, engine, event), DELETION_EVENTS
     )
 
     async def on_stop() -> None:

@@ -4,15 +4,17 @@ objects the generations' steps stored.
 
 A generation goes with its project, and with its user when the user is deleted (which also finds
 generations of projects that were deleted before generations were removed with their project).
-Before its row goes: a refund it still owes the user is paid (a deleted project does not cancel a
-debt), and the objects its steps recorded are deleted through media. media removes the project's
+A refund it owes the user is not lost with it: the generation.settled event that owes it sits in
+jobs' outbox, which no deletion touches, until accounts has it (a deleted project does not cancel a
+debt; a deleted user is owed nothing, and accounts finds no charge to give back). Before its row
+goes, the objects its steps recorded are deleted through media. media removes the project's
 folders on the same event; deleting the recorded keys here as well also covers a step that stored
 its output after media handled the event, and generations whose project id the event does not
 list. A queued RQ job whose row is gone finds nothing to claim when it runs, and a running step
 finds its generation gone at its next checkpoint and deletes what it stored.
 
 Idempotent, since an event may arrive twice: a second delivery finds nothing left and succeeds. A
-call that fails (accounts or media unreachable) fails the handler, and the event is retried.
+call that fails (media unreachable) fails the handler, and the event is retried.
 """
 
 from __future__ import annotations
@@ -24,29 +26,26 @@ import grpc
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.common.db import table_of
 from services.common.events import Event, uuids
-from services.common.grpc_client import for_user
 from services.jobs.models import Generation, GenerationJob, LoraModel
-from zapcut.accounts.v1 import accounts_pb2
 from zapcut.media.v1 import media_pb2
 
 log = logging.getLogger(__name__)
 
-generations = Generation.__table__
-steps = GenerationJob.__table__
-loras = LoraModel.__table__
+generations = table_of(Generation)
+steps = table_of(GenerationJob)
+loras = table_of(LoraModel)
 
 # media's answers that mean "nothing to delete under this key" rather than "try again later".
 NOTHING_TO_DELETE = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT)
 
 
-async def delete_owned(engine: AsyncEngine, accounts, media, event: Event) -> None:
+async def delete_owned(engine: AsyncEngine, media, event: Event) -> None:
     project_ids, brand_ids = uuids(event.project_ids), uuids(event.brand_ids)
     user_ids = uuids([event.deleted_user_id] if event.deleted_user_id else [])
     owned = or_(generations.c.ad_project_id.in_(project_ids), generations.c.user_id.in_(user_ids))
 
-    if not user_ids:  # a deleted user is owed nothing any more
-        await _pay_refunds_owed(engine, accounts, owned)
     async with engine.connect() as conn:
         recorded = await _recorded_keys(conn, owned, project_ids)
     await _delete_objects(media, recorded)
@@ -94,27 +93,6 @@ async def _recorded_keys(conn: AsyncConnection, owned, project_ids: list[uuid.UU
     final_keys = select(generations.c.final_key).where(owned, generations.c.final_key.is_not(None))
     rows = await conn.execute(step_keys.union(final_keys))
     return sorted(key for (key,) in rows)
-
-
-async def _pay_refunds_owed(engine: AsyncEngine, accounts, owned) -> None:
-    async with engine.connect() as conn:
-        owing = (
-            await conn.execute(
-                select(generations.c.id, generations.c.user_id).where(
-                    owned, generations.c.refund_due, generations.c.refunded_at.is_(None)
-                )
-            )
-        ).all()
-    for generation_id, user_id in owing:
-        try:
-            await accounts.RefundGeneration(
-                accounts_pb2.GenerationCharge(generation_id=str(generation_id)),
-                metadata=for_user(user_id),
-            )
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() != grpc.StatusCode.NOT_FOUND:  # NOT_FOUND: nothing was charged
-                raise
-        log.info("generation %s: refund paid before deleting it", generation_id)
 
 
 async def _delete_objects(media, keys: list[str]) -> None:

@@ -8,9 +8,9 @@ Each tick, under a Postgres advisory lock so that one replica reconciles at a ti
    lost its data) or ended (its worker died) are enqueued; a failed RQ job is requeued as it is.
 3. Processing rows that no live worker is running (a work horse killed while its worker lived) go
    the same way: back to pending to run again, up to JOB_MAX_WORKER_LOSSES times, then failed.
-4. Generations follow their steps (a failed step fails the generation and cancels the rest), starts
-   interrupted before the charge are failed, and refunds and project statuses still owed to
-   accounts are paid.
+4. Generations follow their steps (a failed step fails the generation and cancels the rest), and
+   starts interrupted before the charge are failed; either writes its generation.settled event for
+   accounts in the same transaction (services.jobs.generation.outcome).
 A tick that cannot reach Postgres or Redis logs and tries again next tick.
 """
 
@@ -38,11 +38,10 @@ PAGE = 200
 
 
 class Reconciler:
-    def __init__(self, engine: AsyncEngine, redis: Redis, settings: Settings, sync_engine, calls):
+    def __init__(self, engine: AsyncEngine, redis: Redis, settings: Settings, sync_engine):
         self.engine = engine
         # Lost workers and generations are handled with the same (synchronous) code the workers use.
         self.sync_engine = sync_engine
-        self.calls = calls
         self.redis = redis
         self.settings = settings
         self.queue = rq_jobs.queue(redis, settings)
@@ -79,7 +78,7 @@ class Reconciler:
             await self._enqueue_waiting()
             await self._settle_orphans()
             await self._enqueue_lost_trainings()
-            await asyncio.to_thread(outcome.reconcile, self.sync_engine, self.redis, self.calls)
+            await asyncio.to_thread(outcome.reconcile, self.sync_engine, self.redis)
             await lock_conn.rollback()
         return True
 

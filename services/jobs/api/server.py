@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-from services.common.db import create_sync_db, service_engine
+from services.common.db import create_sync_db, service_engine, table_of
 from services.common.events import EventConsumer
 from services.common.grpc_client import open_channel
 from services.common.grpc_server import run_server, run_service
 from services.common.migrations import upgrade_on_start
-from services.common.redis_clients import sync_redis
-from services.jobs.api.owners import delete_owned
+from services.common.outbox import OutboxRelay
+from services.common.redis_clients import async_redis, sync_redis
+from services.common.settings import secret_value
+from services.jobs.api import events
 from services.jobs.api.reconciler import Reconciler
 from services.jobs.api.servicer import JobsServicer
-from services.jobs.clients import ServiceCalls
 from services.jobs.config import Settings
+from services.jobs.models import OutboxEvent
 from zapcut.accounts.v1 import accounts_pb2_grpc
 from zapcut.jobs.v1 import jobs_pb2_grpc
 from zapcut.media.v1 import media_pb2_grpc
@@ -33,26 +35,30 @@ async def serve(settings: Settings) -> None:
     )
     engine = service_engine(settings)
     redis = sync_redis(settings)
-    token = settings.internal_token.get_secret_value()
+    token = secret_value(settings.internal_token)
     accounts = accounts_pb2_grpc.AccountsStub(
         open_channel(settings.accounts_addr, token, settings.grpc_deadline_s)
     )
     media = media_pb2_grpc.MediaStub(open_channel(settings.media_addr, token, settings.grpc_deadline_s))
-    servicer = JobsServicer(engine, redis, settings, accounts=accounts, media=media)
+    # Publishes what generations tell accounts (started, settled), from jobs' outbox.
+    events_redis = async_redis(settings)
+    relay = OutboxRelay(
+        engine, events_redis, table_of(OutboxEvent), settings.events_stream, settings.outbox_poll_interval_s
+    )
+    servicer = JobsServicer(engine, redis, settings, accounts=accounts, media=media, relay=relay)
     # The reconciler settles generations with the workers' own (synchronous) code.
     sync_engine = create_sync_db(settings.database_url.get_secret_value(), pool_size=2, max_overflow=2)
-    calls = ServiceCalls(settings)
-    # Removes the generations, jobs and LoRA models of deleted users, brands and projects
-    # (accounts' deletion events).
+    # Removes the generations, jobs and LoRA models of deleted users, brands and projects, and
+    # records refunds (accounts' events).
     consumer = EventConsumer.from_settings(
-        settings, SERVICE, lambda event: delete_owned(engine, accounts, media, event)
+        settings, SERVICE, lambda event: events.handle(engine, media, event), events.CONSUMED
     )
 
     async def on_stop() -> None:
         await consumer.close()
+        await events_redis.aclose()
         await engine.dispose()
         sync_engine.dispose()
-        calls.close()
         redis.close()
 
     await run_server(
@@ -60,7 +66,11 @@ async def serve(settings: Settings) -> None:
         settings=settings,
         port=settings.jobs_port,
         register=lambda server: jobs_pb2_grpc.add_JobsServicer_to_server(servicer, server),
-        background=[Reconciler(engine, redis, settings, sync_engine, calls).run_forever(), consumer.run()],
+        background=[
+            Reconciler(engine, redis, settings, sync_engine).run_forever(),
+            consumer.run(),
+            relay.run(),
+        ],
         on_stop=on_stop,
     )
 

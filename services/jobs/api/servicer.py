@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common.db import ping
 from services.common.errors import NotFound
 from services.common.ids import parse_id
+from services.common.outbox import OutboxRelay
 from services.common.probes import check_all
 from services.common.timestamps import timestamp
 from services.jobs.config import Settings
@@ -24,13 +25,24 @@ from zapcut.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 
 
 class JobsServicer(jobs_pb2_grpc.JobsServicer):
-    def __init__(self, engine: AsyncEngine, redis: Redis, settings: Settings, *, accounts=None, media=None):
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        redis: Redis,
+        settings: Settings,
+        *,
+        accounts=None,
+        media=None,
+        relay: OutboxRelay,
+    ):
         self.engine = engine
         self.redis = redis
         self.settings = settings
         self.queue = rq_jobs.queue(redis, settings)
         self.accounts = accounts
         self.media = media
+        # Nudged after a call that wrote an event for accounts, so it is published at once.
+        self.relay = relay
 
     async def CreateJob(self, request, context):
         row = await create_job(
@@ -58,16 +70,20 @@ class JobsServicer(jobs_pb2_grpc.JobsServicer):
     # --- generations
 
     async def StartGeneration(self, request, context):
-        generation_id = await start.start(
-            self.engine,
-            self.accounts,
-            self.queue,
-            self.settings,
-            project_id=request.ad_project_id,
-            aspect=request.aspect,
-            resolution=request.resolution,
-            idempotency_key=request.idempotency_key,
-        )
+        try:
+            generation_id = await start.start(
+                self.engine,
+                self.accounts,
+                self.queue,
+                self.settings,
+                project_id=request.ad_project_id,
+                aspect=request.aspect,
+                resolution=request.resolution,
+                idempotency_key=request.idempotency_key,
+            )
+        finally:
+            # generation.started, or the refund of a start that found its generation ended.
+            self.relay.nudge()
         return generation_message(*await queries.get(self.engine, request.ad_project_id, str(generation_id)))
 
     async def GetGeneration(self, request, context):
@@ -83,6 +99,7 @@ class JobsServicer(jobs_pb2_grpc.JobsServicer):
         generation_id = await cancel.cancel(
             self.engine, self.redis, self.media, request.ad_project_id, request.generation_id
         )
+        self.relay.nudge()
         return generation_message(*await queries.get(self.engine, request.ad_project_id, str(generation_id)))
 
     # --- LoRA models

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import grpc
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common.db import table_of
 from services.common.errors import FailedPrecondition
-from services.jobs.generation import outcome
+from services.jobs.generation import events, outcome
 from services.jobs.generation.queries import get
 from services.jobs.models import ACTIVE_GENERATION_STATUSES, Generation, GenerationJob
 from zapcut.media.v1 import media_pb2
 
+if TYPE_CHECKING:
+    from zapcut.media.v1.media_pb2_grpc import MediaAsyncStub
+
 log = logging.getLogger(__name__)
 
-generations = Generation.__table__
-steps = GenerationJob.__table__
+generations = table_of(Generation)
+steps = table_of(GenerationJob)
 
 
 async def cancel(engine: AsyncEngine, redis, media, project_id: str, generation_id: str = ""):
@@ -34,10 +40,21 @@ async def cancel(engine: AsyncEngine, redis, media, project_id: str, generation_
         changed = await conn.execute(
             update(generations)
             .where(generations.c.id == gen.id, generations.c.status.in_(ACTIVE_GENERATION_STATUSES))
-            .values(status="cancelled", finished_at=func.now(), project_status_due="scripting")
+            .values(status="cancelled", finished_at=func.now())
         )
         if changed.rowcount == 0:
             raise FailedPrecondition(f"the generation has already ended ({gen.status})")
+        # The user's choice: not refunded; the project goes back to scripting.
+        await conn.execute(
+            events.settled(
+                gen.id,
+                gen.user_id,
+                gen.ad_project_id,
+                "cancelled",
+                refund=False,
+                project_status=events.PROJECT_STATUS_AFTER["cancelled"],
+            )
+        )
         waiting = (
             (
                 await conn.execute(
@@ -81,7 +98,7 @@ async def cancel(engine: AsyncEngine, redis, media, project_id: str, generation_
     return gen.id
 
 
-async def _delete_outputs(media, keys: list[str]) -> list[str]:
+async def _delete_outputs(media: MediaAsyncStub, keys: Sequence[str]) -> list[str]:
     """Delete these objects through media; the keys that are gone (or were never there). One that
     could not be deleted now stays in its row, under its project's folder, and goes with the
     project."""

@@ -1,11 +1,11 @@
-"""Settling a generation from its steps, and the calls to accounts it then owes.
+"""Settling a generation from its steps, and telling accounts.
 
 Synchronous (workers are): the workers call it as a step ends (after_step, the steps' after-hook in
 the job type registry), and the reconciler (in a thread) for steps that ended another way (a dead
-worker, a failed enqueue). Each decision is one
-transaction on the locked generation row, so the two never disagree; the calls to accounts that
-follow (refund, project status) are recorded as due first and cleared once done, so a failed call
-is retried on the next reconcile instead of lost.
+worker, a failed enqueue). Each decision is one transaction on the locked generation row, so the
+two never disagree, and the same transaction writes the generation.settled event (with the refund
+owed, if any, and the project's new status) into jobs' outbox: accounts learns what happened
+whenever it is reachable, and never twice in a way that matters (services.jobs.generation.events).
 """
 
 from __future__ import annotations
@@ -14,21 +14,21 @@ import logging
 import uuid
 from datetime import timedelta
 
-import grpc
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
+from services.common.db import table_of
 from services.jobs import failures
-from services.jobs.clients import ServiceCallFailed
+from services.jobs.generation import events
 from services.jobs.models import ACTIVE_GENERATION_STATUSES, Generation, GenerationJob
 from services.jobs.queue.job_types import JobContext
 
 log = logging.getLogger(__name__)
 
-generations = Generation.__table__
-steps = GenerationJob.__table__
+generations = table_of(Generation)
+steps = table_of(GenerationJob)
 
 
 def settle(engine: Engine, redis, generation_id: uuid.UUID | str) -> str | None:
@@ -59,22 +59,18 @@ def settle(engine: Engine, redis, generation_id: uuid.UUID | str) -> str | None:
                 conn.execute(
                     update(generations)
                     .where(generations.c.id == generation_id)
-                    .values(
-                        status=status,
-                        error_message=message,
-                        finished_at=func.now(),
-                        refund_due=gen.charge is not None and not users_fault,
-                        project_status_due="failed",
-                    )
+                    .values(status=status, error_message=message, finished_at=func.now())
                 )
+                conn.execute(_settled(gen, status, refund=gen.charge is not None and not users_fault))
                 cancelled_steps = _cancel_waiting_steps(conn, generation_id)
             elif rows and all(r.status == "completed" for r in rows):
                 status = "completed"
                 conn.execute(
                     update(generations)
                     .where(generations.c.id == generation_id)
-                    .values(status=status, finished_at=func.now(), project_status_due="completed")
+                    .values(status=status, finished_at=func.now())
                 )
+                conn.execute(_settled(gen, status, refund=False))
             elif status == "pending" and any(r.status != "pending" for r in rows):
                 status = "processing"
                 conn.execute(
@@ -84,11 +80,20 @@ def settle(engine: Engine, redis, generation_id: uuid.UUID | str) -> str | None:
     return status
 
 
+def _settled(gen, status: str, *, refund: bool):
+    return events.settled(
+        gen.id,
+        gen.user_id,
+        gen.ad_project_id,
+        status,
+        refund=refund,
+        project_status=events.PROJECT_STATUS_AFTER[status],
+    )
+
+
 def after_step(ctx: JobContext, params: dict) -> None:
-    """Once a step has settled: the generation follows, and what it owes accounts is paid."""
-    rt = ctx.runtime
-    settle(rt.engine, rt.redis, params["generation_id"])
-    pay_what_is_due(rt.engine, rt.calls, params["generation_id"])
+    """Once a step has settled: the generation follows."""
+    settle(ctx.runtime.engine, ctx.runtime.redis, params["generation_id"])
 
 
 def _cancel_waiting_steps(conn, generation_id: uuid.UUID) -> list[str]:
@@ -124,60 +129,6 @@ def is_active(engine: Engine, generation_id: uuid.UUID | str) -> bool:
     return status in ACTIVE_GENERATION_STATUSES
 
 
-def pay_what_is_due(engine: Engine, calls, generation_id: uuid.UUID | str) -> None:
-    """The refund and the project status the generation owes accounts; each cleared once done."""
-    generation_id = uuid.UUID(str(generation_id))
-    with engine.connect() as conn:
-        gen = conn.execute(select(generations).where(generations.c.id == generation_id)).one_or_none()
-    if gen is None:
-        return
-    if gen.refund_due and gen.refunded_at is None:
-        try:
-            calls.refund(str(gen.user_id), str(generation_id))
-            refunded = True
-        except ServiceCallFailed as exc:
-            # NOT_FOUND: nothing was charged (the start was interrupted), or the user is gone.
-            refunded = exc.code == grpc.StatusCode.NOT_FOUND
-            if not refunded:
-                log.warning("generation %s: refund failed, will retry: %s", generation_id, exc)
-        if refunded:
-            with engine.begin() as conn:
-                conn.execute(
-                    update(generations)
-                    .where(generations.c.id == generation_id)
-                    .values(refund_due=False, refunded_at=func.now())
-                )
-            log.info("generation %s: charge refunded", generation_id)
-    if gen.project_status_due:
-        try:
-            calls.set_project_status(str(gen.user_id), str(gen.ad_project_id), gen.project_status_due)
-        except Exception as exc:  # noqa: BLE001 - still due
-            log.warning("generation %s: project status not set, will retry: %s", generation_id, exc)
-        else:
-            with engine.begin() as conn:
-                conn.execute(
-                    update(generations)
-                    .where(
-                        generations.c.id == generation_id,
-                        generations.c.project_status_due == gen.project_status_due,
-                    )
-                    .values(project_status_due=None)
-                )
-
-
-def owing(engine: Engine) -> list[uuid.UUID]:
-    """Generations with a call to accounts still due."""
-    with engine.connect() as conn:
-        return list(
-            conn.execute(
-                select(generations.c.id).where(
-                    (generations.c.refund_due & generations.c.refunded_at.is_(None))
-                    | generations.c.project_status_due.is_not(None)
-                )
-            ).scalars()
-        )
-
-
 def unsettled(engine: Engine) -> list[uuid.UUID]:
     """Active generations with a step that has ended badly or all steps done: settle() decides."""
     with engine.connect() as conn:
@@ -201,31 +152,34 @@ def unsettled(engine: Engine) -> list[uuid.UUID]:
 
 def fail_interrupted_starts(engine: Engine, older_than_s: float) -> list[uuid.UUID]:
     """Generations stuck in charging (the service died between creating and charging them): failed,
-    with whatever was charged given back."""
+    with whatever was charged owed back (a refund of nothing is nothing). The project never heard of
+    them, so its status stays."""
     with engine.begin() as conn:
-        return list(
+        failed = conn.execute(
+            update(generations)
+            .where(
+                generations.c.status == "charging",
+                generations.c.created_at < func.now() - timedelta(seconds=older_than_s),
+            )
+            .values(
+                status="failed",
+                error_message="The generation was interrupted while starting.",
+                finished_at=func.now(),
+            )
+            .returning(generations.c.id, generations.c.user_id, generations.c.ad_project_id)
+        ).all()
+        for gen in failed:
             conn.execute(
-                update(generations)
-                .where(
-                    generations.c.status == "charging",
-                    generations.c.created_at < func.now() - timedelta(seconds=older_than_s),
+                events.settled(
+                    gen.id, gen.user_id, gen.ad_project_id, "failed", refund=True, project_status=None
                 )
-                .values(
-                    status="failed",
-                    error_message="The generation was interrupted while starting.",
-                    finished_at=func.now(),
-                    refund_due=True,
-                )
-                .returning(generations.c.id)
-            ).scalars()
-        )
+            )
+    return [gen.id for gen in failed]
 
 
-def reconcile(engine: Engine, redis, calls) -> None:
-    """The reconciler's share (in a thread): settle what the workers could not, pay what is due."""
+def reconcile(engine: Engine, redis) -> None:
+    """The reconciler's share (in a thread): settle what the workers could not."""
     for generation_id in fail_interrupted_starts(engine, older_than_s=60):
         log.warning("generation %s: interrupted while starting; failed", generation_id)
     for generation_id in unsettled(engine):
         settle(engine, redis, generation_id)
-    for generation_id in owing(engine):
-        pay_what_is_due(engine, calls, generation_id)

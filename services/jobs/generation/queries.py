@@ -6,12 +6,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.context import caller_id
+from services.common.db import table_of
 from services.common.errors import NotFound
 from services.common.ids import parse_id
 from services.jobs.models import Generation, GenerationJob
 
-generations = Generation.__table__
-steps = GenerationJob.__table__
+generations = table_of(Generation)
+steps = table_of(GenerationJob)
 
 
 async def get(engine: AsyncEngine, project_id: str, generation_id: str = ""):

@@ -2,9 +2,12 @@
 
 Starting is a short saga whose every step can be retried: the generation row is written first
 (status charging; the partial unique index allows one active generation per project), then accounts
-charges it (idempotent per generation id), then one transaction marks it pending and writes all its
-step rows, then the steps are enqueued (composite depends_on the others). A crash between steps
-leaves a row the reconciler finishes or fails; a Redis outage leaves pending rows it enqueues later.
+charges it (idempotent per generation id; a synchronous call, so the user hears 402 at once), then
+one transaction marks it pending, writes all its step rows and the generation.started event (the
+project becomes generating when accounts reads it), then the steps are enqueued (composite
+depends_on the others). A crash between steps leaves a row the reconciler finishes or fails; a
+Redis outage leaves pending rows it enqueues later, and the event in the outbox until it is
+published.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.context import caller_id
+from services.common.db import table_of
 from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, Upstream
 from services.common.ids import parse_id
 from services.jobs.config import Settings
+from services.jobs.generation import events
 from services.jobs.generation.plan import check_format, make_plan, step_names
 from services.jobs.models import Generation, GenerationJob, LoraModel
 from services.jobs.queue import job_types, rq_jobs
@@ -29,9 +34,9 @@ from zapcut.accounts.v1 import accounts_pb2
 
 log = logging.getLogger(__name__)
 
-generations = Generation.__table__
-steps = GenerationJob.__table__
-loras = LoraModel.__table__
+generations = table_of(Generation)
+steps = table_of(GenerationJob)
+loras = table_of(LoraModel)
 MAX_IDEMPOTENCY_KEY = 200
 
 
@@ -115,16 +120,17 @@ async def start(
         marked = await conn.execute(
             update(generations)
             .where(generations.c.id == generation_id, generations.c.status == "charging")
-            .values(status="pending", charge=charge.kind, project_status_due="generating")
+            .values(status="pending", charge=charge.kind)
         )
         if marked.rowcount == 0:
-            # Deleted meanwhile with its project (the deletion event), or failed by the reconciler:
-            # nothing will run, so the charge just taken goes back (a no-op if it already went).
+            # Deleted meanwhile with its project (the deletion event), cancelled, or failed by the
+            # reconciler: nothing will run, so the charge just taken is owed back.
             status = await conn.scalar(select(generations.c.status).where(generations.c.id == generation_id))
-            await _refund_now(accounts, generation_id)
+            await _owe_refund(engine, generation_id, user_id, project, status)
             if status is None:
                 raise NotFound("project not found")
             raise FailedPrecondition(f"the generation ended while it was starting ({status}); try again")
+        await conn.execute(events.started(generation_id, user_id, project))
         step_ids = (
             (
                 await conn.execute(
@@ -148,8 +154,6 @@ async def start(
             .scalars()
             .all()
         )
-    # Before any step can run, so a fast generation's "completed" never lands before "generating".
-    await _mark_project_generating(engine, accounts, generation_id, project)
     await enqueue_steps(
         queue, settings, [(str(i), job_type) for i, (_, job_type, _) in zip(step_ids, names, strict=True)]
     )
@@ -159,31 +163,17 @@ async def start(
     return generation_id
 
 
-async def _refund_now(accounts, generation_id: uuid.UUID) -> None:
-    try:
-        await accounts.RefundGeneration(accounts_pb2.GenerationCharge(generation_id=str(generation_id)))
-    except grpc.aio.AioRpcError as exc:
-        if exc.code() == grpc.StatusCode.NOT_FOUND:  # the user is gone too
-            return
-        log.error("generation %s ended while starting; its charge was NOT given back: %s", generation_id, exc)
-        raise Upstream(exc) from None
-
-
-async def _mark_project_generating(engine: AsyncEngine, accounts, generation_id: uuid.UUID, project) -> None:
-    try:
-        await accounts.SetProjectStatus(
-            accounts_pb2.SetProjectStatusRequest(id=str(project), status="generating")
-        )
-    except grpc.aio.AioRpcError as exc:
-        log.warning(
-            "generation %s: project status not set yet (%s); the reconciler retries", generation_id, exc
-        )
-        return
+async def _owe_refund(
+    engine: AsyncEngine, generation_id: uuid.UUID, user_id: uuid.UUID, project: uuid.UUID, status: str | None
+) -> None:
+    """The charge of a generation that ended while it was starting goes back: a generation.settled
+    event of its own (accounts gives a charge back once, whatever else asked; a deleted user is owed
+    nothing). The project never heard of the generation, so its status stays."""
     async with engine.begin() as conn:
         await conn.execute(
-            update(generations)
-            .where(generations.c.id == generation_id, generations.c.project_status_due == "generating")
-            .values(project_status_due=None)
+            events.settled(
+                generation_id, user_id, project, status or "deleted", refund=True, project_status=None
+            )
         )
 
 

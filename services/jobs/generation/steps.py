@@ -29,6 +29,7 @@ from redis import Redis
 from sqlalchemy import Row, select, update
 from sqlalchemy.engine import Engine
 
+from services.common.db import table_of
 from services.common.errors import InvalidArgument
 from services.jobs import failures
 from services.jobs.clients import ServiceCallFailed, ServiceCalls
@@ -50,8 +51,8 @@ from zapcut.media.v1 import media_pb2
 
 log = logging.getLogger(__name__)
 
-generations = Generation.__table__
-steps = GenerationJob.__table__
+generations = table_of(Generation)
+steps = table_of(GenerationJob)
 
 MAX_IMAGE_BYTES = 40 * 1024 * 1024
 CHECK_CANCEL_EVERY_S = 1.0
@@ -337,7 +338,7 @@ def run(
 def _transient_reason(exc: Exception) -> str | None:
     """What went wrong, as a readable clause, when trying again may help; None when it cannot.
 
-    Besides the provider's own transient errors: media or accounts not answering (restarting, or not
+    Besides the provider's own transient errors: media not answering (restarting, or not
     listening yet after a restart of the stack) and storage not reachable for a download."""
     if isinstance(exc, ServiceCallFailed):
         return str(exc) if exc.transient else None

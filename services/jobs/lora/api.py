@@ -20,6 +20,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.context import caller_id
+from services.common.db import table_of
 from services.common.errors import AlreadyExists, FailedPrecondition, NotFound, Upstream
 from services.jobs.config import Settings
 from services.jobs.models import LoraModel
@@ -28,7 +29,7 @@ from zapcut.accounts.v1 import accounts_pb2
 
 log = logging.getLogger(__name__)
 
-loras = LoraModel.__table__
+loras = table_of(LoraModel)
 MIN_IMAGES = 5
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select, update
 
+from services.common.db import table_of
 from services.jobs.failures import describe
 from services.jobs.media_types import PermanentProviderError, TransientProviderError
 from services.jobs.models import LoraModel
@@ -22,7 +23,7 @@ from zapcut.media.v1 import media_pb2
 
 log = logging.getLogger(__name__)
 
-loras = LoraModel.__table__
+loras = table_of(LoraModel)
 
 
 def run(ctx: JobContext, params: dict) -> None:

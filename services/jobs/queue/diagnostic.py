@@ -16,6 +16,7 @@ import uuid
 
 from sqlalchemy import func, select
 
+from services.common.db import table_of
 from services.common.errors import InvalidArgument
 from services.jobs.failures import Failed
 from services.jobs.models import GenerationJob
@@ -29,7 +30,7 @@ DEFAULTS = {"payload_kb": 64, "hold_s": 0, "fail_with": None}
 STEP_S = 0.5
 KEY_TTL_S = 60
 
-jobs = GenerationJob.__table__
+jobs = table_of(GenerationJob)
 
 
 def validate_params(params: dict) -> dict:

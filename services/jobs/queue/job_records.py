@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Row, func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common.db import table_of
 from services.jobs.models import GenerationJob
 
-jobs = GenerationJob.__table__
+jobs = table_of(GenerationJob)
 
 
 async def insert_pending(engine: AsyncEngine, ad_project_id: uuid.UUID, job_type: str, params: dict) -> Row:

@@ -18,23 +18,30 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
+from services.common.db import table_of
 from services.jobs import failures
 from services.jobs.models import ACTIVE_GENERATION_STATUSES, Generation, GenerationJob
 
 log = logging.getLogger(__name__)
 
-jobs = GenerationJob.__table__
-generations = Generation.__table__
+jobs = table_of(GenerationJob)
+generations = table_of(Generation)
 
-ANY = object()  # record(): whatever the row's started_at
+
+class _Any:
+    """record()'s default started_at: whatever the row's."""
+
+
+ANY = _Any()
 
 
 def record(
-    engine: Engine, job_id: str | uuid.UUID, max_losses: int, started_at: datetime | None = ANY
+    engine: Engine, job_id: str | uuid.UUID, max_losses: int, started_at: datetime | None | _Any = ANY
 ) -> str | None:
     """The row's new status (pending, failed or cancelled), or None when it was not processing any
     more (or, with started_at, not the same run: a re-run has claimed it since it was read)."""
@@ -48,7 +55,7 @@ def record(
         if (
             row is None
             or row.status != "processing"
-            or (started_at is not ANY and row.started_at != started_at)
+            or (not isinstance(started_at, _Any) and row.started_at != started_at)
         ):
             return None
         losses = row.worker_losses + 1
@@ -56,6 +63,7 @@ def record(
             conn.scalar(select(generations.c.status).where(generations.c.id == row.generation_id))
             in ACTIVE_GENERATION_STATUSES
         )
+        values: dict[str, Any]
         if not active:
             values = {
                 "status": "cancelled",

@@ -20,6 +20,7 @@ from rq.exceptions import AbandonedJobError
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.engine import Engine
 
+from services.common.db import table_of
 from services.jobs import failures
 from services.jobs.media_types import Cancelled
 from services.jobs.models import GenerationJob
@@ -29,7 +30,7 @@ from services.jobs.runtime import runtime
 
 log = logging.getLogger(__name__)
 
-jobs = GenerationJob.__table__
+jobs = table_of(GenerationJob)
 
 
 class NoHandler(failures.Failed):

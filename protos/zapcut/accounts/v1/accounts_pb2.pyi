@@ -968,28 +968,6 @@ class ChargeResult(_message.Message):
 Global___ChargeResult: _TypeAlias = ChargeResult  # noqa: Y015
 
 @_typing.final
-class SetProjectStatusRequest(_message.Message):
-    DESCRIPTOR: _descriptor.Descriptor
-
-    ID_FIELD_NUMBER: _builtins.int
-    STATUS_FIELD_NUMBER: _builtins.int
-    id: _builtins.str
-    status: _builtins.str
-    def __init__(
-        self,
-        *,
-        id: _builtins.str = ...,
-        status: _builtins.str = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "status", b"status"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___SetProjectStatusRequest: _TypeAlias = SetProjectStatusRequest  # noqa: Y015
-
-@_typing.final
 class ReplyToMessageRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

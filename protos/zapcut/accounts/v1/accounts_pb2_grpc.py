@@ -176,16 +176,6 @@ class AccountsStub:
                 request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GenerationCharge.SerializeToString,
                 response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ChargeResult.FromString,
                 _registered_method=True)
-        self.RefundGeneration = channel.unary_unary(
-                '/zapcut.accounts.v1.Accounts/RefundGeneration',
-                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GenerationCharge.SerializeToString,
-                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ChargeResult.FromString,
-                _registered_method=True)
-        self.SetProjectStatus = channel.unary_unary(
-                '/zapcut.accounts.v1.Accounts/SetProjectStatus',
-                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.SetProjectStatusRequest.SerializeToString,
-                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Project.FromString,
-                _registered_method=True)
         self.ReplyToMessage = channel.unary_unary(
                 '/zapcut.accounts.v1.Accounts/ReplyToMessage',
                 request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ReplyToMessageRequest.SerializeToString,
@@ -329,7 +319,8 @@ class AccountsServicer:
 
     def UpdateProject(self, request, context):
         """Clients may set status to draft or scripting only (INVALID_ARGUMENT otherwise), and not while the
-        project is generating (FAILED_PRECONDITION); the pipeline sets the rest (SetProjectStatus).
+        project is generating (FAILED_PRECONDITION); the rest follow the project's generations (jobs'
+        generation.started and generation.settled events on the events stream).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -384,20 +375,7 @@ class AccountsServicer:
     def ChargeGeneration(self, request, context):
         """Takes a free video or a credit for the generation; idempotent per generation_id.
         FAILED_PRECONDITION with the error-reason trailer "payment_required" when there is neither.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def RefundGeneration(self, request, context):
-        """Gives the charge back (a failure that was not the user's fault); idempotent.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def SetProjectStatus(self, request, context):
-        """Any status; the generation pipeline's way to say generating, completed or failed.
+        (Refunds are not a call: jobs' generation.settled event carries them.)
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -563,16 +541,6 @@ def add_AccountsServicer_to_server(servicer, server):
                     servicer.ChargeGeneration,
                     request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GenerationCharge.FromString,
                     response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ChargeResult.SerializeToString,
-            ),
-            'RefundGeneration': grpc.unary_unary_rpc_method_handler(
-                    servicer.RefundGeneration,
-                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GenerationCharge.FromString,
-                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ChargeResult.SerializeToString,
-            ),
-            'SetProjectStatus': grpc.unary_unary_rpc_method_handler(
-                    servicer.SetProjectStatus,
-                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.SetProjectStatusRequest.FromString,
-                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Project.SerializeToString,
             ),
             'ReplyToMessage': grpc.unary_unary_rpc_method_handler(
                     servicer.ReplyToMessage,
@@ -1319,60 +1287,6 @@ class Accounts:
             '/zapcut.accounts.v1.Accounts/ChargeGeneration',
             zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GenerationCharge.SerializeToString,
             zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ChargeResult.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def RefundGeneration(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/zapcut.accounts.v1.Accounts/RefundGeneration',
-            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GenerationCharge.SerializeToString,
-            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ChargeResult.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def SetProjectStatus(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/zapcut.accounts.v1.Accounts/SetProjectStatus',
-            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.SetProjectStatusRequest.SerializeToString,
-            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Project.FromString,
             options,
             channel_credentials,
             insecure,

@@ -75,7 +75,8 @@ class AccountsStub:
     GetProject: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.GetProjectRequest, _accounts_pb2.Project]
     UpdateProject: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.UpdateProjectRequest, _accounts_pb2.Project]
     """Clients may set status to draft or scripting only (INVALID_ARGUMENT otherwise), and not while the
-    project is generating (FAILED_PRECONDITION); the pipeline sets the rest (SetProjectStatus).
+    project is generating (FAILED_PRECONDITION); the rest follow the project's generations (jobs'
+    generation.started and generation.settled events on the events stream).
     """
     DeleteProject: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.GetProjectRequest, _empty_pb2.Empty]
     AddMessage: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.AddMessageRequest, _accounts_pb2.ChatMessage]
@@ -92,11 +93,8 @@ class AccountsStub:
     ChargeGeneration: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.GenerationCharge, _accounts_pb2.ChargeResult]
     """Takes a free video or a credit for the generation; idempotent per generation_id.
     FAILED_PRECONDITION with the error-reason trailer "payment_required" when there is neither.
+    (Refunds are not a call: jobs' generation.settled event carries them.)
     """
-    RefundGeneration: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.GenerationCharge, _accounts_pb2.ChargeResult]
-    """Gives the charge back (a failure that was not the user's fault); idempotent."""
-    SetProjectStatus: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.SetProjectStatusRequest, _accounts_pb2.Project]
-    """Any status; the generation pipeline's way to say generating, completed or failed."""
     ReplyToMessage: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.ReplyToMessageRequest, _accounts_pb2.ReplyToMessageResponse]
     """--- the assistant: a language model behind an OpenAI-compatible chat-completions API, configured
     on accounts with LLM_BASE_URL, LLM_API_KEY and LLM_MODEL. Give these calls a deadline above
@@ -158,7 +156,8 @@ class AccountsAsyncStub(AccountsStub):
     GetProject: _aio.UnaryUnaryMultiCallable[_accounts_pb2.GetProjectRequest, _accounts_pb2.Project]  # type: ignore[assignment]
     UpdateProject: _aio.UnaryUnaryMultiCallable[_accounts_pb2.UpdateProjectRequest, _accounts_pb2.Project]  # type: ignore[assignment]
     """Clients may set status to draft or scripting only (INVALID_ARGUMENT otherwise), and not while the
-    project is generating (FAILED_PRECONDITION); the pipeline sets the rest (SetProjectStatus).
+    project is generating (FAILED_PRECONDITION); the rest follow the project's generations (jobs'
+    generation.started and generation.settled events on the events stream).
     """
     DeleteProject: _aio.UnaryUnaryMultiCallable[_accounts_pb2.GetProjectRequest, _empty_pb2.Empty]  # type: ignore[assignment]
     AddMessage: _aio.UnaryUnaryMultiCallable[_accounts_pb2.AddMessageRequest, _accounts_pb2.ChatMessage]  # type: ignore[assignment]
@@ -175,11 +174,8 @@ class AccountsAsyncStub(AccountsStub):
     ChargeGeneration: _aio.UnaryUnaryMultiCallable[_accounts_pb2.GenerationCharge, _accounts_pb2.ChargeResult]  # type: ignore[assignment]
     """Takes a free video or a credit for the generation; idempotent per generation_id.
     FAILED_PRECONDITION with the error-reason trailer "payment_required" when there is neither.
+    (Refunds are not a call: jobs' generation.settled event carries them.)
     """
-    RefundGeneration: _aio.UnaryUnaryMultiCallable[_accounts_pb2.GenerationCharge, _accounts_pb2.ChargeResult]  # type: ignore[assignment]
-    """Gives the charge back (a failure that was not the user's fault); idempotent."""
-    SetProjectStatus: _aio.UnaryUnaryMultiCallable[_accounts_pb2.SetProjectStatusRequest, _accounts_pb2.Project]  # type: ignore[assignment]
-    """Any status; the generation pipeline's way to say generating, completed or failed."""
     ReplyToMessage: _aio.UnaryUnaryMultiCallable[_accounts_pb2.ReplyToMessageRequest, _accounts_pb2.ReplyToMessageResponse]  # type: ignore[assignment]
     """--- the assistant: a language model behind an OpenAI-compatible chat-completions API, configured
     on accounts with LLM_BASE_URL, LLM_API_KEY and LLM_MODEL. Give these calls a deadline above
@@ -352,7 +348,8 @@ class AccountsServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_accounts_pb2.Project, _abc.Awaitable[_accounts_pb2.Project]]:
         """Clients may set status to draft or scripting only (INVALID_ARGUMENT otherwise), and not while the
-        project is generating (FAILED_PRECONDITION); the pipeline sets the rest (SetProjectStatus).
+        project is generating (FAILED_PRECONDITION); the rest follow the project's generations (jobs'
+        generation.started and generation.settled events on the events stream).
         """
 
     @_abc_1.abstractmethod
@@ -417,23 +414,8 @@ class AccountsServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_accounts_pb2.ChargeResult, _abc.Awaitable[_accounts_pb2.ChargeResult]]:
         """Takes a free video or a credit for the generation; idempotent per generation_id.
         FAILED_PRECONDITION with the error-reason trailer "payment_required" when there is neither.
+        (Refunds are not a call: jobs' generation.settled event carries them.)
         """
-
-    @_abc_1.abstractmethod
-    def RefundGeneration(
-        self,
-        request: _accounts_pb2.GenerationCharge,
-        context: _ServicerContext,
-    ) -> _typing.Union[_accounts_pb2.ChargeResult, _abc.Awaitable[_accounts_pb2.ChargeResult]]:
-        """Gives the charge back (a failure that was not the user's fault); idempotent."""
-
-    @_abc_1.abstractmethod
-    def SetProjectStatus(
-        self,
-        request: _accounts_pb2.SetProjectStatusRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_accounts_pb2.Project, _abc.Awaitable[_accounts_pb2.Project]]:
-        """Any status; the generation pipeline's way to say generating, completed or failed."""
 
     @_abc_1.abstractmethod
     def ReplyToMessage(
