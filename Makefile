@@ -4,12 +4,15 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# make test's processes (pytest-xdist), each with a stack of its own; much of a test's time is waiting.
+TEST_WORKERS ?= 3
 
-.PHONY: help install dev test test-fast bench migrate migrate-down protos protos-check lint tox clean reset-data
+.PHONY: help install dev test test-unit bench migrate migrate-down protos protos-check lint tox clean reset-data
 
 help:
 	@echo "make dev       run gateway, accounts, media, jobs and a worker (starts Postgres/Redis/S3 when no URL is set)"
 	@echo "make test      run the whole test suite against real servers started on free ports"
+	@echo "make test-unit run the tests that need no server (seconds)"
 	@echo "make bench     latency/throughput figures against a running 'make dev' stack"
 	@echo "make migrate   upgrade every service's schema to head (DATABASE_URL, or the running dev stack)"
 	@echo "make protos    regenerate gRPC stubs from protos/"
@@ -28,7 +31,10 @@ dev: $(STAMP)
 	$(PY) -m devstack
 
 test: $(STAMP)
-	$(PY) -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+
+test-unit: $(STAMP)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
