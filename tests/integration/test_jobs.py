@@ -22,6 +22,7 @@ from rq.job import Job
 from devstack.stack import ROOT
 from services.jobs.config import Settings
 from tests.support.jobs import create, row, wait_for, wait_for_status
+from tests.support.logs import log_size, wait_for_log_lines
 from zapcut.common.v1 import dependencies_pb2
 from zapcut.jobs.v1 import jobs_pb2
 
@@ -43,6 +44,15 @@ def rq_status(redis_client, job_id: str) -> str | None:
         return Job.fetch(job_id, connection=redis_client).get_status()
     except NoSuchJobError:
         return None
+
+
+def reconciler_failing(jobs_log) -> bool:
+    said = [
+        line
+        for line in jobs_log.read_text(errors="replace").splitlines()
+        if "reconciler: tick failed" in line or "reconciler: working again" in line
+    ]
+    return bool(said) and "tick failed" in said[-1]
 
 
 def ensure_worker(stack) -> None:
@@ -252,6 +262,11 @@ async def test_a_plain_rq_worker_can_run_the_jobs(stack, jobs_stub, db):
 
 async def test_job_created_while_redis_is_down_is_kept_pending_and_runs_when_it_returns(stack, jobs_stub, db):
     project = str(uuid.uuid4())
+    jobs_log = stack.log_dir / "jobs.log"
+    # The reconciler says when it starts failing, once: a streak left over from an earlier fault test
+    # must have ended before this one starts.
+    await wait_for(lambda: not reconciler_failing(jobs_log), "the reconciler to work again")
+    after = log_size(jobs_log)
     stack.stop_backing_server("redis")
     try:
         deps = await jobs_stub.CheckDependencies(dependencies_pb2.CheckDependenciesRequest())
@@ -263,7 +278,9 @@ async def test_job_created_while_redis_is_down_is_kept_pending_and_runs_when_it_
         [kept] = rows_of(db, project)
         assert kept["status"] == "pending"
         assert str(kept["id"]) in err.value.details()
-        await asyncio.sleep(3)  # let reconciler ticks and the worker's dequeue fail against a dead Redis
+        # The reconciler, which would enqueue the row, fails against the dead Redis and keeps it.
+        await wait_for_log_lines(jobs_log, "reconciler: tick failed", after)
+        assert row(db, str(kept["id"]))["status"] == "pending"
     finally:
         stack.restart_backing_server("redis")
     done = await wait_for_status(db, str(kept["id"]), {"completed", "failed"})
@@ -272,11 +289,14 @@ async def test_job_created_while_redis_is_down_is_kept_pending_and_runs_when_it_
 
 
 async def test_worker_started_while_redis_is_down_serves_once_redis_is_back(stack, jobs_stub, db):
+    worker_log = stack.log_dir / "worker.log"
     stack.stop_app("worker")
     stack.stop_backing_server("redis")
     try:
+        after = log_size(worker_log)
         stack.start_app("worker")
-        await asyncio.sleep(2)  # RQ's start-up against a dead Redis fails here
+        # RQ's start-up against the dead Redis fails, and the worker tries again rather than give up.
+        await wait_for_log_lines(worker_log, "worker: Redis failed", after, count=2)
         assert stack.apps["worker"].running, "the worker gave up while Redis was down"
     finally:
         stack.restart_backing_server("redis")
