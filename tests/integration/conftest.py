@@ -24,7 +24,7 @@ import pytest
 import redis
 
 from services.common.grpc_client import open_channel
-from tests.support.api import new_brand, new_user
+from tests.support.api import new_brand, new_user, register_database
 from tests.support.fake_replicate import TOKEN as REPLICATE_TOKEN
 from tests.support.fake_replicate import running_fake_replicate
 from tests.support.media import SigV4
@@ -69,7 +69,9 @@ def stack(stack_dir, stack_replicate):
 
 @pytest.fixture(scope="session")
 def gateway_url(stack) -> str:
-    return f"http://127.0.0.1:{stack.ports.gateway}"
+    url = f"http://127.0.0.1:{stack.ports.gateway}"
+    register_database(url, stack.env["DATABASE_URL"])
+    return url
 
 
 @pytest.fixture

@@ -4,12 +4,27 @@ and what every error answer looks like."""
 from __future__ import annotations
 
 import asyncio
+import functools
+import hashlib
 import ipaddress
 import secrets
 import time
 import uuid
 
+import psycopg
+from argon2 import PasswordHasher
+
 PASSWORD = "correct horse battery"  # noqa: S105 - a test password
+
+# The database behind each gateway the tests start (base URL -> DATABASE_URL), registered by the
+# fixtures that start them. new_user writes its user and session there: a sign-up and a login cost
+# two Argon2 runs (0.3 s of CPU), hundreds of times a run, in tests about something else. Sign-up
+# and login themselves are tested through the gateway (tests/integration/test_api_auth_*.py).
+_databases: dict[str, str] = {}
+
+
+def register_database(gateway_url: str, database_url: str) -> None:
+    _databases[gateway_url.rstrip("/")] = database_url
 
 
 def client_ip_headers() -> dict[str, str]:
@@ -33,22 +48,53 @@ async def log_in(http, email: str, password: str) -> str:
 
 
 async def new_user(http) -> dict:
-    """A fresh signed-up and logged-in user: {"email", "password", "token", "headers", "id"}."""
+    """A fresh user with a session of its own, as sign-up and login make them:
+    {"email", "password", "token", "headers", "id"}. Written to the gateway's database when the
+    tests started that gateway (see register_database), else signed up and logged in through it."""
     email = unique_email()
+    database_url = _databases.get(str(http.base_url).rstrip("/"))
+    if database_url is None:
+        user_id, token = await _sign_up_and_log_in(http, email)
+    else:
+        user_id, token = _write_user(database_url, email)
+    return {
+        "email": email,
+        "password": PASSWORD,
+        "token": token,
+        "headers": {"Authorization": f"Bearer {token}"},
+        "id": user_id,
+    }
+
+
+async def _sign_up_and_log_in(http, email: str) -> tuple[str, str]:
     response = await http.post(
         "/api/auth/signup",
         json={"email": email, "name": "Test User", "password": PASSWORD},
         headers=client_ip_headers(),
     )
     assert response.status_code == 201, response.text
-    token = await log_in(http, email, PASSWORD)
-    return {
-        "email": email,
-        "password": PASSWORD,
-        "token": token,
-        "headers": {"Authorization": f"Bearer {token}"},
-        "id": response.json()["id"],
-    }
+    return response.json()["id"], await log_in(http, email, PASSWORD)
+
+
+@functools.cache
+def _password_hash() -> str:
+    """PASSWORD hashed as accounts hashes passwords (Argon2id, argon2-cffi's defaults), once."""
+    return PasswordHasher().hash(PASSWORD)
+
+
+def _write_user(database_url: str, email: str) -> tuple[str, str]:
+    """The rows sign-up and login write: the user, and a session storing its token's SHA-256."""
+    token = secrets.token_urlsafe(32)
+    with psycopg.connect(database_url, autocommit=True) as db:
+        user_id = db.execute(
+            "INSERT INTO accounts.users (email, name, password_hash) VALUES (%s, 'Test User', %s) RETURNING id",
+            (email, _password_hash()),
+        ).fetchone()[0]
+        db.execute(
+            "INSERT INTO accounts.sessions (user_id, token, expires_at) VALUES (%s, %s, now() + interval '7 days')",
+            (user_id, hashlib.sha256(token.encode()).hexdigest()),
+        )
+    return str(user_id), token
 
 
 async def new_brand(http, headers: dict, **fields) -> dict:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from devstack.processes import ManagedProcess, free_port, stop_all, wait_for_port
 from devstack.stack import ROOT
+from tests.support.api import register_database
 
 
 @contextlib.contextmanager
@@ -39,6 +40,7 @@ def accounts_behind_a_gateway(stack, name: str, settings: dict[str, str]) -> Ite
             )
             started.append(process.start())
             wait_for_port(port, 60, process)
+        register_database(f"http://127.0.0.1:{gateway_port}", env["DATABASE_URL"])
         yield accounts_port, gateway_port
     finally:
         stop_all(started, on_stop=lambda _message: None)
