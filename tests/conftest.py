@@ -17,6 +17,10 @@ import shutil
 import tempfile
 
 RUN_DIR_VARIABLE = "ZAPCUT_TEST_RUN_DIR"
+# Modules whose tests take tens of seconds each (real generations, killed workers, the migration
+# CLI). They go first, so that a pytest-xdist run does not end with one worker still busy with
+# them while the others have nothing left to do.
+LONG_MODULES = ("test_worker_recovery.py", "test_migrations.py", "test_cascades.py", "test_generation.py")
 
 
 def _is_xdist_worker(config) -> bool:
@@ -36,6 +40,10 @@ def pytest_terminal_summary(terminalreporter, config):
 def pytest_unconfigure(config):
     if not _is_xdist_worker(config) and not os.environ.get("KEEP_TEST_LOGS"):
         shutil.rmtree(os.environ.pop(RUN_DIR_VARIABLE), ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: item.path.name not in LONG_MODULES)
 
 
 def pytest_sessionfinish(session, exitstatus):
