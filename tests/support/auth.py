@@ -9,17 +9,9 @@ from datetime import datetime
 from tests.support.api import PASSWORD, assert_error_body
 
 SIGNUP = "/api/auth/signup"
-
-
 LOGIN = "/api/auth/login"
-
-
 LOGOUT = "/api/auth/logout"
-
-
 ME = "/api/auth/me"
-
-
 USER_KEYS = {"id", "email", "name", "subscription_tier", "credits", "free_videos_used", "created_at"}
 
 

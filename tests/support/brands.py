@@ -12,14 +12,8 @@ import httpx
 from zapcut.media.v1 import media_pb2
 
 MIB = 1024 * 1024
-
-
 IMAGE_LIMIT = 10 * MIB
-
-
 ASSET_LIMIT = 25 * MIB
-
-
 MAGIC = {
     "image/png": b"\x89PNG\r\n\x1a\n",
     "image/jpeg": b"\xff\xd8\xff\xe0",

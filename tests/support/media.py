@@ -19,11 +19,7 @@ import pytest
 from zapcut.media.v1 import media_pb2
 
 MIB = 1024 * 1024
-
-
 S3_NS = {"s3": "http://s3.amazonaws.com/doc/2006-03-01/"}
-
-
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
