@@ -492,6 +492,9 @@ def test_ffmpeg_crashing_is_retried_then_transient(tmp_path):
                     proc.send_signal(signal.SIGSEGV)
             time.sleep(0.05)
 
+    # Found before the crasher runs: finding it runs `ffmpeg -version` once per process, which the
+    # crasher would crash too, leaving the process without an ffmpeg for every later test.
+    ffmpeg.executable()
     crasher = threading.Thread(target=crash_every_ffmpeg)
     crasher.start()
     try:
