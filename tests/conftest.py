@@ -17,10 +17,21 @@ import shutil
 import tempfile
 
 RUN_DIR_VARIABLE = "ZAPCUT_TEST_RUN_DIR"
-# Modules whose tests take tens of seconds each (real generations, killed workers, the migration
-# CLI). They go first, so that a pytest-xdist run does not end with one worker still busy with
-# them while the others have nothing left to do.
-LONG_MODULES = ("test_worker_recovery.py", "test_migrations.py", "test_cascades.py", "test_generation.py")
+# make test gives each pytest-xdist worker whole modules (--dist loadfile: a module's fixtures are
+# set up once), in collection order. These tests/integration modules take the longest (most of a minute each, from
+# --durations): first, longest first, so that the run does not end with one worker still busy with
+# one of them while the others have nothing left to do.
+LONGEST_MODULES = (
+    "test_worker_recovery.py",
+    "test_devstack.py",
+    "test_api_assistant.py",
+    "test_cascades.py",
+    "test_api_brands_files.py",
+    "test_jobs.py",
+    "test_generation.py",
+    "test_config_and_logging.py",
+    "test_migrations.py",
+)
 
 
 def _is_xdist_worker(config) -> bool:
@@ -43,7 +54,13 @@ def pytest_unconfigure(config):
 
 
 def pytest_collection_modifyitems(items):
-    items.sort(key=lambda item: item.path.name not in LONG_MODULES)
+    def rank(item) -> int:
+        name = item.path.name
+        if item.path.parent.name == "integration" and name in LONGEST_MODULES:
+            return LONGEST_MODULES.index(name)
+        return len(LONGEST_MODULES)
+
+    items.sort(key=rank)
 
 
 def pytest_sessionfinish(session, exitstatus):

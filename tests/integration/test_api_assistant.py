@@ -28,9 +28,6 @@ from tests.support.stack import INTERNAL_TOKEN
 from zapcut.accounts.v1 import accounts_pb2 as pb
 from zapcut.accounts.v1 import accounts_pb2_grpc
 
-# pytest-xdist runs this module in one worker, so the accounts and gateway configured with the fake language model start once.
-pytestmark = pytest.mark.xdist_group("assistant")
-
 API_KEY = "sk-test-" + uuid.uuid4().hex
 MODEL = "fake-model-1"
 LLM_TIMEOUT_S = 4

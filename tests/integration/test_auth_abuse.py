@@ -13,9 +13,6 @@ import pytest
 from tests.support.api import PASSWORD, assert_error_body, client_ip_headers, unique_email, wait_until_healthy
 from tests.support.extra_apps import accounts_behind_a_gateway
 
-# pytest-xdist runs this module in one worker, so the accounts and gateway with low limits start once.
-pytestmark = pytest.mark.xdist_group("auth_abuse")
-
 PAIR_LIMIT = 3  # failures per email from one address, per minute
 ADDRESS_LIMIT = 6  # failures per address, whatever the emails, per 15 minutes
 EMAIL_LIMIT = 5  # failures per email from all addresses, per 15 minutes

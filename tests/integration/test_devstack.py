@@ -31,9 +31,6 @@ from devstack.stack import ROOT, Ports
 from devstack.supervisor import RESTART_LIMIT, ordinal
 from tests.support.api import new_brand, new_user
 
-# pytest-xdist runs this module in one worker, so make dev (`dev`) is started once for the module, and its tests take turns with it.
-pytestmark = pytest.mark.xdist_group("devstack")
-
 START_TIMEOUT_S = 240
 
 

@@ -32,9 +32,6 @@ from tests.support.fake_replicate import TOKEN
 from tests.support.generation import png
 from tests.support.stack import INTERNAL_TOKEN
 
-# pytest-xdist runs this module in one worker, so the scratch jobs database and the clip are made once.
-pytestmark = pytest.mark.xdist_group("generation_replicate")
-
 VIDEO = "wavespeedai/wan-2.1-i2v-480p"
 
 

@@ -33,9 +33,6 @@ from services.jobs.render import audio, composite, ffmpeg, images, probe, scenes
 from services.jobs.render.audio import _write_wav
 from services.jobs.render.sizes import size_for
 
-# pytest-xdist runs this module in one worker, so the three rendered scenes the composite tests share are rendered once.
-pytestmark = pytest.mark.xdist_group("render")
-
 SHORT = 360
 
 

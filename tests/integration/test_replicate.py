@@ -29,9 +29,6 @@ from services.jobs.providers.replicate import (
 )
 from tests.support.fake_replicate import TOKEN, fake_replicate, fake_replicate_server  # noqa: F401
 
-# pytest-xdist runs this module in one worker, so the fake Replicate server and the media files it serves are made once.
-pytestmark = pytest.mark.xdist_group("replicate")
-
 VIDEO = "wavespeedai/wan-2.1-i2v-480p"
 VOICE = "minimax/speech-02-turbo"
 MUSIC_VERSION = "671ac645ce5e552cc63a54a2bbff63fcf798043055d2dac5fc9e36a837eedcfb"
