@@ -1,0 +1,2 @@
+"""Tests with real processes: the stack (started through devstack), ffmpeg, and servers started
+by the tests themselves."""

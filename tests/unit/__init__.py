@@ -1,0 +1,1 @@
+"""Tests that need no server and start no process: pure logic, run in seconds (make test-unit)."""
