@@ -10,6 +10,7 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from devstack.processes import grpc_loopback_target
 from devstack.stack import Ports, dev_env
 from services.common.settings import DEV_INTERNAL_TOKEN
 
@@ -50,7 +51,7 @@ def resolve(gateway_url: str | None) -> Target:
     # devstack always derives each service's address from its port; an *_ADDR in the real
     # environment (not .env, which may hold a template value) still wins, for a stack run by hand.
     grpc = {
-        name: os.environ.get(f"{name.upper()}_ADDR") or f"localhost:{getattr(ports, name)}"
+        name: os.environ.get(f"{name.upper()}_ADDR") or grpc_loopback_target(getattr(ports, name))
         for name in GRPC_SERVICES
     }
     token = env.get("INTERNAL_TOKEN") or None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import signal
 import socket
@@ -42,8 +43,31 @@ def as_user(user: str | None) -> dict:
     return {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
 
 
+@functools.cache
+def grpc_loopback_host() -> str:
+    """The loopback address the dev gRPC services bind: ::1 where this machine has IPv6 loopback.
+
+    Where IPv6 works, gRPC binds an IPv4 address through a dual-stack IPv6 socket (listed as
+    ::ffff:127.0.0.1), which tools that check listening sockets read as "not loopback"; ::1 is
+    loopback to every tool. Without IPv6, gRPC binds 127.0.0.1 on a plain IPv4 socket."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return "127.0.0.1"
+    return "::1"
+
+
+def grpc_loopback_target(port: int) -> str:
+    """The gRPC target of a dev service listening on `port` (see grpc_loopback_host)."""
+    from services.common.grpc_client import grpc_target
+
+    return grpc_target(grpc_loopback_host(), port)
+
+
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))

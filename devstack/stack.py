@@ -15,7 +15,14 @@ from typing import IO
 
 from devstack import backing
 from devstack.backing import Backing
-from devstack.processes import ManagedProcess, port_is_free, stop_all, wait_for_port
+from devstack.processes import (
+    ManagedProcess,
+    grpc_loopback_host,
+    grpc_loopback_target,
+    port_is_free,
+    stop_all,
+    wait_for_port,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("accounts", "media", "jobs", "worker", "gateway")
@@ -79,7 +86,10 @@ class Stack:
     def check_ports(self, names: list[str]) -> None:
         for name in names:
             port = getattr(self.ports, name)
-            if not port_is_free(port) or not port_is_free(port, "0.0.0.0"):
+            hosts = ["127.0.0.1", "0.0.0.0"]
+            if name in GRPC_APPS and grpc_loopback_host() != "127.0.0.1":
+                hosts.append(grpc_loopback_host())
+            if not all(port_is_free(port, host) for host in hosts):
                 raise PortBusy(port, Ports.VARIABLES[name])
 
     def needed_backing(self) -> list[str]:
@@ -148,12 +158,15 @@ class Stack:
         env["PORT"] = str(self.ports.gateway)
         # Loopback only, whatever .env says for compose: the dev internal token is public, so a gRPC
         # port reachable from the network would let anyone act as any user.
-        env["GRPC_BIND_HOST"] = "127.0.0.1"
+        env["GRPC_BIND_HOST"] = grpc_loopback_host()
         for app in GRPC_APPS:
-            port = getattr(self.ports, app)
-            env[f"{app.upper()}_PORT"] = str(port)
-            env[f"{app.upper()}_ADDR"] = f"127.0.0.1:{port}"
+            env[f"{app.upper()}_PORT"] = str(getattr(self.ports, app))
+            env[f"{app.upper()}_ADDR"] = self.grpc_address(app)
         return env
+
+    def grpc_address(self, app: str) -> str:
+        """Where a gRPC service of this stack listens, as a gRPC target (loopback, see app_env)."""
+        return grpc_loopback_target(getattr(self.ports, app))
 
     @property
     def gateway_host(self) -> str:
@@ -190,7 +203,7 @@ class Stack:
         proc = self.apps[app]
         base = app.split("-")[0]
         if base in GRPC_APPS:
-            wait_for_port(getattr(self.ports, base), timeout_s, proc)
+            wait_for_port(getattr(self.ports, base), timeout_s, proc, grpc_loopback_host())
         elif base == "gateway":
             wait_for_port(self.ports.gateway, timeout_s, proc)
         else:

@@ -25,6 +25,11 @@ ResponseT = TypeVar("ResponseT")
 RequestStream = AsyncIterable[RequestT] | Iterable[RequestT]
 
 
+def grpc_target(host: str, port: int) -> str:
+    """host:port as gRPC spells a target or a bind address: an IPv6 address in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 # Metadata as grpc hands it to interceptors: (key, value) pairs, binary values under "-bin" keys.
 MetadataPairs = Iterable[tuple[str, str | bytes]]
 

@@ -29,6 +29,7 @@ from services.common.context import (
     user_id_var,
 )
 from services.common.errors import ServiceError, unavailable_dependency
+from services.common.grpc_client import grpc_target
 from services.common.logging import configure_from_settings
 from services.common.settings import BaseConfig, load_settings, secret_value
 
@@ -175,7 +176,7 @@ async def run_server(
     register(server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    address = f"{settings.grpc_bind_host}:{port}"
+    address = grpc_target(settings.grpc_bind_host, port)
     try:
         bound = server.add_insecure_port(address)
     except RuntimeError:

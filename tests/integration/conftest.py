@@ -87,7 +87,7 @@ def grpc_channel(stack):
 
     def open_for(service: str):
         if service not in channels:
-            channels[service] = open_channel(f"127.0.0.1:{getattr(stack.ports, service)}", INTERNAL_TOKEN)
+            channels[service] = open_channel(stack.grpc_address(service), INTERNAL_TOKEN)
         return channels[service]
 
     return open_for

@@ -28,7 +28,7 @@ async def test_accounts_reports_postgres_and_redis(accounts_stub):
 
 
 async def test_internal_token_is_required(stack):
-    channel = open_channel(f"127.0.0.1:{stack.ports.accounts}", "not-the-token")
+    channel = open_channel(stack.grpc_address("accounts"), "not-the-token")
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await accounts_pb2_grpc.AccountsStub(channel).CheckDependencies(
             dependencies_pb2.CheckDependenciesRequest()

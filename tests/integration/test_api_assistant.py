@@ -3,7 +3,7 @@ scripts (POST /api/projects/{id}/script/draft).
 
 The session's stack runs accounts without a language model: replies are 409 and drafts come from
 the template. For the configured path this module starts a second accounts process with LLM_*
-pointing at tests/fake_llm.py (a real HTTP server speaking the chat-completions API) and a second
+pointing at tests/support/fake_llm.py (a real HTTP server speaking the chat-completions API) and a second
 gateway in front of it; both share the stack's Postgres, Redis and S3, so a user or project made
 through one gateway is the same through the other."""
 
@@ -17,6 +17,7 @@ import grpc
 import httpx
 import pytest
 
+from devstack.processes import grpc_loopback_target
 from services.common.context import USER_ID_HEADER
 from services.common.grpc_client import open_channel
 from tests.support import fake_llm
@@ -81,7 +82,7 @@ async def llm_http(llm_ports, fake):
 @pytest.fixture
 async def llm_accounts(llm_ports):
     """A gRPC stub on the configured accounts (bound to the session's event loop, like conftest's)."""
-    channel = open_channel(f"127.0.0.1:{llm_ports[0]}", INTERNAL_TOKEN)
+    channel = open_channel(grpc_loopback_target(llm_ports[0]), INTERNAL_TOKEN)
     yield accounts_pb2_grpc.AccountsStub(channel)
     await channel.close()
 

@@ -136,9 +136,9 @@ def dev():
 
 
 def is_loopback(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    # gRPC binds 127.0.0.1 through a dual-stack socket: ::ffff:127.0.0.1, the same loopback address.
-    return (getattr(ip, "ipv4_mapped", None) or ip).is_loopback
+    # Strict: an IPv4-mapped ::ffff:127.0.0.1 (gRPC's dual-stack socket for 127.0.0.1) fails too,
+    # as it does for tools that read listening sockets; devstack binds gRPC to ::1 instead.
+    return ipaddress.ip_address(address).is_loopback
 
 
 def listening_beyond_loopback(processes: list[psutil.Process]) -> list[str]:

@@ -20,7 +20,6 @@ from rq import Queue
 from rq.callbacks import Callback
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
-from rq.utils import import_attribute
 
 from devstack.stack import ROOT
 from services.common.context import USER_ID_HEADER

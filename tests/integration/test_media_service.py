@@ -13,7 +13,7 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from devstack.processes import free_port, wait_for_port
+from devstack.processes import free_port, grpc_loopback_host, grpc_loopback_target, wait_for_port
 from devstack.stack import ROOT
 from services.common.grpc_client import open_channel
 from tests.support.media import S3_NS, product_image, rpc_error, upload, xml
@@ -102,9 +102,9 @@ async def test_presigned_urls_use_the_public_endpoint(stack, media_stub):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    channel = open_channel(f"127.0.0.1:{port}", env["INTERNAL_TOKEN"])
+    channel = open_channel(grpc_loopback_target(port), env["INTERNAL_TOKEN"])
     try:
-        await asyncio.to_thread(wait_for_port, port, 60)
+        await asyncio.to_thread(wait_for_port, port, 60, None, grpc_loopback_host())
         reply = await media_pb2_grpc.MediaStub(channel).PresignDownload(
             media_pb2.PresignDownloadRequest(ref=media_pb2.ObjectRef(key=stored.key))
         )

@@ -8,7 +8,14 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
-from devstack.processes import ManagedProcess, free_port, stop_all, wait_for_port
+from devstack.processes import (
+    ManagedProcess,
+    free_port,
+    grpc_loopback_host,
+    grpc_loopback_target,
+    stop_all,
+    wait_for_port,
+)
 from devstack.stack import ROOT
 from tests.support.api import register_database
 
@@ -21,25 +28,26 @@ def accounts_behind_a_gateway(stack, name: str, settings: dict[str, str]) -> Ite
     env = stack.app_env() | settings
     env |= {
         "ACCOUNTS_PORT": str(accounts_port),
-        "ACCOUNTS_ADDR": f"127.0.0.1:{accounts_port}",
+        "ACCOUNTS_ADDR": grpc_loopback_target(accounts_port),
         "PORT": str(gateway_port),
     }
     commands = {
-        f"accounts-{name}": ([sys.executable, "-m", "services.accounts"], accounts_port),
+        f"accounts-{name}": ([sys.executable, "-m", "services.accounts"], accounts_port, grpc_loopback_host()),
         f"gateway-{name}": (
             [sys.executable, "-m", "uvicorn", "services.gateway.main:app", "--host", "127.0.0.1",
              "--port", str(gateway_port), "--no-access-log"],
             gateway_port,
+            "127.0.0.1",
         ),
     }  # fmt: skip
     started: list[ManagedProcess] = []
     try:
-        for process_name, (argv, port) in commands.items():
+        for process_name, (argv, port, host) in commands.items():
             process = ManagedProcess(
                 process_name, argv, env=env, cwd=ROOT, log_file=stack.log_dir / f"{process_name}.log"
             )
             started.append(process.start())
-            wait_for_port(port, 60, process)
+            wait_for_port(port, 60, process, host)
         register_database(f"http://127.0.0.1:{gateway_port}", env["DATABASE_URL"])
         yield accounts_port, gateway_port
     finally:

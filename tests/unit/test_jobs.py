@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from rq.utils import import_attribute
 
 from services.common.errors import InvalidArgument

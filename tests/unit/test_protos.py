@@ -9,7 +9,7 @@ from mypy import api as mypy_api
 
 from devstack import protogen
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_generated_stubs_are_not_stale():
