@@ -76,7 +76,9 @@ def test_objects_versions_presigned_urls_and_multipart_uploads_survive_a_restart
     old_url = s3.generate_presigned_url(
         "get_object", Params={"Bucket": BUCKET, "Key": key, "VersionId": v1}, ExpiresIn=600
     )
-    first.process.stop()  # SIGTERM: the final write
+    # SIGTERM: the final write. A minute before SIGKILL (the default is 15 s): on a loaded 2-core
+    # machine, pickling the state and writing a 5 MiB part once took longer than 15 s.
+    first.process.stop(timeout_s=60)
     assert first.process.returncode == 0
 
     s3 = client(server())
@@ -132,7 +134,7 @@ def test_deleted_objects_free_their_bytes_on_disk(server, s3_dir):
     s3.put_object(Bucket=BUCKET, Key="brand-assets/b/a.pdf", Body=b"%PDF-1.4 one")
     s3.put_object(Bucket=BUCKET, Key="brand-assets/b/b.pdf", Body=b"%PDF-1.4 two")
     s3.delete_object(Bucket=BUCKET, Key="brand-assets/b/a.pdf")  # unversioned: gone for good
-    first.process.stop()
+    first.process.stop(timeout_s=60)  # as above
     assert len(list((s3_dir / "blobs").iterdir())) == 1
 
     s3 = client(server())
