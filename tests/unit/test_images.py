@@ -1,0 +1,210 @@
+"""Each image (deploy/Dockerfile target) has what its process imports, and the lean ones lack what
+they must not carry: checked without Docker, from the source and the lock files.
+
+From a role's entry point, every module of ours it can reach is walked (read with `ast`, nothing is
+imported), lazy imports inside functions included, since they run sooner or later; each third-party
+module found must come from a package pinned in requirements/<role>.txt (the lock its image
+installs). The walk stops at the modules a role never runs (NOT_RUN_BY), and a second check proves
+they are not imported when the entry point is.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from functools import cache
+from importlib.metadata import packages_distributions
+
+import pytest
+from packaging.utils import canonicalize_name
+
+from devstack.stack import ROOT
+from tests.support.dockerfile import command, lineage, stages
+from tests.support.locks import ROLES, pins
+
+ENTRY_POINTS = {
+    "gateway": "services.gateway.main",
+    "accounts": "services.accounts.__main__",
+    "media": "services.media.__main__",
+    "jobs": "services.jobs.__main__",
+    "worker": "services.jobs.worker.__main__",
+}
+# Reached only through imports inside functions the role never calls: the jobs service validates
+# and enqueues job types but only workers build a provider (services/jobs/runtime.py), so the
+# renderer and the providers stay out of its image.
+NOT_RUN_BY = {
+    "jobs": ("services.jobs.providers.local", "services.jobs.providers.replicate", "services.jobs.render")
+}
+# The renderer's packages: in the worker's image only.
+RENDERER = {"imageio-ffmpeg", "av", "pillow", "espeakng-loader", "numpy"}
+# Only media talks to S3.
+S3 = {"boto3", "botocore", "s3transfer"}
+OURS = ("services", "zapcut")
+# `importlib.util.find_spec("name")` finds a package without importing it (password_policy reads
+# zxcvbn's word list that way): it counts as an import.
+FIND_SPEC = re.compile(r"""find_spec\(\s*["']([A-Za-z_][A-Za-z0-9_.]*)["']""")
+
+
+@cache
+def modules() -> dict[str, ast.Module]:
+    found = {}
+    for path in sorted((ROOT / "services").rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = ast.parse(path.read_text())
+    return found
+
+
+@cache
+def imports_of(module: str) -> tuple[tuple[str, bool], ...]:
+    """(imported name, lazy) for each import in `module`; lazy means inside a function."""
+    tree = modules()[module]
+    is_package = (ROOT / module.replace(".", "/") / "__init__.py").is_file()
+    package = module if is_package else module.rpartition(".")[0]
+    found: list[tuple[str, bool]] = []
+
+    def visit(node: ast.AST, lazy: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            inner = lazy or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+            if isinstance(child, ast.Import):
+                found.extend((alias.name, lazy) for alias in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                base = child.module or ""
+                if child.level:
+                    anchor = package.split(".")[: len(package.split(".")) - child.level + 1]
+                    base = ".".join([*anchor, *([base] if base else [])])
+                found.append((base, lazy))
+                found.extend((f"{base}.{alias.name}", lazy) for alias in child.names)
+            elif isinstance(child, ast.Call) and (text := ast.unparse(child)) and "find_spec(" in text:
+                found.extend((name, lazy) for name in FIND_SPEC.findall(text))
+            visit(child, inner)
+
+    visit(tree, False)
+    return tuple(found)
+
+
+def _ours(name: str) -> bool:
+    return name.split(".")[0] in OURS
+
+
+def _module_of(name: str) -> str | None:
+    """The module of ours that `name` is, or is in (`services.x.y.Name` -> `services.x.y`)."""
+    while name and name not in modules():
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def reach(entry: str, lazy: bool, stop: tuple[str, ...] = ()) -> tuple[set[str], set[str]]:
+    """(our modules, third-party top-level names) that importing `entry` can reach. Importing a module
+    runs its packages' __init__ first, so those count. With lazy=False, imports inside functions are
+    not followed."""
+    seen: set[str] = set()
+    third_party: set[str] = set()
+    todo = [entry]
+    while todo:
+        name = todo.pop()
+        parts = name.split(".")
+        for i in range(1, len(parts) + 1):
+            module = ".".join(parts[:i])
+            if module not in modules() or module in seen:
+                continue
+            if any(module == s or module.startswith(s + ".") for s in stop):
+                continue
+            seen.add(module)
+            for imported, is_lazy in imports_of(module):
+                if is_lazy and not lazy:
+                    continue
+                if _ours(imported):
+                    if (target := _module_of(imported)) is not None:
+                        todo.append(target)
+                else:
+                    top = imported.split(".")[0]
+                    if top and top not in sys.stdlib_module_names:
+                        third_party.add(top)
+    return seen, third_party
+
+
+def missing_packages(role: str, pinned: set[str]) -> list[str]:
+    providers = packages_distributions()
+    _, third_party = reach(ENTRY_POINTS[role], lazy=True, stop=NOT_RUN_BY.get(role, ()))
+    missing = []
+    for top in sorted(third_party):
+        candidates = {canonicalize_name(dist) for dist in providers.get(top, [])}
+        assert candidates, f"{role} imports {top}, which no installed package provides"
+        if not candidates & pinned:
+            missing.append(f"{role} imports {top} (from {', '.join(sorted(candidates))})")
+    return missing
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_module_a_role_imports_comes_from_its_lock_file(role):
+    missing = missing_packages(role, set(pins(role)))
+    assert not missing, f"not in requirements/{role}.txt: " + "; ".join(missing)
+
+
+@pytest.mark.parametrize("role", sorted(NOT_RUN_BY))
+def test_what_a_role_never_runs_is_not_imported_with_its_entry_point(role):
+    reached, _ = reach(ENTRY_POINTS[role], lazy=False)
+    imported = sorted(m for m in reached for s in NOT_RUN_BY[role] if m == s or m.startswith(s + "."))
+    assert not imported, f"{role} imports at start what its image lacks: {imported}"
+
+
+def test_the_gateway_image_has_no_renderer_and_no_s3_client():
+    assert not (RENDERER | S3) & set(pins("gateway"))
+
+
+def test_only_the_worker_image_has_the_renderer():
+    assert set(pins("worker")) >= RENDERER
+    for role in set(ROLES) - {"worker"}:
+        assert not RENDERER & set(pins(role)), role
+
+
+def test_only_the_media_image_has_the_s3_client():
+    for role in ROLES:
+        assert bool(S3 & set(pins(role))) == (role == "media"), role
+
+
+def test_the_check_fails_when_a_lock_lacks_an_import():
+    worker = set(pins("worker")) - {"av"}
+    assert any(line.startswith("worker imports av ") for line in missing_packages("worker", worker))
+    gateway = set(pins("gateway")) - {"fastapi"}
+    assert any(line.startswith("gateway imports fastapi ") for line in missing_packages("gateway", gateway))
+
+
+# --- deploy/Dockerfile: a target per role, built from that role's lock only --------------------
+
+
+def _installs(stage_name: str) -> list[str]:
+    """The lock files the stages of a target copy in and install from."""
+    copied = []
+    for stage in lineage(stage_name):
+        for copy in stage.args("COPY"):
+            words = copy.split()
+            if words[0].startswith("--from="):
+                copied += _installs(words[0].removeprefix("--from="))
+            else:
+                copied += [w for w in words[:-1] if w.startswith("requirements/")]
+        for run in stage.args("RUN"):
+            if "pip install" in run:
+                assert "--require-hashes" in run, f"{stage.name}: pip install without --require-hashes"
+    return copied
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_has_a_target_built_from_its_lock_only(role):
+    assert role in stages(), f"deploy/Dockerfile has no target {role}"
+    assert _installs(role) == [f"requirements/{role}.txt"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_target_runs_what_make_dev_runs(role):
+    from devstack.stack import Ports, Stack
+
+    stack = Stack(data_dir=ROOT / ".data", ports=Ports(), env={"HOST": "0.0.0.0"})
+    assert command(role) == ["python", *stack.command(role)[1:]]
+
+
+def test_final_images_have_no_pip():
+    for role in ROLES:
+        runs = " ".join(run for stage in lineage(role) for run in stage.args("RUN"))
+        assert "rm -rf /opt/venv/bin/pip" in runs, role
