@@ -23,12 +23,21 @@ from devstack.stack import ROOT
 from tests.support.dockerfile import command, lineage, stages
 from tests.support.locks import ROLES, pins
 
+# What each image runs. The jobs image also runs the migration Job (deploy/k8s/base/migrate.yaml:
+# python -m services.common.migrations), whose alembic environments (migrations/*/env.py) import
+# every service's models.
 ENTRY_POINTS = {
-    "gateway": "services.gateway.main",
-    "accounts": "services.accounts.__main__",
-    "media": "services.media.__main__",
-    "jobs": "services.jobs.__main__",
-    "worker": "services.jobs.worker.__main__",
+    "gateway": ("services.gateway.main",),
+    "accounts": ("services.accounts.__main__",),
+    "media": ("services.media.__main__",),
+    "jobs": (
+        "services.jobs.__main__",
+        "services.common.migrations",
+        "services.accounts.models",
+        "services.media.models",
+        "services.jobs.models",
+    ),
+    "worker": ("services.jobs.worker.__main__",),
 }
 # Reached only through imports inside functions the role never calls: the jobs service validates
 # and enqueues job types but only workers build a provider (services/jobs/runtime.py), so the
@@ -94,13 +103,13 @@ def _module_of(name: str) -> str | None:
     return name or None
 
 
-def reach(entry: str, lazy: bool, stop: tuple[str, ...] = ()) -> tuple[set[str], set[str]]:
-    """(our modules, third-party top-level names) that importing `entry` can reach. Importing a module
-    runs its packages' __init__ first, so those count. With lazy=False, imports inside functions are
-    not followed."""
+def reach(entries: tuple[str, ...], lazy: bool, stop: tuple[str, ...] = ()) -> tuple[set[str], set[str]]:
+    """(our modules, third-party top-level names) that importing `entries` can reach. Importing a
+    module runs its packages' __init__ first, so those count. With lazy=False, imports inside
+    functions are not followed."""
     seen: set[str] = set()
     third_party: set[str] = set()
-    todo = [entry]
+    todo = list(entries)
     while todo:
         name = todo.pop()
         parts = name.split(".")
