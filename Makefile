@@ -23,7 +23,7 @@ help:
 
 # Every environment installs from the lock files (requirements/, written by `make lock`), with
 # hashes, so make dev, CI and the images run the same versions; then the project itself, no deps.
-$(STAMP): requirements/dev.txt
+$(STAMP): requirements/dev.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --require-hashes -r requirements/dev.txt
