@@ -44,10 +44,11 @@ UV_COMPILE := $(VENV)/bin/uv pip compile pyproject.toml --quiet --generate-hashe
 # Needs only uv (in the venv), so it works before the first install too.
 lock:
 	@test -x $(VENV)/bin/uv || { test -x $(PY) || $(PYTHON) -m venv $(VENV); $(PY) -m pip install --quiet uv; }
-	@for role in $(ROLES); do \
-	  $(UV_COMPILE) $(UV_ARGS) --extra $$role -o requirements/$$role.txt || exit 1; \
-	done
 	$(UV_COMPILE) $(UV_ARGS) --extra dev --extra local -o requirements/dev.txt
+	@# Each role at the versions of dev.txt, so the images run what make test tested.
+	@for role in $(ROLES); do \
+	  $(UV_COMPILE) $(UV_ARGS) --extra $$role -c requirements/dev.txt -o requirements/$$role.txt || exit 1; \
+	done
 
 dev: $(STAMP)
 	$(PY) -m devstack
