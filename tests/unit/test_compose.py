@@ -1,7 +1,8 @@
 """docker-compose.yml and deploy/Dockerfile, checked as files (no Docker engine needed):
 commands name modules that exist, host ports are unique, every long-running service has a
-healthcheck, one-shot jobs are waited for, dependencies wait on conditions, images build from
-deploy/ on python:3.11-slim as a non-root user, and every interpolated variable is documented."""
+healthcheck, one-shot jobs are waited for, dependencies wait on conditions, each app service builds
+its role's target of deploy/ on python:3.11-slim as a non-root user, and every interpolated variable
+is documented."""
 
 from __future__ import annotations
 
@@ -13,11 +14,20 @@ import pytest
 
 from devstack.stack import ROOT
 from tests.support.compose import REFERENCE, compose, compose_variables, strings_in
+from tests.support.dockerfile import command as image_command
+from tests.support.dockerfile import stages, user
 
-DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 ENV_EXAMPLE = ROOT / ".env.example"
 
 APP_SERVICES = ("gateway", "accounts", "media", "jobs", "jobs-worker")
+# The deploy/Dockerfile target (and image) each app service runs.
+ROLE_OF = {
+    "gateway": "gateway",
+    "accounts": "accounts",
+    "media": "media",
+    "jobs": "jobs",
+    "jobs-worker": "worker",
+}
 BACKING_SERVICES = ("postgres", "redis", "minio")
 
 
@@ -211,12 +221,26 @@ def test_every_interpolated_variable_is_in_env_example():
 
 
 def test_dockerfile_uses_python_311_slim_and_a_non_root_user():
-    lines = [line.strip() for line in DOCKERFILE.read_text().splitlines()]
-    bases = [line.split()[1] for line in lines if line.upper().startswith("FROM ")]
-    assert bases and all(base.startswith("python:3.11-slim") for base in bases), bases
-    users = [line.split()[1] for line in lines if line.upper().startswith("USER ")]
-    assert users, "the image must switch to a non-root USER"
-    assert users[-1].split(":")[0] not in ("root", "0"), users[-1]
+    all_stages = stages()
+    external = {stage.base for stage in all_stages.values() if stage.base not in all_stages} - {"scratch"}
+    assert external and all(base.startswith("python:3.11-slim") for base in external), external
+    for role in set(ROLE_OF.values()):
+        assert user(role), f"the {role} image must switch to a non-root USER"
+        assert user(role).split(":")[0] not in ("root", "0"), f"{role}: {user(role)}"
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_builds_its_roles_image(name):
+    role = ROLE_OF[name]
+    build = services()[name]["build"]
+    assert build["target"] == role
+    assert role in stages(), f"deploy/Dockerfile has no target {role}"
+    assert services()[name]["image"].split(":")[0] == f"zapcut/{role}"
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_command_is_its_images_command(name):
+    assert services()[name]["command"] == image_command(ROLE_OF[name])
 
 
 def test_dockerignore_keeps_local_state_out_of_the_image():
