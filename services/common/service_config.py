@@ -70,10 +70,12 @@ NOT_RETRIED = {
 }
 
 RETRY_POLICY = {
-    # 4 attempts with 0.1-1 s backoff fit well inside the default 5 s deadline.
-    "maxAttempts": 4,
-    "initialBackoff": "0.1s",
-    "maxBackoff": "1s",
+    # Up to 3 s of backoff in all (each wait random up to 0.2, 0.4, 0.8, 1.6 s), inside the default
+    # 5 s deadline and longer than a channel's reconnect backoff (2 s at most), so a call made while
+    # one replica stops and the other is still being reconnected to finds the second one.
+    "maxAttempts": 5,
+    "initialBackoff": "0.2s",
+    "maxBackoff": "2s",
     "backoffMultiplier": 2,
     "retryableStatusCodes": ["UNAVAILABLE"],
 }
