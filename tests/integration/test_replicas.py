@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -290,14 +289,15 @@ async def test_restarting_every_replica_one_at_a_time_under_traffic_fails_no_req
     assert done["status"] == "completed", done
 
 
-def running_step(db_url: str, generation_id: str) -> dict | None:
+def running_steps(db_url: str, generation_id: str) -> dict[str, dict]:
     import psycopg
 
     with psycopg.connect(db_url, autocommit=True) as db, db.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
+        rows = cur.execute(
             "SELECT * FROM jobs.generation_jobs WHERE generation_id = %s AND status = 'processing'",
             (generation_id,),
-        ).fetchone()
+        ).fetchall()
+    return {str(r["id"]): r for r in rows}
 
 
 def step(db_url: str, step_id) -> dict:
@@ -307,18 +307,20 @@ def step(db_url: str, step_id) -> dict:
         return cur.execute("SELECT * FROM jobs.generation_jobs WHERE id = %s", (step_id,)).fetchone()
 
 
-def horse_of(stack, name: str) -> int | None:
-    """The pid of the worker's work horse, if it runs one (RQ forks each into its own group)."""
-    proc = stack.apps[name]
-    if not proc.running:
-        return None
-    for child in psutil.Process(proc.pid).children():
-        try:
-            if os.getpgid(child.pid) == child.pid:
-                return child.pid
-        except ProcessLookupError:
-            pass
-    return None
+def current_jobs(stack) -> dict[str, str]:
+    """Worker process name -> the id of the RQ job (= the step's row id) it runs now."""
+    import redis
+    from rq import Worker
+
+    names = {
+        proc.pid: name for name, proc in stack.apps.items() if name.startswith("worker") and proc.running
+    }
+    with redis.Redis.from_url(stack.env["REDIS_URL"]) as connection:
+        return {
+            names[w.pid]: job_id
+            for w in Worker.all(connection=connection)
+            if w.pid in names and (job_id := w.get_current_job_id())
+        }
 
 
 async def test_a_worker_killed_mid_step_has_the_step_run_again_on_the_other_worker(replicated, http):
@@ -330,11 +332,11 @@ async def test_a_worker_killed_mid_step_has_the_step_run_again_on_the_other_work
     generation_id = reply.json()["id"]
     workers = replicated.replica_names("worker")
 
-    # A step rendering, and the worker whose horse renders it.
+    # A step rendering, and the worker rendering it.
     async def rendering():
-        found = await asyncio.to_thread(running_step, db_url, generation_id)
-        busy = [w for w in workers if horse_of(replicated, w)]
-        return found and len(busy) == 1 and (found, busy[0])
+        steps = await asyncio.to_thread(running_steps, db_url, generation_id)
+        running_on = await asyncio.to_thread(current_jobs, replicated) if steps else {}
+        return next(((steps[job], w) for w, job in running_on.items() if job in steps), None)
 
     running, killed = await poll(rendering, "a step to be rendering on one worker")
     survivor = next(w for w in workers if w != killed)
