@@ -29,6 +29,10 @@ from tests.support.api import new_brand, new_project, new_user, register_databas
 from tests.support.generation import png, ready_project, start, wait_for
 from tests.support.stack import INTERNAL_TOKEN, stack_env, start_stack
 
+# A restart of ten processes one at a time outlasts pytest-timeout's 300 s under a full suite's load;
+# every wait inside is bounded by its own poll.
+pytestmark = pytest.mark.timeout(900)
+
 REPLICAS = 2
 GRPC_APPS = ("accounts", "media", "jobs")
 # Scenes long enough that a step is still rendering while a test restarts or kills its worker.
@@ -133,7 +137,7 @@ class Traffic:
                     return
                 try:
                     what, reply, expected = await request(http, user, n)
-                except httpx.HTTPError as exc:
+                except Exception as exc:  # noqa: BLE001 - recorded, and the client goes on
                     self.failures.append(f"{kind} #{n}: {type(exc).__name__}: {exc}")
                 else:
                     if reply.status_code != expected:
@@ -156,8 +160,11 @@ class Traffic:
         return f"POST {path}", reply, 201
 
     async def _uploads(self, http, user, n):
-        if n and n % UPLOADS_PER_BRAND == 0:
-            user["brand"] = await new_brand(http, user["headers"])
+        if n and n % UPLOADS_PER_BRAND == 0:  # a new brand to upload to, a request like the others
+            reply = await http.post("/api/brands", json={"title": f"Uploads {n}"}, headers=user["headers"])
+            if reply.status_code == 201:
+                user["brand"] = reply.json()
+            return "POST /api/brands", reply, 201
         path = f"/api/brands/{user['brand']['id']}/files?kind=product_image"
         image = png((n % 255, 100, 150), size=(64, 64))
         reply = await http.post(
@@ -172,16 +179,21 @@ class Traffic:
     async def progressed(self) -> None:
         """Every client has completed more requests since this was called."""
         before = dict(self.done)
-        await poll(
-            lambda: asyncio.sleep(
-                0,
-                all(
-                    self.done.get(k, 0) > before.get(k, 0)
-                    for k in ("reads", "writes", "uploads", "generation")
+        try:
+            await poll(
+                lambda: asyncio.sleep(
+                    0,
+                    all(
+                        self.done.get(k, 0) > before.get(k, 0)
+                        for k in ("reads", "writes", "uploads", "generation")
+                    ),
                 ),
-            ),
-            "every client to complete a request",
-        )
+                "every client to complete a request",
+            )
+        except AssertionError as exc:
+            raise AssertionError(
+                f"{exc}; done {before} -> {self.done}; failures {self.failures[:5]}"
+            ) from None
 
 
 async def wait_serving(stack, name: str) -> None:
