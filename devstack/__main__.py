@@ -4,6 +4,8 @@ make dev: start Postgres/Redis/S3 for whatever DATABASE_URL / REDIS_URL / AWS_S3
 unset, migrate, then run the gateway, accounts, media, jobs and WORKERS RQ workers with prefixed
 logs, everything on 127.0.0.1 (HOST may open the gateway alone to other interfaces). A process that
 dies is restarted (devstack/supervisor.py). Ctrl-C or SIGTERM stops everything it started.
+DEV_REPLICAS=2 runs two of each service, two gateways behind the local balancer on PORT
+(devstack/balancer.py) and at least two workers.
 """
 
 from __future__ import annotations
@@ -22,9 +24,16 @@ def say(msg: str) -> None:
     print(f"{'devstack':>9} | {msg}", flush=True)
 
 
-def run_dev(workers: int) -> int:
+def run_dev(workers: int, replicas: int = 1) -> int:
     env = dev_env()
-    stack = Stack(data_dir=data_dir(env), ports=Ports.from_env(env), env=env, workers=workers, notice=say)
+    stack = Stack(
+        data_dir=data_dir(env),
+        ports=Ports.from_env(env),
+        env=env,
+        workers=max(workers, replicas),
+        replicas=replicas,
+        notice=say,
+    )
     stop = threading.Event()
 
     def on_signal(_signum, _frame):
@@ -46,6 +55,11 @@ def run_dev(workers: int) -> int:
         if stop.is_set():
             return 0
         say("starting accounts, media, jobs, worker, gateway")
+        if replicas > 1:
+            for app in ("accounts", "media", "jobs", "gateway"):
+                ports = ", ".join(str(p) for p in stack.app_ports(app))
+                say(f"{replicas} replicas of {app} on ports {ports}")
+            say(f"the balancer on {stack.ports.gateway} spreads connections over the gateways")
         if stack.gateway_host != "127.0.0.1":
             say(f"HOST={stack.gateway_host}: the gateway accepts connections from other machines")
         stack.start_apps()
@@ -111,7 +125,10 @@ def main() -> None:
         raise SystemExit(run_migrate(args.down))
     env = dev_env()
     workers = getattr(args, "workers", None) or int(env.get("WORKERS", "1"))
-    raise SystemExit(run_dev(workers))
+    replicas = env.get("DEV_REPLICAS") or "1"
+    if not replicas.isdigit() or int(replicas) < 1:
+        raise SystemExit("configuration error: DEV_REPLICAS must be a whole number, 1 or more")
+    raise SystemExit(run_dev(workers, int(replicas)))
 
 
 if __name__ == "__main__":

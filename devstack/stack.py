@@ -1,6 +1,12 @@
 """The whole stack on one machine: backing servers (when not configured), migrations, and the
 gateway, accounts, media, jobs and worker processes. `make dev` and the test suite both use this,
 so there is one place that starts servers.
+
+With `replicas` above 1 (DEV_REPLICAS), every service, the gateway and the workers run that many
+processes: replica n (from 2) of a gRPC service is named `accounts-n` and listens on its own port
+(`replica_ports`); every client reaches a service through a target listing all its replicas, spread
+round-robin as in Kubernetes; the gateways listen on private ports behind the local balancer
+(devstack/balancer.py), which alone holds PORT.
 """
 
 from __future__ import annotations
@@ -27,6 +33,15 @@ from devstack.processes import (
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("accounts", "media", "jobs", "worker", "gateway")
 GRPC_APPS = {"accounts": "ACCOUNTS_PORT", "media": "MEDIA_PORT", "jobs": "JOBS_PORT"}
+# make dev's further replicas of a process listening on port P: P + 1000, P + 2000, ...
+REPLICA_PORT_STEP = 1000
+# How long devstack waits for a stopping app before SIGKILL: a little longer than the app's own grace.
+STOP_MARGIN_S = 5.0
+
+
+def replica_name(app: str, n: int) -> str:
+    """The process name of replica n (1-based) of app: accounts, accounts-2, accounts-3, ..."""
+    return app if n == 1 else f"{app}-{n}"
 
 
 class PortBusy(SystemExit):
@@ -78,6 +93,10 @@ class Stack:
     console: IO[str] | None = None
     notice: Callable[[str], None] = print  # devstack's own lines (make dev: `devstack | ...`)
     workers: int = 1
+    replicas: int = 1  # processes of each service and of the gateway (DEV_REPLICAS)
+    # Ports of replicas 2.. of each gRPC service and of every gateway behind the balancer ("gateway"
+    # lists them all); unset ones are port + 1000 * (n - 1) (the gateways': PORT + 1000 * n).
+    replica_ports: dict[str, list[int]] = field(default_factory=dict)
     backing: dict[str, Backing] = field(default_factory=dict)
     apps: dict[str, ManagedProcess] = field(default_factory=dict)
 
@@ -85,12 +104,40 @@ class Stack:
 
     def check_ports(self, names: list[str]) -> None:
         for name in names:
-            port = getattr(self.ports, name)
             hosts = ["127.0.0.1", "0.0.0.0"]
             if name in GRPC_APPS and grpc_loopback_host() != "127.0.0.1":
                 hosts.append(grpc_loopback_host())
-            if not all(port_is_free(port, host) for host in hosts):
-                raise PortBusy(port, Ports.VARIABLES[name])
+            ports = [getattr(self.ports, name)]
+            if name in GRPC_APPS:
+                ports = self.app_ports(name)
+            elif name == "gateway" and self.replicas > 1:
+                ports += self.app_ports("gateway")
+            for port in ports:
+                if not all(port_is_free(port, host) for host in hosts):
+                    raise PortBusy(port, Ports.VARIABLES[name])
+
+    def app_ports(self, app: str) -> list[int]:
+        """The port of each replica of a gRPC service, or of each gateway behind the balancer."""
+        if app == "gateway":
+            if "gateway" in self.replica_ports:
+                return self.replica_ports["gateway"][: self.replicas]
+            return [self.ports.gateway + REPLICA_PORT_STEP * n for n in range(1, self.replicas + 1)]
+        base = getattr(self.ports, app)
+        extra = self.replica_ports.get(app) or [base + REPLICA_PORT_STEP * n for n in range(1, self.replicas)]
+        return [base, *extra][: self.replicas]
+
+    def replica_names(self, app: str) -> list[str]:
+        count = self.workers if app == "worker" else self.replicas
+        return [replica_name(app, n) for n in range(1, count + 1)]
+
+    def listen_port(self, name: str) -> int:
+        """The port the process `name` (accounts-2, gateway, ...) listens on."""
+        app, _, n = name.partition("-")
+        if app == "balancer":
+            return self.ports.gateway
+        if app == "gateway" and self.replicas == 1:
+            return self.ports.gateway
+        return self.app_ports(app)[int(n or 1) - 1]
 
     def needed_backing(self) -> list[str]:
         wanted = {"postgres": "DATABASE_URL", "redis": "REDIS_URL", "s3": "AWS_S3_ENDPOINT_URL"}
@@ -150,7 +197,8 @@ class Stack:
 
     # --- application processes -----------------------------------------------------------------
 
-    def app_env(self) -> dict[str, str]:
+    def app_env(self, name: str = "") -> dict[str, str]:
+        """The environment of the process `name` (a replica gets its own port)."""
         env = dict(self.env)
         env.setdefault("PYTHONUNBUFFERED", "1")
         env.setdefault("AWS_REGION", "us-east-1")
@@ -162,11 +210,21 @@ class Stack:
         for app in GRPC_APPS:
             env[f"{app.upper()}_PORT"] = str(getattr(self.ports, app))
             env[f"{app.upper()}_ADDR"] = self.grpc_address(app)
+        app = name.partition("-")[0]
+        if app in GRPC_APPS or (app == "gateway" and self.replicas > 1):
+            port = self.listen_port(name)
+            env["PORT" if app == "gateway" else f"{app.upper()}_PORT"] = str(port)
         return env
 
     def grpc_address(self, app: str) -> str:
-        """Where a gRPC service of this stack listens, as a gRPC target (loopback, see app_env)."""
-        return grpc_loopback_target(getattr(self.ports, app))
+        """Where a gRPC service of this stack listens, as a gRPC target (loopback, see app_env):
+        host:port, or with replicas every replica's address (`ipv6:[::1]:50051,[::1]:51051`), which
+        the channel's round-robin spreads calls over."""
+        if self.replicas == 1:
+            return grpc_loopback_target(getattr(self.ports, app))
+        host = grpc_loopback_host()
+        scheme = "ipv6" if ":" in host else "ipv4"
+        return f"{scheme}:" + ",".join(grpc_loopback_target(port) for port in self.app_ports(app))
 
     @property
     def gateway_host(self) -> str:
@@ -175,21 +233,40 @@ class Stack:
 
     def command(self, app: str) -> list[str]:
         py = sys.executable
-        if app == "gateway":
+        if app == "balancer":
+            backends = [f"127.0.0.1:{port}" for port in self.app_ports("gateway")]
+            return [
+                py,
+                "-m",
+                "devstack.balancer",
+                "--listen",
+                f"{self.gateway_host}:{self.ports.gateway}",
+                *backends,
+            ]
+        if app.startswith("gateway"):
+            # Behind the balancer, the gateways listen on loopback only: HOST opens the balancer.
+            host = self.gateway_host if self.replicas == 1 else "127.0.0.1"
             return [
                 py, "-m", "uvicorn", "services.gateway.main:app",
-                "--host", self.gateway_host, "--port", str(self.ports.gateway),
-                "--no-access-log",
+                "--host", host, "--port", str(self.listen_port(app)),
+                "--no-access-log", "--timeout-graceful-shutdown", str(int(self.shutdown_grace_s)),
             ]  # fmt: skip
         if app.startswith("worker"):
             return [py, "-m", "services.jobs.worker"]
-        return [py, "-m", f"services.{app}"]
+        return [py, "-m", f"services.{app.partition('-')[0]}"]
+
+    @property
+    def shutdown_grace_s(self) -> float:
+        from services.common.settings import BaseConfig
+
+        grace = self.env.get("SHUTDOWN_GRACE_S")
+        return float(grace) if grace else float(BaseConfig.model_fields["shutdown_grace_s"].default)
 
     def start_app(self, app: str, wait: bool = True) -> ManagedProcess:
         proc = ManagedProcess(
             app,
             self.command(app),
-            env=self.app_env(),
+            env=self.app_env(app),
             cwd=ROOT,
             log_file=self._log(app),
             console=self.console,
@@ -203,32 +280,42 @@ class Stack:
         proc = self.apps[app]
         base = app.split("-")[0]
         if base in GRPC_APPS:
-            wait_for_port(getattr(self.ports, base), timeout_s, proc, grpc_loopback_host())
-        elif base == "gateway":
-            wait_for_port(self.ports.gateway, timeout_s, proc)
+            wait_for_port(self.listen_port(app), timeout_s, proc, grpc_loopback_host())
+        elif base in ("gateway", "balancer"):
+            wait_for_port(self.listen_port(app), timeout_s, proc)
         else:
             time.sleep(0.5)
             if not proc.running:
                 raise RuntimeError(f"{app} exited with code {proc.returncode}")
 
-    def stop_app(self, app: str, timeout_s: float = 15) -> None:
-        self.apps[app].stop(timeout_s)
+    def stop_app(self, app: str, timeout_s: float | None = None) -> None:
+        self.apps[app].stop(self.stop_timeout_s if timeout_s is None else timeout_s)
+
+    @property
+    def stop_timeout_s(self) -> float:
+        """SIGTERM, then this long for in-flight calls to finish (SHUTDOWN_GRACE_S and a margin),
+        then SIGKILL."""
+        return self.shutdown_grace_s + STOP_MARGIN_S
 
     def kill_app(self, app: str) -> None:
         self.apps[app].kill()
 
     def start_apps(self, only: set[str] | None = None) -> None:
         """Start the services (and workers), wait for them to listen, then the gateway."""
-        names = ["accounts", "media", "jobs"] + [
-            "worker" if i == 0 else f"worker-{i + 1}" for i in range(self.workers)
-        ]
+        names = [name for app in ("accounts", "media", "jobs", "worker") for name in self.replica_names(app)]
         names = [n for n in names if only is None or n.split("-")[0] in only]
         for app in names:
             self.start_app(app, wait=False)
         for app in names:
             self.wait_app(app)
         if only is None or "gateway" in only:
-            self.start_app("gateway")
+            gateways = self.replica_names("gateway")
+            for app in gateways:
+                self.start_app(app, wait=False)
+            for app in gateways:
+                self.wait_app(app)
+            if self.replicas > 1:
+                self.start_app("balancer")
 
     def restart(self, proc: ManagedProcess) -> None:
         """Start a dead process again: same command, port and data; without waiting for it."""
@@ -241,7 +328,7 @@ class Stack:
         return [b.process for b in self.backing.values()] + list(self.apps.values())
 
     def stop(self, on_stop=lambda _msg: None) -> None:
-        stop_all(self.all_processes(), on_stop=on_stop)
+        stop_all(self.all_processes(), timeout_s=self.stop_timeout_s, on_stop=on_stop)
 
     def _log(self, name: str) -> Path | None:
         return self.log_dir / f"{name}.log" if self.log_dir is not None else None

@@ -22,6 +22,7 @@ RUN_DIR_VARIABLE = "ZAPCUT_TEST_RUN_DIR"
 # --durations): first, longest first, so that the run does not end with one worker still busy with
 # one of them while the others have nothing left to do.
 LONGEST_MODULES = (
+    "test_replicas.py",
     "test_worker_recovery.py",
     "test_devstack.py",
     "test_api_assistant.py",

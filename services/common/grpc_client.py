@@ -1,6 +1,7 @@
 """Channels to other services, asyncio (the services) or blocking (the RQ workers): every call
 carries the internal token, the request id and user id from context, and a deadline (the configured
-default unless the caller gives one)."""
+default unless the caller gives one). Every channel spreads its calls round-robin over the addresses
+its target names and retries the idempotent ones on UNAVAILABLE (services/common/service_config.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import TypeVar
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.common import service_config
 from services.common.context import (
     INTERNAL_TOKEN_HEADER,
     REQUEST_ID_HEADER,
@@ -112,6 +114,8 @@ CHANNEL_OPTIONS = [
     # Reconnect quickly after a service restarts instead of backing off for up to 2 minutes.
     ("grpc.initial_reconnect_backoff_ms", 200),
     ("grpc.max_reconnect_backoff_ms", 2000),
+    # Round-robin over every replica the target names, retries of idempotent calls.
+    *service_config.channel_options(),
 ]
 
 

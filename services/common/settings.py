@@ -63,8 +63,9 @@ class BaseConfig(BaseSettings):
 
     grpc_deadline_s: float = Field(5.0, gt=0)
     health_deadline_s: float = Field(1.0, gt=0)
-    # How long a stopping server lets in-flight calls finish after SIGTERM.
-    shutdown_grace_s: float = Field(10.0, ge=0)
+    # How long a stopping server (a gRPC service, the gateway) lets in-flight calls finish after
+    # SIGTERM; Kubernetes' terminationGracePeriodSeconds and devstack's stop wait a little longer.
+    shutdown_grace_s: float = Field(25.0, ge=0)
 
     @field_validator("internal_token", mode="before")
     @classmethod

@@ -48,12 +48,29 @@ def stack_env() -> dict[str, str]:
     return env
 
 
-def start_stack(directory: Path, env: dict[str, str], only: set[str] | None) -> Stack:
-    """A running stack with its data and logs under `directory`; `only` limits the apps started."""
+def start_stack(directory: Path, env: dict[str, str], only: set[str] | None, replicas: int = 1) -> Stack:
+    """A running stack with its data and logs under `directory`; `only` limits the apps started;
+    `replicas` processes of each service and gateway (and as many workers), every port a free one."""
     for attempt in range(1, START_ATTEMPTS + 1):
-        ports = Ports(**dict(zip(Ports.VARIABLES, free_ports(len(Ports.VARIABLES)), strict=True)))
+        picked = free_ports(len(Ports.VARIABLES) + (4 * replicas if replicas > 1 else 0))
+        ports = Ports(**dict(zip(Ports.VARIABLES, picked, strict=False)))
+        spare = picked[len(Ports.VARIABLES) :]
+        replica_ports = {
+            app: spare[i * replicas : (i + 1) * replicas]
+            for i, app in enumerate(("accounts", "media", "jobs", "gateway"))
+        }
         data = directory / "data" if attempt == 1 else directory / f"data-{attempt}"
-        stack = Stack(data_dir=data, ports=ports, env=dict(env), durable=False, log_dir=directory / "logs")
+        stack = Stack(
+            data_dir=data,
+            ports=ports,
+            env=dict(env),
+            durable=False,
+            log_dir=directory / "logs",
+            workers=replicas,
+            replicas=replicas,
+            # A service's replicas 2.. (its first is on its Ports port); every gateway's.
+            replica_ports={app: p[1:] if app != "gateway" else p for app, p in replica_ports.items()},
+        )
         try:
             stack.start_backing()
             stack.migrate()

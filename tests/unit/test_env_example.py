@@ -23,7 +23,7 @@ from tests.support.compose import compose_variables
 
 ENV_EXAMPLE = ROOT / ".env.example"
 
-DEVSTACK_VARIABLES = {*Ports.VARIABLES.values(), "WORKERS", "HOST", "DEV_DATA_DIR"}
+DEVSTACK_VARIABLES = {*Ports.VARIABLES.values(), "WORKERS", "HOST", "DEV_DATA_DIR", "DEV_REPLICAS"}
 # Provider tokens that arrive with their providers; documented ahead of the code that reads them.
 PLANNED_VARIABLES = {"REPLICATE_API_TOKEN"}
 

@@ -96,7 +96,9 @@ async def start_generation(
             ad_project_id=str(project_id),
             aspect=body.aspect,
             resolution=body.resolution,
-            idempotency_key=idempotency_key or "",
+            # Always a key, so the gRPC retry policy may send this call again after UNAVAILABLE
+            # (services/common/service_config.py): a retry returns the generation, never a second one.
+            idempotency_key=idempotency_key or f"gateway-{uuid.uuid4()}",
         ),
         timeout=15,
     )
