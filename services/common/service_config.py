@@ -1,6 +1,6 @@
 """The gRPC service config of every channel to our services: round-robin over every address the
 target resolves to (several listed, or a headless Service's pods through `dns:///`), and a retry
-policy on UNAVAILABLE for the methods that are safe to send twice.
+policy on UNAVAILABLE and CANCELLED for the methods that are safe to send twice.
 
 Which methods are retried is decided here and nowhere else. Reads go by a naming rule on the
 protos' method names (READ_PREFIXES); writes that are idempotent by design are listed by name with
@@ -77,7 +77,11 @@ RETRY_POLICY = {
     "initialBackoff": "0.2s",
     "maxBackoff": "2s",
     "backoffMultiplier": 2,
-    "retryableStatusCodes": ["UNAVAILABLE"],
+    # CANCELLED: a server that stops (SIGTERM, a rolling restart) resets the streams that reach it
+    # after it began shutting down and before its GOAWAY reached the client (RST_STREAM CANCEL);
+    # such a call never ran, and another replica answers it. A call this process cancels itself
+    # is never retried, whatever the policy.
+    "retryableStatusCodes": ["UNAVAILABLE", "CANCELLED"],
 }
 
 

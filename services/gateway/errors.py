@@ -35,6 +35,9 @@ HTTP_STATUS_FOR_GRPC: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
     grpc.StatusCode.UNAVAILABLE: 503,
     grpc.StatusCode.DEADLINE_EXCEEDED: 503,
+    # The gateway cancels a call only when its own client has gone, and then nobody reads the
+    # answer; a CANCELLED that arrives came from a service resetting the call as it stopped.
+    grpc.StatusCode.CANCELLED: 503,
 }
 
 # Reasons a service gives (error-reason trailer) that have an HTTP status of their own.

@@ -51,7 +51,7 @@ def test_every_channel_carries_round_robin_and_the_retry_policy():
     assert config["loadBalancingConfig"] == [{"round_robin": {}}]
     [method_config] = config["methodConfig"]
     policy = method_config["retryPolicy"]
-    assert policy["retryableStatusCodes"] == ["UNAVAILABLE"]
+    assert policy["retryableStatusCodes"] == ["UNAVAILABLE", "CANCELLED"]
     assert 2 <= policy["maxAttempts"] <= 5  # gRPC caps attempts at 5
     named = {f"{n['service']}/{n['method']}" for n in method_config["name"]}
     assert named == set(service_config.retried_methods())
