@@ -9,10 +9,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, MetaData, Table, create_engine, func, text
+import sqlalchemy
+import sqlalchemy.ext.asyncio
+from sqlalchemy import DateTime, MetaData, Table, func, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.settings import DatabaseConfig
@@ -36,8 +38,12 @@ def sqlalchemy_url(url: str) -> str:
     raise ValueError("DATABASE_URL must start with postgresql://")
 
 
+# The engine factories are looked up on their modules at call time: OpenTelemetry's SQLAlchemy
+# instrumentation (services.common.telemetry) replaces them there to trace every engine made after.
+
+
 def create_async_db(database_url: str, pool_size: int = 5, max_overflow: int = 15) -> AsyncEngine:
-    return create_async_engine(
+    return sqlalchemy.ext.asyncio.create_async_engine(
         sqlalchemy_url(database_url),
         pool_size=pool_size,
         max_overflow=max_overflow,
@@ -48,7 +54,7 @@ def create_async_db(database_url: str, pool_size: int = 5, max_overflow: int = 1
 
 
 def create_sync_db(database_url: str, pool_size: int = 5, max_overflow: int = 15) -> Engine:
-    return create_engine(
+    return sqlalchemy.create_engine(
         sqlalchemy_url(database_url),
         pool_size=pool_size,
         max_overflow=max_overflow,

@@ -32,6 +32,7 @@ from services.common.errors import ServiceError, unavailable_dependency
 from services.common.grpc_client import grpc_target
 from services.common.logging import configure_from_settings
 from services.common.settings import BaseConfig, load_settings, secret_value
+from services.common.telemetry import setup_tracing
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +221,7 @@ def run_service(
     PortInUse and the `fatal` start-up errors end the process with their one-line message."""
     settings = load_settings(settings_class)
     configure_from_settings(service_name, settings)
+    setup_tracing(service_name)  # before serve() opens the engines, clients and server it instruments
     stops_the_process: tuple[type[Exception], ...] = (PortInUse, *fatal)
     try:
         asyncio.run(serve(settings))

@@ -16,6 +16,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from services.common.logging import configure_from_settings
 from services.common.settings import load_settings
+from services.common.telemetry import instrument_fastapi, setup_tracing
 from services.gateway.api import OPENAPI_TAGS, api_router
 from services.gateway.clients import open_service_clients
 from services.gateway.config import Settings
@@ -40,6 +41,8 @@ def _version() -> str:
 
 
 def create_app(settings: Settings) -> FastAPI:
+    setup_tracing(SERVICE)  # before the lifespan opens the gRPC channels it instruments
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # One channel per service for the life of the process; gRPC reconnects it when a service restarts.
@@ -90,6 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(api_router)
+    instrument_fastapi(app)
     return app
 
 

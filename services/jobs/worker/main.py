@@ -31,6 +31,7 @@ from rq import Worker
 from services.common.logging import configure_from_settings
 from services.common.redis_clients import sync_redis
 from services.common.settings import load_settings
+from services.common.telemetry import setup_tracing
 from services.jobs.config import Settings
 from services.jobs.queue import job_types
 from services.jobs.worker import horse_tempdirs, scheduler_lock
@@ -107,6 +108,7 @@ def _exit_on_stop_signals() -> None:
 def main() -> None:
     settings = load_settings(Settings)
     configure_from_settings(SERVICE, settings)
+    setup_tracing(SERVICE)  # the work horses inherit it (tasks.run_job continues the enqueuer's trace)
     _children_die_with_their_parent()
     job_types.load_all()  # before RQ forks, so no job pays for importing its handler
     horse_tempdirs.remove_stale()

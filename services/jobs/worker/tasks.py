@@ -16,10 +16,12 @@ from __future__ import annotations
 import logging
 import uuid
 
+from rq import get_current_job
 from rq.exceptions import AbandonedJobError
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.engine import Engine
 
+from services.common import telemetry
 from services.common.db import table_of
 from services.jobs import failures
 from services.jobs.media_types import Cancelled
@@ -38,12 +40,24 @@ class NoHandler(failures.Failed):
 
 
 def run_job(job_id: str) -> dict | None:
+    with telemetry.consumer_span("run_job", _enqueuer_trace(), **{"zapcut.job_id": job_id}):
+        return _run_job(job_id)
+
+
+def _enqueuer_trace() -> dict | None:
+    """The trace context the job was enqueued with (services.jobs.queue.rq_jobs), if any."""
+    job = get_current_job()
+    return job.meta.get(telemetry.JOB_TRACE_META) if job is not None else None
+
+
+def _run_job(job_id: str) -> dict | None:
     rt = runtime()
     row = _claim(rt.engine, job_id)
     if row is None:
         log.info("job %s: nothing to claim (not pending: a duplicate delivery, or already settled)", job_id)
         return None
     log.info("job %s (%s): started", job_id, row.job_type)
+    telemetry.name_current_span(f"job {row.job_type}", **{"zapcut.job_type": row.job_type})
     kind = context = None
     params: dict = {}
     try:
