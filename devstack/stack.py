@@ -17,6 +17,7 @@ from devstack import backing
 from devstack.backing import Backing
 from devstack.processes import (
     ManagedProcess,
+    free_port,
     grpc_loopback_host,
     grpc_loopback_target,
     port_is_free,
@@ -80,6 +81,9 @@ class Stack:
     workers: int = 1
     backing: dict[str, Backing] = field(default_factory=dict)
     apps: dict[str, ManagedProcess] = field(default_factory=dict)
+    # Each gRPC service's and worker's METRICS_PORT: a free port picked at its first start and kept
+    # when it restarts (the gateway serves /metrics on its own port).
+    metrics_ports: dict[str, int] = field(default_factory=dict)
 
     # --- backing servers -----------------------------------------------------------------------
 
@@ -185,11 +189,23 @@ class Stack:
             return [py, "-m", "services.jobs.worker"]
         return [py, "-m", f"services.{app}"]
 
+    def metrics_url(self, app: str) -> str:
+        if app == "gateway":
+            return f"http://127.0.0.1:{self.ports.gateway}/metrics"
+        return f"http://{grpc_loopback_target(self.metrics_ports[app])}/metrics"
+
+    def metrics_line(self) -> str:
+        """Where each process's Prometheus metrics are, in one line."""
+        return "metrics: " + "  ".join(f"{app} {self.metrics_url(app)}" for app in self.apps)
+
     def start_app(self, app: str, wait: bool = True) -> ManagedProcess:
+        env = self.app_env()
+        if app != "gateway":
+            env["METRICS_PORT"] = str(self.metrics_ports.setdefault(app, free_port()))
         proc = ManagedProcess(
             app,
             self.command(app),
-            env=self.app_env(),
+            env=env,
             cwd=ROOT,
             log_file=self._log(app),
             console=self.console,

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.metrics import watch_pool
 from services.common.settings import DatabaseConfig
 
 CONNECT_TIMEOUT_S = 5
@@ -112,7 +113,10 @@ def in_values(column: str, values: tuple[str, ...]) -> str:
 
 
 def service_engine(settings: DatabaseConfig) -> AsyncEngine:
-    """The asyncio engine of a service, from its DATABASE_URL and pool settings."""
-    return create_async_db(
+    """The asyncio engine of a service, from its DATABASE_URL and pool settings; its pool's use is
+    exported as a metric."""
+    engine = create_async_db(
         settings.database_url.get_secret_value(), settings.db_pool_size, settings.db_max_overflow
     )
+    watch_pool("service", engine)
+    return engine

@@ -65,6 +65,9 @@ class BaseConfig(BaseSettings):
     health_deadline_s: float = Field(1.0, gt=0)
     # How long a stopping server lets in-flight calls finish after SIGTERM.
     shutdown_grace_s: float = Field(10.0, ge=0)
+    # Where a gRPC service or a worker serves its Prometheus metrics over HTTP (on GRPC_BIND_HOST);
+    # 0: no metrics server. The gateway serves /metrics on its own port instead.
+    metrics_port: int = Field(0, ge=0, le=65535)
 
     @field_validator("internal_token", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ one readable sentence with its fault (services.jobs.failures); the exception its
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 from rq import get_current_job
@@ -25,6 +26,7 @@ from services.common import telemetry
 from services.common.db import table_of
 from services.jobs import failures
 from services.jobs.media_types import Cancelled
+from services.jobs.metrics import JOB_SECONDS, JOBS
 from services.jobs.models import GenerationJob
 from services.jobs.queue import worker_losses
 from services.jobs.queue.job_types import JOB_TYPES, LORA_TRAINING, JobContext, JobType
@@ -58,6 +60,7 @@ def _run_job(job_id: str) -> dict | None:
         return None
     log.info("job %s (%s): started", job_id, row.job_type)
     telemetry.name_current_span(f"job {row.job_type}", **{"zapcut.job_type": row.job_type})
+    started = time.perf_counter()
     kind = context = None
     params: dict = {}
     try:
@@ -72,19 +75,27 @@ def _run_job(job_id: str) -> dict | None:
             # Not a failure: the job was asked to stop (its generation was cancelled or failed).
             _settle(rt.engine, job_id, status="cancelled", error_message=str(exc), finished_at=func.now())
             log.info("job %s: cancelled at a checkpoint", job_id)
+            _count(row.job_type, "cancelled", started)
             _after(kind, context, params)
             return None
     except Exception as exc:
         _record_failure(rt.engine, job_id, exc)
+        _count(row.job_type, "failed", started)
         if kind is not None and context is not None:
             _after(kind, context, params)
         raise
+    _count(row.job_type, "completed", started)
     if _settle(rt.engine, job_id, status="completed", result=result, finished_at=func.now()):
         log.info("job %s: completed", job_id)
     else:
         log.warning("job %s: finished, but the row had moved on (settled by the reconciler?)", job_id)
     _after(kind, context, params)
     return result
+
+
+def _count(job_type: str, outcome: str, started: float) -> None:
+    JOBS.labels(job_type, outcome).inc()
+    JOB_SECONDS.labels(job_type, outcome).observe(time.perf_counter() - started)
 
 
 def _after(kind: JobType, context: JobContext, params: dict) -> None:
