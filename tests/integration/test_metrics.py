@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 
+import grpc
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.common.grpc_client import open_channel
 from tests.support.api import new_user
 from tests.support.generation import generate, ready_project
+from zapcut.accounts.v1 import accounts_pb2, accounts_pb2_grpc
 
 GENERATE_ROUTE = "/api/projects/{project_id}/generate"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-")
@@ -83,6 +86,26 @@ def test_each_grpc_service_counts_and_times_its_calls(metrics_of, app, method):
     assert total(families, "zapcut_grpc_server_handling_seconds_count", method=method) >= 1
     assert [s for s in families["zapcut_db_pool_connections_in_use"] if s.labels == {"pool": "service"}]
     assert total(families, "zapcut_db_pool_size", pool="service") >= 1
+
+
+async def test_a_refused_grpc_call_counts_under_its_status_code(stack, metrics_of):
+    method = "/zapcut.accounts.v1.Accounts/Authenticate"
+    before = total(
+        metrics_of("accounts"), "zapcut_grpc_server_handled_total", method=method, code="UNAUTHENTICATED"
+    )
+    channel = open_channel(stack.grpc_address("accounts"), "not-the-internal-token")
+    try:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await accounts_pb2_grpc.AccountsStub(channel).Authenticate(
+                accounts_pb2.AuthenticateRequest(token="x")
+            )
+    finally:
+        await channel.close()
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    after = total(
+        metrics_of("accounts"), "zapcut_grpc_server_handled_total", method=method, code="UNAUTHENTICATED"
+    )
+    assert after == before + 1
 
 
 def test_accounts_shows_its_argon2_slots_and_outbox_lag(metrics_of):
