@@ -13,9 +13,9 @@ from services.accounts.rate_limit import FailedPasswordLimiter, Limit, SignUpLim
 from services.accounts.servicer import AccountsServicer
 from services.accounts.users import purge_expired_sessions
 from services.common.db import service_engine, session_factory, table_of
+from services.common.db_metrics import watch_outbox
 from services.common.events import GENERATION_EVENTS, EventConsumer
 from services.common.grpc_server import run_server, run_service
-from services.common.metrics import watch_outbox
 from services.common.migrations import upgrade_on_start
 from services.common.outbox import OutboxRelay
 from services.common.redis_clients import async_redis

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.metrics import watch_pool
+from services.common.db_metrics import watch_pool
 from services.common.settings import DatabaseConfig
 
 CONNECT_TIMEOUT_S = 5

@@ -14,6 +14,7 @@ would otherwise send a root span for every Redis command and query they make, ev
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import logging
 import os
@@ -104,30 +105,30 @@ def _entry_points_sampler() -> Any:
     return EntryPoints()
 
 
+# The standard instrumentation of each library our processes use, by the library it needs: a role's
+# image may lack a library it never uses (the gateway has no SQLAlchemy or boto3), and then the
+# instrumentation is skipped rather than imported.
+_INSTRUMENTATIONS = {
+    "grpc": [
+        ("opentelemetry.instrumentation.grpc", "GrpcAioInstrumentorServer"),
+        ("opentelemetry.instrumentation.grpc", "GrpcAioInstrumentorClient"),
+        ("opentelemetry.instrumentation.grpc", "GrpcInstrumentorClient"),  # the workers' blocking channels
+    ],
+    "sqlalchemy": [("opentelemetry.instrumentation.sqlalchemy", "SQLAlchemyInstrumentor")],
+    "redis": [("opentelemetry.instrumentation.redis", "RedisInstrumentor")],
+    "httpx": [("opentelemetry.instrumentation.httpx", "HTTPXClientInstrumentor")],
+    "botocore": [("opentelemetry.instrumentation.botocore", "BotocoreInstrumentor")],
+}
+
+
 def _instrument_libraries() -> None:
-    """The standard instrumentations of what our processes use. Each patches its library's module
-    or classes, so it reaches clients made afterwards (services.common.db looks its engine factories
-    up at call time for that reason)."""
-    from opentelemetry.instrumentation.grpc import (
-        GrpcAioInstrumentorClient,
-        GrpcAioInstrumentorServer,
-        GrpcInstrumentorClient,
-    )
-    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-    from opentelemetry.instrumentation.redis import RedisInstrumentor
-    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-
-    GrpcAioInstrumentorServer().instrument()
-    GrpcAioInstrumentorClient().instrument()
-    GrpcInstrumentorClient().instrument()  # the workers' blocking channels
-    SQLAlchemyInstrumentor().instrument()
-    RedisInstrumentor().instrument()
-    HTTPXClientInstrumentor().instrument()
-    if importlib.util.find_spec("botocore") is None:  # boto3 is media's alone: other images lack it
-        return
-    from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
-
-    BotocoreInstrumentor().instrument()
+    """Each instrumentation patches its library's module or classes, so it reaches the clients made
+    afterwards (services.common.db looks its engine factories up at call time for that reason)."""
+    for library, instrumentors in _INSTRUMENTATIONS.items():
+        if importlib.util.find_spec(library) is None:
+            continue
+        for module, name in instrumentors:
+            getattr(importlib.import_module(module), name)().instrument()
 
 
 def instrument_fastapi(app: Any) -> None:

@@ -6,10 +6,11 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 from services.common.db import create_sync_db, service_engine, table_of
+from services.common.db_metrics import watch_outbox
 from services.common.events import EventConsumer
 from services.common.grpc_client import open_channel
 from services.common.grpc_server import run_server, run_service
-from services.common.metrics import register_collector, watch_outbox
+from services.common.metrics import register_collector
 from services.common.migrations import upgrade_on_start
 from services.common.outbox import OutboxRelay
 from services.common.redis_clients import async_redis, sync_redis
