@@ -52,3 +52,18 @@ def test_each_role_is_named_zapcut_role_unless_otel_service_name_says_otherwise(
 )
 def test_requests_are_counted_by_route_template_never_by_raw_path(scope, template):
     assert HttpMetricsMiddleware.route_template(scope) == template
+
+
+def test_with_no_endpoint_set_up_installs_nothing(monkeypatch):
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from services.common import telemetry
+
+    for variable in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        monkeypatch.delenv(variable, raising=False)
+    assert telemetry.setup_tracing("gateway") is False
+    assert not isinstance(trace.get_tracer_provider(), TracerProvider)
+    assert telemetry.current_context_carrier() == {}  # nothing to carry into RQ
+    with telemetry.consumer_span("run_job", {"traceparent": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"}):
+        assert not trace.get_current_span().is_recording()
