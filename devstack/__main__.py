@@ -63,6 +63,7 @@ def run_dev(workers: int, replicas: int = 1) -> int:
         if stack.gateway_host != "127.0.0.1":
             say(f"HOST={stack.gateway_host}: the gateway accepts connections from other machines")
         stack.start_apps()
+        say(stack.metrics_line())
         say(
             f"ready: http://localhost:{stack.ports.gateway}/api/health  docs: http://localhost:{stack.ports.gateway}/docs"
         )

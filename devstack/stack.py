@@ -23,6 +23,7 @@ from devstack import backing
 from devstack.backing import Backing
 from devstack.processes import (
     ManagedProcess,
+    free_port,
     grpc_loopback_host,
     grpc_loopback_target,
     port_is_free,
@@ -99,6 +100,9 @@ class Stack:
     replica_ports: dict[str, list[int]] = field(default_factory=dict)
     backing: dict[str, Backing] = field(default_factory=dict)
     apps: dict[str, ManagedProcess] = field(default_factory=dict)
+    # Each gRPC service's and worker's METRICS_PORT: a free port picked at its first start and kept
+    # when it restarts (the gateway serves /metrics on its own port).
+    metrics_ports: dict[str, int] = field(default_factory=dict)
 
     # --- backing servers -----------------------------------------------------------------------
 
@@ -262,11 +266,26 @@ class Stack:
         grace = self.env.get("SHUTDOWN_GRACE_S")
         return float(grace) if grace else float(BaseConfig.model_fields["shutdown_grace_s"].default)
 
+    def metrics_url(self, app: str) -> str:
+        if app.partition("-")[0] == "gateway":
+            # Each gateway on its own port: behind the balancer, PORT reaches one of them at random.
+            return f"http://127.0.0.1:{self.listen_port(app)}/metrics"
+        return f"http://{grpc_loopback_target(self.metrics_ports[app])}/metrics"
+
+    def metrics_line(self) -> str:
+        """Where each process's Prometheus metrics are, in one line."""
+        return "metrics: " + "  ".join(
+            f"{app} {self.metrics_url(app)}" for app in self.apps if app != "balancer"
+        )
+
     def start_app(self, app: str, wait: bool = True) -> ManagedProcess:
+        env = self.app_env(app)
+        if app.partition("-")[0] not in ("gateway", "balancer"):
+            env["METRICS_PORT"] = str(self.metrics_ports.setdefault(app, free_port()))
         proc = ManagedProcess(
             app,
             self.command(app),
-            env=self.app_env(app),
+            env=env,
             cwd=ROOT,
             log_file=self._log(app),
             console=self.console,

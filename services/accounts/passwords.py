@@ -14,10 +14,17 @@ import asyncio
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from prometheus_client import Gauge
 
 from services.common.errors import ResourceExhausted
 
 _hasher = PasswordHasher()
+
+SLOTS_IN_USE = Gauge(
+    "zapcut_argon2_slots_in_use",
+    "Argon2 slots busy hashing or checking a password, by pool (verify: logins; hash: new passwords).",
+    ["pool"],
+)
 
 # Verified against when the email is unknown, so "no such user" costs what "wrong password" costs.
 _DUMMY_HASH = _hasher.hash("not-a-real-password: timing equaliser")
@@ -42,7 +49,8 @@ def needs_rehash(password_hash: str) -> bool:
 class _Pool:
     """At most `slots` calls at once in threads, at most `max_waiting` waiting for a slot."""
 
-    def __init__(self, slots: int, max_waiting: int, busy_message: str):
+    def __init__(self, slots: int, max_waiting: int, busy_message: str, name: str = ""):
+        self._in_use = SLOTS_IN_USE.labels(name)
         self._slots = asyncio.Semaphore(slots)
         self._max_waiting = max_waiting
         self._waiting = 0
@@ -56,6 +64,7 @@ class _Pool:
             await self._slots.acquire()
         finally:
             self._waiting -= 1
+        self._in_use.inc()
         # A thread can't be stopped: when the caller goes away (its deadline passed), the slot
         # stays taken until the work really ends, or the pool would run more at once than it has
         # slots (seen: accounts at 464 MiB under a burst of logins that timed out).
@@ -65,6 +74,7 @@ class _Pool:
 
     def _finished(self, work: asyncio.Future) -> None:
         self._slots.release()
+        self._in_use.dec()
         if not work.cancelled():
             work.exception()  # retrieved: an abandoned call's error is not logged as unhandled
 
@@ -74,10 +84,10 @@ class PasswordWork:
         self, verify_slots: int = 2, verify_queue: int = 32, hash_slots: int = 1, hash_queue: int = 8
     ):
         self._checks = _Pool(
-            verify_slots, verify_queue, "too many sign-ins in progress; try again in a moment"
+            verify_slots, verify_queue, "too many sign-ins in progress; try again in a moment", "verify"
         )
         self._hashes = _Pool(
-            hash_slots, hash_queue, "too many passwords being set right now; try again in a moment"
+            hash_slots, hash_queue, "too many passwords being set right now; try again in a moment", "hash"
         )
 
     async def hash(self, password: str) -> str:

@@ -13,6 +13,7 @@ from services.accounts.rate_limit import FailedPasswordLimiter, Limit, SignUpLim
 from services.accounts.servicer import AccountsServicer
 from services.accounts.users import purge_expired_sessions
 from services.common.db import service_engine, session_factory, table_of
+from services.common.db_metrics import watch_outbox
 from services.common.events import GENERATION_EVENTS, EventConsumer
 from services.common.grpc_server import run_server, run_service
 from services.common.migrations import upgrade_on_start
@@ -44,6 +45,7 @@ async def serve(settings: Settings) -> None:
     relay = OutboxRelay(
         engine, redis, table_of(OutboxEvent), settings.events_stream, settings.outbox_poll_interval_s
     )
+    watch_outbox(engine, table_of(OutboxEvent))
     # Projects follow their generations, and failed generations are refunded (jobs' events).
     consumer = EventConsumer.from_settings(
         settings, SERVICE, lambda event: generation_events.apply(sessions, relay, event), GENERATION_EVENTS

@@ -9,12 +9,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, MetaData, Table, create_engine, func, text
+import sqlalchemy
+import sqlalchemy.ext.asyncio
+from sqlalchemy import DateTime, MetaData, Table, func, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.db_metrics import watch_pool
 from services.common.settings import DatabaseConfig
 
 CONNECT_TIMEOUT_S = 5
@@ -36,8 +39,12 @@ def sqlalchemy_url(url: str) -> str:
     raise ValueError("DATABASE_URL must start with postgresql://")
 
 
+# The engine factories are looked up on their modules at call time: OpenTelemetry's SQLAlchemy
+# instrumentation (services.common.telemetry) replaces them there to trace every engine made after.
+
+
 def create_async_db(database_url: str, pool_size: int = 5, max_overflow: int = 15) -> AsyncEngine:
-    return create_async_engine(
+    return sqlalchemy.ext.asyncio.create_async_engine(
         sqlalchemy_url(database_url),
         pool_size=pool_size,
         max_overflow=max_overflow,
@@ -48,7 +55,7 @@ def create_async_db(database_url: str, pool_size: int = 5, max_overflow: int = 1
 
 
 def create_sync_db(database_url: str, pool_size: int = 5, max_overflow: int = 15) -> Engine:
-    return create_engine(
+    return sqlalchemy.create_engine(
         sqlalchemy_url(database_url),
         pool_size=pool_size,
         max_overflow=max_overflow,
@@ -106,7 +113,10 @@ def in_values(column: str, values: tuple[str, ...]) -> str:
 
 
 def service_engine(settings: DatabaseConfig) -> AsyncEngine:
-    """The asyncio engine of a service, from its DATABASE_URL and pool settings."""
-    return create_async_db(
+    """The asyncio engine of a service, from its DATABASE_URL and pool settings; its pool's use is
+    exported as a metric."""
+    engine = create_async_db(
         settings.database_url.get_secret_value(), settings.db_pool_size, settings.db_max_overflow
     )
+    watch_pool("service", engine)
+    return engine

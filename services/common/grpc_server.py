@@ -31,7 +31,9 @@ from services.common.context import (
 from services.common.errors import ServiceError, unavailable_dependency
 from services.common.grpc_client import grpc_target
 from services.common.logging import configure_from_settings
+from services.common.metrics import GrpcMetricsInterceptor, serve_metrics
 from services.common.settings import BaseConfig, load_settings, secret_value
+from services.common.telemetry import setup_tracing
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +168,7 @@ async def run_server(
     once it has stopped; `on_stop` then closes what the service opened (engines, clients).
     """
     server = grpc.aio.server(
-        interceptors=[ServiceInterceptor(secret_value(settings.internal_token))],
+        interceptors=[GrpcMetricsInterceptor(), ServiceInterceptor(secret_value(settings.internal_token))],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -183,6 +185,12 @@ async def run_server(
         bound = 0
     if not bound:
         raise PortInUse(f"port {port} is busy; set {service_name.upper()}_PORT to use another")
+    try:
+        serve_metrics(settings.metrics_port, settings.grpc_bind_host)
+    except OSError:
+        raise PortInUse(
+            f"metrics port {settings.metrics_port} is busy; set METRICS_PORT to use another"
+        ) from None
     await server.start()
     for name in ("", service_name):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -220,6 +228,7 @@ def run_service(
     PortInUse and the `fatal` start-up errors end the process with their one-line message."""
     settings = load_settings(settings_class)
     configure_from_settings(service_name, settings)
+    setup_tracing(service_name)  # before serve() opens the engines, clients and server it instruments
     stops_the_process: tuple[type[Exception], ...] = (PortInUse, *fatal)
     try:
         asyncio.run(serve(settings))

@@ -66,6 +66,9 @@ class BaseConfig(BaseSettings):
     # How long a stopping server (a gRPC service, the gateway) lets in-flight calls finish after
     # SIGTERM; Kubernetes' terminationGracePeriodSeconds and devstack's stop wait a little longer.
     shutdown_grace_s: float = Field(25.0, ge=0)
+    # Where a gRPC service or a worker serves its Prometheus metrics over HTTP (on GRPC_BIND_HOST);
+    # 0: no metrics server. The gateway serves /metrics on its own port instead.
+    metrics_port: int = Field(0, ge=0, le=65535)
 
     @field_validator("internal_token", mode="before")
     @classmethod

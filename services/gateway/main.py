@@ -16,10 +16,12 @@ from starlette.middleware.cors import CORSMiddleware
 
 from services.common.logging import configure_from_settings
 from services.common.settings import load_settings
+from services.common.telemetry import instrument_fastapi, setup_tracing
 from services.gateway.api import OPENAPI_TAGS, api_router
 from services.gateway.clients import open_service_clients
 from services.gateway.config import Settings
 from services.gateway.errors import install_error_handlers
+from services.gateway.metrics import METRICS_PATH, HttpMetricsMiddleware, add_metrics_route
 from services.gateway.middleware import (
     REQUEST_ID_HEADER,
     BodyLimitMiddleware,
@@ -40,6 +42,8 @@ def _version() -> str:
 
 
 def create_app(settings: Settings) -> FastAPI:
+    setup_tracing(SERVICE)  # before the lifespan opens the gRPC channels it instruments
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # One channel per service for the life of the process; gRPC reconnects it when a service restarts.
@@ -58,6 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
         # Outermost first: every response, including CORS rejections, 429s and 413s, gets a request
         # id and a log line; CORS headers reach the error responses the browser must be able to read.
         middleware=[
+            Middleware(HttpMetricsMiddleware),
             Middleware(RequestContextMiddleware),
             Middleware(
                 CORSMiddleware,
@@ -72,6 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
                 OverloadLimitMiddleware,
                 max_concurrent=settings.max_concurrent_requests,
                 retry_after_s=settings.overload_retry_after_s,
+                exempt_paths=("/api/health", METRICS_PATH),
             ),
             Middleware(
                 BodyLimitMiddleware,
@@ -90,6 +96,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(api_router)
+    add_metrics_route(app)
+    instrument_fastapi(app)
     return app
 
 

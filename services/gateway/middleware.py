@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.context import new_request_id, request_id_var
+from services.common.telemetry import tag_request_id
 from services.gateway.errors import error_response, unexpected_error_response
 
 log = logging.getLogger("services.gateway.requests")
@@ -57,6 +58,7 @@ class RequestContextMiddleware:
             return
         request_id = request_id_from(Headers(scope=scope))
         token = request_id_var.set(request_id)
+        tag_request_id(request_id)
         started = time.perf_counter()
         status: int | None = None
 

@@ -6,9 +6,11 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 from services.common.db import create_sync_db, service_engine, table_of
+from services.common.db_metrics import watch_outbox
 from services.common.events import EventConsumer
 from services.common.grpc_client import open_channel
 from services.common.grpc_server import run_server, run_service
+from services.common.metrics import register_collector
 from services.common.migrations import upgrade_on_start
 from services.common.outbox import OutboxRelay
 from services.common.redis_clients import async_redis, sync_redis
@@ -17,6 +19,7 @@ from services.jobs.api import events
 from services.jobs.api.reconciler import Reconciler
 from services.jobs.api.servicer import JobsServicer
 from services.jobs.config import Settings
+from services.jobs.metrics import QueueCollector
 from services.jobs.models import OutboxEvent
 from zapcut.accounts.v1 import accounts_pb2_grpc
 from zapcut.jobs.v1 import jobs_pb2_grpc
@@ -45,6 +48,8 @@ async def serve(settings: Settings) -> None:
     relay = OutboxRelay(
         engine, events_redis, table_of(OutboxEvent), settings.events_stream, settings.outbox_poll_interval_s
     )
+    watch_outbox(engine, table_of(OutboxEvent))
+    register_collector(QueueCollector(redis, [settings.rq_queue]))
     servicer = JobsServicer(engine, redis, settings, accounts=accounts, media=media, relay=relay)
     # The reconciler settles generations with the workers' own (synchronous) code.
     sync_engine = create_sync_db(settings.database_url.get_secret_value(), pool_size=2, max_overflow=2)

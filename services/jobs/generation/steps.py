@@ -44,6 +44,7 @@ from services.jobs.media_types import (
     Size,
     TransientProviderError,
 )
+from services.jobs.metrics import timed_render
 from services.jobs.models import ACTIVE_GENERATION_STATUSES, Generation, GenerationJob
 from services.jobs.providers.base import Provider
 from services.jobs.queue.job_types import JobContext
@@ -276,7 +277,8 @@ def composite_step(step: Step, provider: Provider, params: dict, workdir: Path) 
     files = step.download(keys, workdir, 2 * 1024**3)
     out = workdir / "final_ad.mp4"
     io = step.io(workdir)
-    rendering.composite(io, plan, files[: len(names)], files[-2], files[-1], out)
+    with timed_render("composite", plan["duration_s"]):
+        rendering.composite(io, plan, files[: len(names)], files[-2], files[-1], out)
     step.progress(95, "storing the ad")
     ref = media_pb2.ObjectRef(
         final_video=media_pb2.FinalVideo(project_id=step.project_id, generation_id=step.generation_id)

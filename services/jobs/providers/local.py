@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from services.jobs.media_types import JobIO, Scene, Size
+from services.jobs.metrics import timed_render
 from services.jobs.render import audio, speech
 from services.jobs.render import scenes as scene_render
 
@@ -34,12 +35,15 @@ class LocalProvider:
     ) -> None:
         if lora:
             log.info("scene %s: the local provider renders product images; LoRA %s not used", scene.n, lora)
-        scene_render.render_scene(io, scene, images, size, out, encoding=self.scene_encoding)
+        with timed_render("scene", scene.duration_s):
+            scene_render.render_scene(io, scene, images, size, out, encoding=self.scene_encoding)
 
     def voiceover(
         self, io: JobIO, scenes: list[Scene], starts_s: list[float], total_s: float, out: Path
     ) -> None:
-        audio.voiceover(io, scenes, starts_s, total_s, out, voice=self.voice)
+        with timed_render("voiceover", total_s):
+            audio.voiceover(io, scenes, starts_s, total_s, out, voice=self.voice)
 
     def music(self, io: JobIO, total_s: float, out: Path) -> None:
-        audio.music_track(io, total_s, out)
+        with timed_render("music", total_s):
+            audio.music_track(io, total_s, out)

@@ -19,6 +19,7 @@ from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 from rq.timeouts import TimerDeathPenalty
 
+from services.common.telemetry import JOB_TRACE_META, current_context_carrier
 from services.jobs.config import Settings
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,9 @@ def enqueue(
         "on_failure": Callback(ON_FAILURE),
         "description": f"generation job {job_id}",
     }
+    # The job carries the trace of the request that enqueued it (the worker continues it).
+    if trace_context := current_context_carrier():
+        options["meta"] = {JOB_TRACE_META: trace_context}
     if depends_on:
         # RQ can't make a dependent job unique; a second copy would find nothing to claim anyway.
         if Job.exists(job_id, connection=q.connection):

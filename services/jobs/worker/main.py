@@ -29,11 +29,13 @@ from redis.exceptions import RedisError
 from rq import Worker
 
 from services.common.logging import configure_from_settings
+from services.common.metrics import serve_metrics
 from services.common.redis_clients import sync_redis
 from services.common.settings import load_settings
+from services.common.telemetry import setup_tracing
 from services.jobs.config import Settings
 from services.jobs.queue import job_types
-from services.jobs.worker import horse_tempdirs, scheduler_lock
+from services.jobs.worker import horse_tempdirs, metrics_dir, scheduler_lock
 from services.jobs.worker import tasks as _tasks  # noqa: F401 - loaded before RQ forks, so no job pays for it
 
 SERVICE = "worker"
@@ -59,6 +61,7 @@ class JobsWorker(Worker):
         try:
             super().execute_job(job, queue)
         finally:
+            metrics_dir.mark_horse_dead(self.horse_pid)
             horse_tempdirs.remove_stale()  # the horse has ended, however it ended
 
     def run_maintenance_tasks(self):
@@ -107,9 +110,11 @@ def _exit_on_stop_signals() -> None:
 def main() -> None:
     settings = load_settings(Settings)
     configure_from_settings(SERVICE, settings)
+    setup_tracing(SERVICE)  # the work horses inherit it (tasks.run_job continues the enqueuer's trace)
     _children_die_with_their_parent()
     job_types.load_all()  # before RQ forks, so no job pays for importing its handler
     horse_tempdirs.remove_stale()
+    serve_metrics(settings.metrics_port, settings.grpc_bind_host)
     delay_s = RESTART_MIN_S
     while True:
         _exit_on_stop_signals()

@@ -14,15 +14,19 @@ one readable sentence with its fault (services.jobs.failures); the exception its
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
+from rq import get_current_job
 from rq.exceptions import AbandonedJobError
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.engine import Engine
 
+from services.common import telemetry
 from services.common.db import table_of
 from services.jobs import failures
 from services.jobs.media_types import Cancelled
+from services.jobs.metrics import JOB_SECONDS, JOBS
 from services.jobs.models import GenerationJob
 from services.jobs.queue import worker_losses
 from services.jobs.queue.job_types import JOB_TYPES, LORA_TRAINING, JobContext, JobType
@@ -38,12 +42,25 @@ class NoHandler(failures.Failed):
 
 
 def run_job(job_id: str) -> dict | None:
+    with telemetry.consumer_span("run_job", _enqueuer_trace(), **{"zapcut.job_id": job_id}):
+        return _run_job(job_id)
+
+
+def _enqueuer_trace() -> dict | None:
+    """The trace context the job was enqueued with (services.jobs.queue.rq_jobs), if any."""
+    job = get_current_job()
+    return job.meta.get(telemetry.JOB_TRACE_META) if job is not None else None
+
+
+def _run_job(job_id: str) -> dict | None:
     rt = runtime()
     row = _claim(rt.engine, job_id)
     if row is None:
         log.info("job %s: nothing to claim (not pending: a duplicate delivery, or already settled)", job_id)
         return None
     log.info("job %s (%s): started", job_id, row.job_type)
+    telemetry.name_current_span(f"job {row.job_type}", **{"zapcut.job_type": row.job_type})
+    started = time.perf_counter()
     kind = context = None
     params: dict = {}
     try:
@@ -58,19 +75,27 @@ def run_job(job_id: str) -> dict | None:
             # Not a failure: the job was asked to stop (its generation was cancelled or failed).
             _settle(rt.engine, job_id, status="cancelled", error_message=str(exc), finished_at=func.now())
             log.info("job %s: cancelled at a checkpoint", job_id)
+            _count(row.job_type, "cancelled", started)
             _after(kind, context, params)
             return None
     except Exception as exc:
         _record_failure(rt.engine, job_id, exc)
+        _count(row.job_type, "failed", started)
         if kind is not None and context is not None:
             _after(kind, context, params)
         raise
+    _count(row.job_type, "completed", started)
     if _settle(rt.engine, job_id, status="completed", result=result, finished_at=func.now()):
         log.info("job %s: completed", job_id)
     else:
         log.warning("job %s: finished, but the row had moved on (settled by the reconciler?)", job_id)
     _after(kind, context, params)
     return result
+
+
+def _count(job_type: str, outcome: str, started: float) -> None:
+    JOBS.labels(job_type, outcome).inc()
+    JOB_SECONDS.labels(job_type, outcome).observe(time.perf_counter() - started)
 
 
 def _after(kind: JobType, context: JobContext, params: dict) -> None:
