@@ -26,6 +26,8 @@ from devstack.processes import (
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("accounts", "media", "jobs", "worker", "gateway")
+# How uvicorn serves the gateway; the bench serves its single-process floor the same way.
+GATEWAY_UVICORN_OPTIONS = ("--no-access-log",)
 GRPC_APPS = {"accounts": "ACCOUNTS_PORT", "media": "MEDIA_PORT", "jobs": "JOBS_PORT"}
 
 
@@ -179,7 +181,7 @@ class Stack:
             return [
                 py, "-m", "uvicorn", "services.gateway.main:app",
                 "--host", self.gateway_host, "--port", str(self.ports.gateway),
-                "--no-access-log",
+                *GATEWAY_UVICORN_OPTIONS,
             ]  # fmt: skip
         if app.startswith("worker"):
             return [py, "-m", "services.jobs.worker"]
