@@ -27,12 +27,14 @@ import time
 
 from redis.exceptions import RedisError
 from rq import Worker
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.logging import configure_from_settings
 from services.common.redis_clients import sync_redis
 from services.common.settings import load_settings
 from services.jobs.config import Settings
 from services.jobs.queue import job_types
+from services.jobs.runtime import runtime
 from services.jobs.worker import horse_tempdirs, scheduler_lock
 from services.jobs.worker import tasks as _tasks  # noqa: F401 - loaded before RQ forks, so no job pays for it
 
@@ -104,11 +106,22 @@ def _exit_on_stop_signals() -> None:
         signal.signal(sig, lambda *_: sys.exit(0))
 
 
+def _warm_runtime() -> None:
+    """Make the runtime before RQ forks, so every horse inherits an engine whose dialect is loaded
+    and initialised (services.jobs.runtime). Without Postgres yet, the first connection does it."""
+    try:
+        with runtime().engine.connect():
+            pass
+    except SQLAlchemyError as exc:
+        log.warning("worker: Postgres not reachable at start (%s); jobs will connect when it is", exc)
+
+
 def main() -> None:
     settings = load_settings(Settings)
     configure_from_settings(SERVICE, settings)
     _children_die_with_their_parent()
     job_types.load_all()  # before RQ forks, so no job pays for importing its handler
+    _warm_runtime()
     horse_tempdirs.remove_stale()
     delay_s = RESTART_MIN_S
     while True:
