@@ -6,6 +6,8 @@ one line naming it (a failure inside the lifespan would be taken for "lifespan u
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -17,6 +19,7 @@ from starlette.middleware.cors import CORSMiddleware
 from services.common.logging import configure_from_settings
 from services.common.settings import load_settings
 from services.gateway.api import OPENAPI_TAGS, api_router
+from services.gateway.auth_cache import AuthCache, watch_revocations
 from services.gateway.clients import open_service_clients
 from services.gateway.config import Settings
 from services.gateway.errors import install_error_handlers
@@ -44,9 +47,17 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # One channel per service for the life of the process; gRPC reconnects it when a service restarts.
         app.state.clients = open_service_clients(settings)
+        app.state.auth_cache = AuthCache(settings.auth_cache_ttl_s, settings.auth_cache_max_entries)
+        watcher = None
+        if settings.auth_cache_ttl_s > 0:
+            watcher = asyncio.create_task(watch_revocations(app.state.clients.accounts, app.state.auth_cache))
         try:
             yield
         finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
             await app.state.clients.close()
 
     app = FastAPI(
