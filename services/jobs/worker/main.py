@@ -36,7 +36,7 @@ from services.jobs.config import Settings
 from services.jobs.queue import job_types
 from services.jobs.runtime import runtime
 from services.jobs.worker import horse_tempdirs, scheduler_lock
-from services.jobs.worker import tasks as _tasks  # noqa: F401 - loaded before RQ forks, so no job pays for it
+from services.jobs.worker import tasks as _tasks  # loaded before RQ forks, so no job pays for it
 
 SERVICE = "worker"
 RESTART_MIN_S = 1.0
@@ -108,10 +108,10 @@ def _exit_on_stop_signals() -> None:
 
 def _warm_runtime() -> None:
     """Make the runtime before RQ forks, so every horse inherits an engine whose dialect is loaded
-    and initialised (services.jobs.runtime). Without Postgres yet, the first connection does it."""
+    and initialised (services.jobs.runtime) and whose cache holds the statements every job runs.
+    Without Postgres yet, the first job's connection initialises it instead."""
     try:
-        with runtime().engine.connect():
-            pass
+        _tasks.compile_statements(runtime().engine)
     except SQLAlchemyError as exc:
         log.warning("worker: Postgres not reachable at start (%s); jobs will connect when it is", exc)
 
