@@ -26,7 +26,8 @@ from devstack.processes import (
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("accounts", "media", "jobs", "worker", "gateway")
-# How uvicorn serves the gateway; the bench serves its single-process floor the same way.
+# How uvicorn serves the gateway; the bench serves its single-process floor the same way. (uvloop
+# and httptools come with uvicorn[standard], and uvicorn's default "auto" picks them.)
 GATEWAY_UVICORN_OPTIONS = ("--no-access-log",)
 GRPC_APPS = {"accounts": "ACCOUNTS_PORT", "media": "MEDIA_PORT", "jobs": "JOBS_PORT"}
 
