@@ -16,8 +16,9 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
+from services.common.grpc_client import open_channel
 from services.common.logging import configure_from_settings
-from services.common.settings import load_settings
+from services.common.settings import load_settings, secret_value
 from services.gateway.api import OPENAPI_TAGS, api_router
 from services.gateway.auth_cache import AuthCache, watch_revocations
 from services.gateway.clients import open_service_clients
@@ -30,6 +31,7 @@ from services.gateway.middleware import (
     OverloadLimitMiddleware,
     RequestContextMiddleware,
 )
+from zapcut.accounts.v1 import accounts_pb2_grpc
 
 SERVICE = "gateway"
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -50,7 +52,17 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.auth_cache = AuthCache(settings.auth_cache_ttl_s, settings.auth_cache_max_entries)
         watcher = None
         if settings.auth_cache_ttl_s > 0:
-            watcher = asyncio.create_task(watch_revocations(app.state.clients.accounts, app.state.auth_cache))
+            # A channel, and connections (a local subchannel pool), of its own: gRPC channels to one
+            # address share their connections, and retrying the stream while accounts is down would
+            # keep the requests' connection in reconnect backoff, failing the first requests once
+            # accounts is back.
+            revocations = open_channel(
+                settings.accounts_addr,
+                secret_value(settings.internal_token),
+                extra_options=[("grpc.use_local_subchannel_pool", 1)],
+            )
+            stub = accounts_pb2_grpc.AccountsStub(revocations)
+            watcher = asyncio.create_task(watch_revocations(stub, app.state.auth_cache))
         try:
             yield
         finally:
@@ -58,6 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
                 watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await watcher
+                await revocations.close()
             await app.state.clients.close()
 
     app = FastAPI(
