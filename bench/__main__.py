@@ -24,8 +24,11 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
+import grpc
+
 from bench import big_upload, load, processes, workspace_rows
-from bench.report import Row, mebibytes, render
+from bench.floors import bare_rq_throughput, diagnostic_throughput, start_bare_worker, start_monolith
+from bench.report import Goal, Row, mebibytes, render, render_goals, throughput_goal
 from bench.rows import CONCURRENCY, http_row, load_row, progress
 from bench.target import BenchError, Target, resolve
 from devstack.processes import ManagedProcess, free_port, wait_for_port
@@ -76,6 +79,10 @@ async def run(target: Target, args: argparse.Namespace) -> str:
         floor_proc, floor_port = start_trivial_server()
         stack.callback(floor_proc.stop)
         floor_url = f"http://127.0.0.1:{floor_port}"
+        monolith_proc, monolith_url = start_monolith(target.env)
+        stack.callback(monolith_proc.stop)
+        rq_proc, rq_queue = start_bare_worker(target.env)
+        stack.callback(rq_proc.stop)
         channels = {name: open_channel(addr, target.internal_token) for name, addr in target.grpc.items()}
         for channel in channels.values():
             stack.push_async_callback(channel.close)
@@ -97,18 +104,26 @@ async def run(target: Target, args: argparse.Namespace) -> str:
             grpc_floor[name] = row.samples.p(50)
             floors.append(row)
 
-        http_rows, health_p50 = [], {}
-        for path, target_ms in (
-            ("/api/health", HEALTH_TARGET_MS),
-            ("/api/health/accounts", DATABASE_TARGET_MS),
-        ):
+        http_rows, health_p50, goals = [], {}, []
+        for c in CONCURRENCY:
+            # The single-process app's /health, then the gateway's, one after the other.
+            monolith_health = await http_row(
+                monolith_url, "/health", c, args, label="floor: single-process /health"
+            )
+            http_rows.append(monolith_health)
+            gateway_health = await http_row(
+                target.gateway_url, "/api/health", c, args, target_ms=HEALTH_TARGET_MS,
+                baseline=f"trivial HTTP c={c}", baseline_ms=http_floor[c],
+            )  # fmt: skip
+            http_rows.append(gateway_health)
+            goals.append(throughput_goal("GET /api/health", gateway_health, monolith_health, 0.8))
+        for path, target_ms in (("/api/health/accounts", DATABASE_TARGET_MS),):
             for c in CONCURRENCY:
                 http_rows.append(
                     await http_row(target.gateway_url, path, c, args, target_ms=target_ms,
                                    baseline=f"trivial HTTP c={c}", baseline_ms=http_floor[c])
                 )  # fmt: skip
-                if path == "/api/health" and http_rows[-1].samples.count:
-                    health_p50[c] = http_rows[-1].samples.p(50)
+        health_p50 = {r.concurrency: r.samples.p(50) for r in http_rows if r.label == "GET /api/health"}
 
         progress(f"{args.jobs} diagnostic jobs, one at a time")
         to_start, to_finish = await load.job_start_delays(channels["jobs"], args.jobs, max_s=args.seconds * 6)
@@ -117,6 +132,7 @@ async def run(target: Target, args: argparse.Namespace) -> str:
             job_row("diagnostic job: created -> started", to_start),
             job_row("diagnostic job: created -> finished", to_finish),
         ]
+        job_rows += await _job_throughputs(channels["jobs"], target, rq_queue, args, goals)
 
         progress(f"{args.s3_rounds} rounds of S3 operations through media")
         s3 = await load.s3_operations(channels["media"], args.s3_rounds, max_s=args.seconds * 6)
@@ -127,7 +143,8 @@ async def run(target: Target, args: argparse.Namespace) -> str:
             for name, samples in s3.items()
         ]  # fmt: skip
 
-        workspace = await workspace_rows.measure(target, args, health_p50, channels["media"])
+        workspace = await workspace_rows.measure(target, args, health_p50, channels["media"], monolith_url)
+        goals[2:2] = workspace.goals
 
         ports = {"gateway": port} | {n: int(a.rsplit(":", 1)[1]) for n, a in target.grpc.items()}
         memory = processes.find(ports)
@@ -145,7 +162,11 @@ async def run(target: Target, args: argparse.Namespace) -> str:
         [
             ("floors", floors),
             ("gateway (HTTP)", http_rows),
-            ("jobs (gRPC CreateJob, then GetJob until it ends; from the row's timestamps)", job_rows),
+            (
+                "jobs (gRPC CreateJob, then GetJob until it ends; from the row's timestamps; throughput rows:"
+                f" {args.throughput_jobs} at once, req/s = jobs/s)",
+                job_rows,
+            ),
             ("S3 through media (gRPC, sequential)", s3_rows),
             (
                 "accounts/workspace API (HTTP; x floor: p50 over GET /api/health's p50 at the same"
@@ -154,6 +175,7 @@ async def run(target: Target, args: argparse.Namespace) -> str:
             ),
         ],
     )
+    table += "\n\n" + render_goals(goals)
     if workspace.upload is not None:
         table += "\n\n" + big_upload.render(workspace.upload)
     if memory:
@@ -167,6 +189,30 @@ async def run(target: Target, args: argparse.Namespace) -> str:
     return table
 
 
+async def _job_throughputs(
+    jobs: grpc.aio.Channel, target: Target, rq_queue: str, args: argparse.Namespace, goals: list[Goal]
+) -> list[Row]:
+    """Bare RQ no-op jobs, then diagnostic jobs through jobs, each warmed up first."""
+    count, max_s = args.throughput_jobs, args.seconds * 6
+    redis_url = target.env["REDIS_URL"]
+    progress(f"{count} bare RQ no-op jobs at once, then {count} diagnostic jobs through jobs")
+    await asyncio.to_thread(bare_rq_throughput, redis_url, rq_queue, 5, max_s)
+    bare = Row("floor: bare RQ no-op jobs", await asyncio.to_thread(
+        bare_rq_throughput, redis_url, rq_queue, count, max_s))  # fmt: skip
+    await diagnostic_throughput(jobs, 5, max_s)
+    diagnostic = Row("diagnostic jobs through CreateJob", await diagnostic_throughput(jobs, count, max_s))
+    goals.append(
+        Goal(
+            "diagnostic jobs/s vs bare RQ no-op",
+            None,
+            diagnostic.samples.rate,
+            bare.samples.rate,
+            at_least=0.5,
+        )
+    )
+    return [bare, diagnostic]
+
+
 async def run_with_limit(target: Target, args: argparse.Namespace) -> str:
     return await asyncio.wait_for(run(target, args), args.time_limit)
 
@@ -177,6 +223,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=1000, help="requests per load row (default 1000)")
     parser.add_argument("--seconds", type=float, default=10, help="time cap per load row (default 10)")
     parser.add_argument("--jobs", type=int, default=20, help="diagnostic jobs to time (default 20)")
+    parser.add_argument(
+        "--throughput-jobs", type=int, default=50, help="jobs per job-throughput row (default 50)"
+    )
     parser.add_argument("--s3-rounds", type=int, default=30, help="upload/presign/exists/delete rounds")
     parser.add_argument("--logins", type=int, default=100, help="logins per concurrency (default 100)")
     parser.add_argument(
@@ -190,7 +239,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="rounds of the 15 s 1080x1920 render vs its FFmpeg floor (default 1; 0 skips it)",
     )
     args = parser.parse_args(argv)
-    for name in ("requests", "seconds", "jobs", "s3_rounds", "logins", "time_limit"):
+    for name in ("requests", "seconds", "jobs", "throughput_jobs", "s3_rounds", "logins", "time_limit"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive")
     if args.upload_mib < 0:

@@ -64,3 +64,58 @@ def mebibytes(value: int | None, digits: int = 0, signed: bool = False) -> str:
     if value is None:
         return "?"
     return f"{value / 1024 / 1024:{'+' if signed else ''}.{digits}f} MiB"
+
+
+@dataclass
+class Goal:
+    """A lean-path target: the stack's figure over its floor's, measured in the same run."""
+
+    label: str
+    concurrency: int | None
+    stack: float
+    floor: float
+    at_least: float | None = None  # for throughputs: ratio >= this
+    at_most: float | None = None  # for latencies: ratio <= this
+
+    @property
+    def ratio(self) -> float:
+        return self.stack / self.floor if self.floor and not math.isnan(self.floor) else math.nan
+
+    @property
+    def met(self) -> bool:
+        if math.isnan(self.ratio):
+            return False
+        if self.at_least is not None:
+            return self.ratio >= self.at_least
+        return self.at_most is not None and self.ratio <= self.at_most
+
+
+def throughput_goal(label: str, stack: Row, floor: Row, at_least: float) -> Goal:
+    return Goal(
+        f"{label} req/s", stack.concurrency, stack.samples.rate, floor.samples.rate, at_least=at_least
+    )
+
+
+def p99_goal(label: str, stack: Row, floor: Row, at_most: float) -> Goal:
+    return Goal(
+        f"{label} p99 ms", stack.concurrency, stack.samples.p(99), floor.samples.p(99), at_most=at_most
+    )
+
+
+GOALS_HEADER = (
+    f"{'lean path: stack vs floor':<44} {'conc':>4} {'stack':>9} {'floor':>9} {'ratio':>7}"
+    f"  {'target':<8} verdict"
+)
+
+
+def render_goals(goals: list[Goal]) -> str:
+    lines = [GOALS_HEADER, "-" * len(GOALS_HEADER)]
+    for g in goals:
+        target = f">= {g.at_least:g}x" if g.at_least is not None else f"<= {g.at_most:g}x"
+        conc = "—" if g.concurrency is None else str(g.concurrency)
+        ratio = "—" if math.isnan(g.ratio) else f"{g.ratio:.2f}x"
+        lines.append(
+            f"{g.label:<44} {conc:>4} {_num(g.stack, 1):>9} {_num(g.floor, 1):>9} {ratio:>7}  {target:<8} "
+            f"{'met' if g.met else 'NOT MET'}"
+        )
+    return "\n".join(lines)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from devstack.backing import DATABASE_NAME
 from devstack.processes import grpc_loopback_target
 from devstack.stack import Ports, dev_env
 from services.common.settings import DEV_INTERNAL_TOKEN
@@ -31,6 +32,9 @@ class Target:
     grpc: dict[str, str]  # service -> host:port
     internal_token: str
     login_rate_limit: int = 5  # logins per email (and per client IP) a window, as the stack is configured
+    # The environment the stack's processes run with, with the URLs of its Postgres, Redis and S3:
+    # what the bench's floor processes (the single-process app, the bare RQ worker) are started with.
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def gateway_host_port(self) -> tuple[str, int]:
@@ -65,9 +69,23 @@ def resolve(gateway_url: str | None) -> Target:
         raise BenchError(
             f"LOGIN_RATE_LIMIT must be a whole number, not {env['LOGIN_RATE_LIMIT']!r}"
         ) from None
-    target = Target(url, grpc, token, max(login_rate_limit, 1))
+    target = Target(url, grpc, token, max(login_rate_limit, 1), floor_env(env, ports, token))
     _require_loopback(target)
     return target
+
+
+def floor_env(env: dict[str, str], ports: Ports, token: str) -> dict[str, str]:
+    """The stack's environment, with the backing servers `make dev` starts when no URL is set."""
+    env = dict(env) | {"INTERNAL_TOKEN": token}
+    if not env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:{ports.postgres}/{DATABASE_NAME}"
+    if not env.get("REDIS_URL"):
+        env["REDIS_URL"] = f"redis://127.0.0.1:{ports.redis}/0"
+    if not env.get("AWS_S3_ENDPOINT_URL"):
+        env["AWS_S3_ENDPOINT_URL"] = f"http://127.0.0.1:{ports.s3}"
+        env["AWS_ACCESS_KEY_ID"] = env.get("AWS_ACCESS_KEY_ID") or "devstack"
+        env["AWS_SECRET_ACCESS_KEY"] = env.get("AWS_SECRET_ACCESS_KEY") or "devstack"
+    return env
 
 
 def _require_loopback(target: Target) -> None:

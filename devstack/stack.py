@@ -33,6 +33,9 @@ from devstack.processes import (
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("accounts", "media", "jobs", "worker", "gateway")
+# How uvicorn serves the gateway; the bench serves its single-process floor the same way. (uvloop
+# and httptools come with uvicorn[standard], and uvicorn's default "auto" picks them.)
+GATEWAY_UVICORN_OPTIONS = ("--no-access-log",)
 GRPC_APPS = {"accounts": "ACCOUNTS_PORT", "media": "MEDIA_PORT", "jobs": "JOBS_PORT"}
 # make dev's further replicas of a process listening on port P: P + 1000, P + 2000, ...
 REPLICA_PORT_STEP = 1000
@@ -253,7 +256,8 @@ class Stack:
             return [
                 py, "-m", "uvicorn", "services.gateway.main:app",
                 "--host", host, "--port", str(self.listen_port(app)),
-                "--no-access-log", "--timeout-graceful-shutdown", str(int(self.shutdown_grace_s)),
+                *GATEWAY_UVICORN_OPTIONS,
+                "--timeout-graceful-shutdown", str(int(self.shutdown_grace_s)),
             ]  # fmt: skip
         if app.startswith("worker"):
             return [py, "-m", "services.jobs.worker"]

@@ -76,6 +76,7 @@ async def serve(settings: Settings) -> None:
         register=lambda server: accounts_pb2_grpc.add_AccountsServicer_to_server(servicer, server),
         background=[relay.run(), consumer.run(), purge_sessions_forever(sessions)],
         on_stop=on_stop,
+        on_draining=servicer.revocations.stop,
     )
 
 

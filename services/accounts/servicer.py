@@ -8,13 +8,15 @@ from datetime import datetime
 from google.protobuf import empty_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from services.accounts import brands, charges, projects, users
+from services.accounts import brands, charges, projects, revocations, users
 from services.accounts.assistant import chat, drafting
 from services.accounts.assistant.llm import ChatCompletions
 from services.accounts.config import Settings
 from services.accounts.models import AdProject, Brand, ChatMessage, Script, User
 from services.accounts.passwords import PasswordWork
 from services.accounts.rate_limit import FailedPasswordLimiter, SignUpLimiter
+from services.accounts.revocations import RevocationFeed
+from services.accounts.tokens import token_digest
 from services.common.context import caller_id
 from services.common.db import ping
 from services.common.ids import parse_id
@@ -133,6 +135,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
         )
         self.relay = relay
         self.redis = redis
+        self.revocations = RevocationFeed(settings)
         # The assistant's language model; None when LLM_* are not set.
         self.llm = llm
 
@@ -176,7 +179,12 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
 
     async def LogOut(self, request, context):
         await users.log_out(self.sessions, request.token)
+        await revocations.publish_token(self.redis, token_digest(request.token))
         return EMPTY
+
+    async def WatchRevocations(self, request, context):
+        async for revocation in self.revocations.watch():
+            yield revocation
 
     async def GetMe(self, request, context):
         return user_pb(await users.get_user(self.sessions, caller_id()))
@@ -193,10 +201,14 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
             keep_token=request.token,
             client_ip=request.client_ip,
         )
+        if request.HasField("new_password"):
+            # Every other session ended; the gateways drop the user's cached ones, this one too.
+            await revocations.publish_user(self.redis, user.id)
         return user_pb(user)
 
     async def DeleteMe(self, request, context):
         await users.delete_user(self.sessions, caller_id())
+        await revocations.publish_user(self.redis, caller_id())
         self.relay.nudge()
         return EMPTY
 

@@ -124,13 +124,15 @@ def open_channel(
     internal_token: str,
     default_timeout_s: float = 5.0,
     interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
+    extra_options: Sequence[tuple[str, int | str]] = (),
 ) -> grpc.aio.Channel:
-    """`interceptors` run before (outside) the ones adding the token, ids and deadline."""
+    """`interceptors` run before (outside) the ones adding the token, ids and deadline;
+    `extra_options` are channel arguments added to CHANNEL_OPTIONS."""
     args = (internal_token, default_timeout_s)
     return grpc.aio.insecure_channel(
         address,
         interceptors=[*interceptors, _UnaryUnary(*args), _StreamUnary(*args), _UnaryStream(*args)],
-        options=CHANNEL_OPTIONS,
+        options=[*CHANNEL_OPTIONS, *extra_options],
     )
 
 

@@ -161,11 +161,13 @@ async def run_server(
     register: Callable[[grpc.aio.Server], None],
     background: Iterable[Coroutine[Any, Any, None]] = (),
     on_stop: Callable[[], Awaitable[None]] | None = None,
+    on_draining: Callable[[], None] | None = None,
 ) -> None:
     """Serve until SIGTERM/SIGINT, then shut down gracefully.
 
     `background` coroutines (relays, consumers, reconcilers) run beside the server and are cancelled
     once it has stopped; `on_stop` then closes what the service opened (engines, clients).
+    `on_draining` runs as shutdown starts, to end long-lived streams that would hold the grace period.
     """
     server = grpc.aio.server(
         interceptors=[GrpcMetricsInterceptor(), ServiceInterceptor(secret_value(settings.internal_token))],
@@ -207,6 +209,8 @@ async def run_server(
         grace = settings.shutdown_grace_s
         log.info("%s stopping: finishing in-flight calls (grace %.0f s)", service_name, grace)
         await health_servicer.enter_graceful_shutdown()
+        if on_draining is not None:
+            on_draining()
         await server.stop(grace)
         for task in tasks:
             task.cancel()

@@ -38,3 +38,18 @@ def sync_redis(settings: RedisConfig, *, socket_timeout: bool = True) -> Redis:
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
         health_check_interval=30,
     )
+
+
+def async_redis_subscriber(settings: RedisConfig, *, health_check_s: float = 2.0) -> aioredis.Redis:
+    """For a pub/sub subscription that must notice every gap: no retry (after a reconnect redis-py
+    would subscribe again silently, and what was published meanwhile would be lost unnoticed), no
+    read timeout (a subscription waits for messages), and a PING every health_check_s while it
+    waits, so a dead connection is found within seconds."""
+    timeout = settings.redis_socket_timeout_s
+    return aioredis.Redis.from_url(
+        settings.redis_url.get_secret_value(),
+        socket_connect_timeout=timeout,
+        socket_timeout=None,
+        retry=AsyncRetry(ExponentialBackoff(), 0),
+        health_check_interval=health_check_s,
+    )

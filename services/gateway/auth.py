@@ -1,4 +1,5 @@
-"""Who is calling: the bearer token, checked by accounts in one gRPC call per request."""
+"""Who is calling: the bearer token, checked by accounts (Authenticate), whose reply the gateway
+keeps for a moment while accounts pushes it revocations (services.gateway.auth_cache)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from services.common.context import user_id_var
+from services.gateway.auth_cache import AuthCache, token_digest
 from services.gateway.clients import Accounts
 from zapcut.accounts.v1 import accounts_pb2 as pb
 
@@ -34,7 +36,13 @@ def bearer_token(request: Request) -> str:
 
 async def current_caller(request: Request, accounts: Accounts) -> Caller:
     token = bearer_token(request)
-    reply = await accounts.Authenticate(pb.AuthenticateRequest(token=token))
+    cache: AuthCache = request.app.state.auth_cache
+    digest = token_digest(token)
+    reply = cache.get(digest)
+    if reply is None:
+        epoch = cache.epoch
+        reply = await accounts.Authenticate(pb.AuthenticateRequest(token=token))
+        cache.put(digest, reply, epoch)
     # Every later call of this request carries the user id (x-user-id) to the services.
     user_id_var.set(reply.user.id)
     return Caller(user=reply.user, token=token)

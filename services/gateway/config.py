@@ -47,6 +47,13 @@ class Settings(BaseConfig):
     # service that owns it (with its reason) rather than as a silent service.
     health_call_timeout_s: float = Field(0.9, gt=0)
 
+    # How long an Authenticate reply is reused for the same token (0: ask accounts on every
+    # request). Only while accounts' revocation stream is up; a revoked token is dropped when its
+    # revocation arrives (services/gateway/auth_cache.py).
+    auth_cache_ttl_s: float = Field(2.0, ge=0, le=60)
+    # Tokens cached at most, per gateway process (the oldest go first).
+    auth_cache_max_entries: int = Field(10_000, ge=1)
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

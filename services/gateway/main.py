@@ -6,6 +6,8 @@ one line naming it (a failure inside the lifespan would be taken for "lifespan u
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -14,10 +16,12 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
+from services.common.grpc_client import open_channel
 from services.common.logging import configure_from_settings
-from services.common.settings import load_settings
+from services.common.settings import load_settings, secret_value
 from services.common.telemetry import instrument_fastapi, setup_tracing
 from services.gateway.api import OPENAPI_TAGS, api_router
+from services.gateway.auth_cache import AuthCache, watch_revocations
 from services.gateway.clients import open_service_clients
 from services.gateway.config import Settings
 from services.gateway.errors import install_error_handlers
@@ -29,6 +33,7 @@ from services.gateway.middleware import (
     OverloadLimitMiddleware,
     RequestContextMiddleware,
 )
+from zapcut.accounts.v1 import accounts_pb2_grpc
 
 SERVICE = "gateway"
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -48,9 +53,28 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # One channel per service for the life of the process; gRPC reconnects it when a service restarts.
         app.state.clients = open_service_clients(settings)
+        app.state.auth_cache = AuthCache(settings.auth_cache_ttl_s, settings.auth_cache_max_entries)
+        watcher = None
+        if settings.auth_cache_ttl_s > 0:
+            # A channel, and connections (a local subchannel pool), of its own: gRPC channels to one
+            # address share their connections, and retrying the stream while accounts is down would
+            # keep the requests' connection in reconnect backoff, failing the first requests once
+            # accounts is back.
+            revocations = open_channel(
+                settings.accounts_addr,
+                secret_value(settings.internal_token),
+                extra_options=[("grpc.use_local_subchannel_pool", 1)],
+            )
+            stub = accounts_pb2_grpc.AccountsStub(revocations)
+            watcher = asyncio.create_task(watch_revocations(stub, app.state.auth_cache))
         try:
             yield
         finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+                await revocations.close()
             await app.state.clients.close()
 
     app = FastAPI(

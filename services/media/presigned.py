@@ -17,7 +17,7 @@ from services.common.file_signatures import CHECKED_TYPES, SIGNATURE_BYTES, look
 from services.media import keys, records
 from services.media.keys import ObjectKey
 from services.media.records import StoredObject
-from services.media.storage import S3Storage
+from services.media.storage import GetUrl, S3Storage
 from services.media.uploads import check_content_type
 
 log = logging.getLogger(__name__)
@@ -65,17 +65,16 @@ def _shown_inline(content_type: str) -> bool:
     return main.startswith("video/") or (main.startswith("image/") and main != "image/svg+xml")
 
 
-async def _sign_get(storage: S3Storage, key: str, row: StoredObject | None, expires: int) -> str:
-    """A GET URL for what media recorded under key: that version, with the recorded type, saved
+def _get_url(key: str, row: StoredObject | None) -> GetUrl:
+    """A GET of what media recorded under key: that version, with the recorded type, saved
     rather than shown unless it is an image or a video. S3 sends these headers whatever the
     object's own metadata says; it cannot add others (X-Content-Type-Options among them)."""
     name = key.rsplit("/", 1)[-1]
     attachment = f'attachment; filename="{name}"'  # names in the layout need no quoting
     if row is None:  # stored without a row (none should be): nothing vouches for its type
-        return await storage.presign_get(key, expires, content_disposition=attachment)
-    return await storage.presign_get(
+        return GetUrl(key, content_disposition=attachment)
+    return GetUrl(
         key,
-        expires,
         version_id=row.version_id,
         content_type=row.content_type,
         content_disposition=None if _shown_inline(row.content_type) else attachment,
@@ -89,7 +88,7 @@ async def presign_download(
     if await storage.head(ref.key) is None:
         raise NotFound(f"no object {ref.key}")
     row = (await records.find_many(engine, [ref.key])).get(ref.key)
-    url = await _sign_get(storage, ref.key, row, expires)
+    (url,) = await storage.presign_gets([_get_url(ref.key, row)], expires)
     return PresignedDownload(url, datetime.now(UTC) + timedelta(seconds=expires))
 
 
@@ -100,11 +99,11 @@ async def presign_downloads(
     round trip to S3."""
     expires = _expiry(expires_in_s, DEFAULT_DOWNLOAD_EXPIRY_S)
     expires_at = datetime.now(UTC) + timedelta(seconds=expires)
+    if not refs:
+        return []
     rows = await records.find_many(engine, list({ref.key for ref in refs}))
-    return [
-        PresignedDownload(await _sign_get(storage, ref.key, rows.get(ref.key), expires), expires_at)
-        for ref in refs
-    ]
+    urls = await storage.presign_gets([_get_url(ref.key, rows.get(ref.key)) for ref in refs], expires)
+    return [PresignedDownload(url, expires_at) for url in urls]
 
 
 # --- uploads -----------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from devstack.processes import (
     stop_all,
     wait_for_port,
 )
-from devstack.stack import ROOT
+from devstack.stack import GATEWAY_UVICORN_OPTIONS, ROOT
 from tests.support.api import register_database
 
 
@@ -52,3 +52,22 @@ def accounts_behind_a_gateway(stack, name: str, settings: dict[str, str]) -> Ite
         yield accounts_port, gateway_port
     finally:
         stop_all(started, on_stop=lambda _message: None)
+
+
+@contextlib.contextmanager
+def another_gateway(stack, name: str, settings: dict[str, str]) -> Iterator[tuple[int, ManagedProcess]]:
+    """A second gateway process `gateway-{name}` in front of the stack's services, with `settings`
+    over the stack's environment; yields (its port, the process) and stops it afterwards."""
+    port = free_port()
+    env = stack.app_env() | settings | {"PORT": str(port)}
+    argv = [sys.executable, "-m", "uvicorn", "services.gateway.main:app", "--host", "127.0.0.1",
+            "--port", str(port), *GATEWAY_UVICORN_OPTIONS]  # fmt: skip
+    process = ManagedProcess(
+        f"gateway-{name}", argv, env=env, cwd=ROOT, log_file=stack.log_dir / f"gateway-{name}.log"
+    )
+    try:
+        process.start()
+        wait_for_port(port, 60, process, "127.0.0.1")
+        yield port, process
+    finally:
+        stop_all([process], on_stop=lambda _message: None)

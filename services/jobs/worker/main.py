@@ -27,6 +27,7 @@ import time
 
 from redis.exceptions import RedisError
 from rq import Worker
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.logging import configure_from_settings
 from services.common.metrics import serve_metrics
@@ -35,8 +36,9 @@ from services.common.settings import load_settings
 from services.common.telemetry import setup_tracing
 from services.jobs.config import Settings
 from services.jobs.queue import job_types
+from services.jobs.runtime import runtime
 from services.jobs.worker import horse_tempdirs, metrics_dir, scheduler_lock
-from services.jobs.worker import tasks as _tasks  # noqa: F401 - loaded before RQ forks, so no job pays for it
+from services.jobs.worker import tasks as _tasks  # loaded before RQ forks, so no job pays for it
 
 SERVICE = "worker"
 RESTART_MIN_S = 1.0
@@ -107,12 +109,23 @@ def _exit_on_stop_signals() -> None:
         signal.signal(sig, lambda *_: sys.exit(0))
 
 
+def _warm_runtime() -> None:
+    """Make the runtime before RQ forks, so every horse inherits an engine whose dialect is loaded
+    and initialised (services.jobs.runtime) and whose cache holds the statements every job runs.
+    Without Postgres yet, the first job's connection initialises it instead."""
+    try:
+        _tasks.compile_statements(runtime().engine)
+    except SQLAlchemyError as exc:
+        log.warning("worker: Postgres not reachable at start (%s); jobs will connect when it is", exc)
+
+
 def main() -> None:
     settings = load_settings(Settings)
     configure_from_settings(SERVICE, settings)
     setup_tracing(SERVICE)  # the work horses inherit it (tasks.run_job continues the enqueuer's trace)
     _children_die_with_their_parent()
     job_types.load_all()  # before RQ forks, so no job pays for importing its handler
+    _warm_runtime()
     horse_tempdirs.remove_stale()
     serve_metrics(settings.metrics_port, settings.grpc_bind_host)
     delay_s = RESTART_MIN_S

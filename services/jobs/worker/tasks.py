@@ -122,6 +122,18 @@ def on_job_failure(job, connection, exc_type, exc_value, traceback) -> None:
         log.exception("job %s: could not record the failure in Postgres", job.id)
 
 
+NO_JOB = "00000000-0000-0000-0000-000000000000"
+
+
+def compile_statements(engine: Engine) -> None:
+    """Run, in the worker before it forks, the statements every job runs (claim, settle), against an
+    id that matches no row: SQLAlchemy caches compiled statements per engine, and a horse starts with
+    its parent's cache, so they are compiled once per worker rather than in every job (about 6 ms
+    each, measured in a horse on this machine)."""
+    _claim(engine, NO_JOB)
+    _settle(engine, NO_JOB, status="completed", result=None, finished_at=func.now())
+
+
 def _claim(engine: Engine, job_id: str) -> Row | None:
     with engine.begin() as conn:
         return conn.execute(

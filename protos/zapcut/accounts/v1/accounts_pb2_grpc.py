@@ -66,6 +66,11 @@ class AccountsStub:
                 request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.LogOutRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.WatchRevocations = channel.unary_stream(
+                '/zapcut.accounts.v1.Accounts/WatchRevocations',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.WatchRevocationsRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Revocation.FromString,
+                _registered_method=True)
         self.GetMe = channel.unary_unary(
                 '/zapcut.accounts.v1.Accounts/GetMe',
                 request_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
@@ -229,6 +234,15 @@ class AccountsServicer:
 
     def LogOut(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchRevocations(self, request, context):
+        """Sessions as they are revoked (logout, password change, user deletion), for callers that cache
+        Authenticate: the first message says the subscription is live (subscribed = true); nothing
+        revoked before it is sent. A caller must stop trusting its cache whenever the stream is down.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -431,6 +445,11 @@ def add_AccountsServicer_to_server(servicer, server):
                     servicer.LogOut,
                     request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.LogOutRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'WatchRevocations': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchRevocations,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.WatchRevocationsRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Revocation.SerializeToString,
             ),
             'GetMe': grpc.unary_unary_rpc_method_handler(
                     servicer.GetMe,
@@ -693,6 +712,33 @@ class Accounts:
             '/zapcut.accounts.v1.Accounts/LogOut',
             zapcut_dot_accounts_dot_v1_dot_accounts__pb2.LogOutRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchRevocations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/WatchRevocations',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.WatchRevocationsRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Revocation.FromString,
             options,
             channel_credentials,
             insecure,

@@ -54,6 +54,11 @@ class AccountsStub:
     Authenticate: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.AuthenticateRequest, _accounts_pb2.AuthenticatedUser]
     """One indexed lookup of the token's digest; UNAUTHENTICATED for unknown, expired or revoked."""
     LogOut: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.LogOutRequest, _empty_pb2.Empty]
+    WatchRevocations: _grpc.UnaryStreamMultiCallable[_accounts_pb2.WatchRevocationsRequest, _accounts_pb2.Revocation]
+    """Sessions as they are revoked (logout, password change, user deletion), for callers that cache
+    Authenticate: the first message says the subscription is live (subscribed = true); nothing
+    revoked before it is sent. A caller must stop trusting its cache whenever the stream is down.
+    """
     GetMe: _grpc.UnaryUnaryMultiCallable[_empty_pb2.Empty, _accounts_pb2.User]
     UpdateMe: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.UpdateMeRequest, _accounts_pb2.User]
     """A wrong current_password counts as a failed login for the user's email from client_ip."""
@@ -135,6 +140,11 @@ class AccountsAsyncStub(AccountsStub):
     Authenticate: _aio.UnaryUnaryMultiCallable[_accounts_pb2.AuthenticateRequest, _accounts_pb2.AuthenticatedUser]  # type: ignore[assignment]
     """One indexed lookup of the token's digest; UNAUTHENTICATED for unknown, expired or revoked."""
     LogOut: _aio.UnaryUnaryMultiCallable[_accounts_pb2.LogOutRequest, _empty_pb2.Empty]  # type: ignore[assignment]
+    WatchRevocations: _aio.UnaryStreamMultiCallable[_accounts_pb2.WatchRevocationsRequest, _accounts_pb2.Revocation]  # type: ignore[assignment]
+    """Sessions as they are revoked (logout, password change, user deletion), for callers that cache
+    Authenticate: the first message says the subscription is live (subscribed = true); nothing
+    revoked before it is sent. A caller must stop trusting its cache whenever the stream is down.
+    """
     GetMe: _aio.UnaryUnaryMultiCallable[_empty_pb2.Empty, _accounts_pb2.User]  # type: ignore[assignment]
     UpdateMe: _aio.UnaryUnaryMultiCallable[_accounts_pb2.UpdateMeRequest, _accounts_pb2.User]  # type: ignore[assignment]
     """A wrong current_password counts as a failed login for the user's email from client_ip."""
@@ -243,6 +253,17 @@ class AccountsServicer(metaclass=_abc_1.ABCMeta):
         request: _accounts_pb2.LogOutRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]: ...
+
+    @_abc_1.abstractmethod
+    def WatchRevocations(
+        self,
+        request: _accounts_pb2.WatchRevocationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_accounts_pb2.Revocation], _abc.AsyncIterator[_accounts_pb2.Revocation]]:
+        """Sessions as they are revoked (logout, password change, user deletion), for callers that cache
+        Authenticate: the first message says the subscription is live (subscribed = true); nothing
+        revoked before it is sent. A caller must stop trusting its cache whenever the stream is down.
+        """
 
     @_abc_1.abstractmethod
     def GetMe(

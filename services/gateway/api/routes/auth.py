@@ -45,8 +45,9 @@ async def log_out(caller: CurrentCaller, accounts: Accounts) -> Response:
 
 
 @router.get("/me", response_model=UserOut)
-async def get_me(caller: CurrentCaller) -> UserOut:
-    return UserOut.from_pb(caller.user)
+async def get_me(caller: CurrentCaller, accounts: Accounts) -> UserOut:
+    # From accounts, not the caller's (maybe cached) Authenticate reply: name and credits change.
+    return UserOut.from_pb(await accounts.GetMe(empty_pb2.Empty()))
 
 
 @router.patch("/me", response_model=UserOut)
