@@ -14,6 +14,7 @@ Fixtures
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 from pathlib import Path
@@ -95,19 +96,26 @@ def grpc_channel(stack):
 
 # The stub fixtures are async so that a channel they open first is bound to the running (session)
 # event loop: a grpc.aio channel opened outside it attaches to another loop and its calls never run.
+# Each waits until its channel is connected: a test before may have restarted the service, leaving
+# the channel in reconnect backoff, where a call that is not retried (CreateJob) fails at once.
+async def _ready(channel):
+    await asyncio.wait_for(channel.channel_ready(), 60)
+    return channel
+
+
 @pytest.fixture
 async def accounts_stub(grpc_channel):
-    return accounts_pb2_grpc.AccountsStub(grpc_channel("accounts"))
+    return accounts_pb2_grpc.AccountsStub(await _ready(grpc_channel("accounts")))
 
 
 @pytest.fixture
 async def media_stub(grpc_channel):
-    return media_pb2_grpc.MediaStub(grpc_channel("media"))
+    return media_pb2_grpc.MediaStub(await _ready(grpc_channel("media")))
 
 
 @pytest.fixture
 async def jobs_stub(grpc_channel):
-    return jobs_pb2_grpc.JobsStub(grpc_channel("jobs"))
+    return jobs_pb2_grpc.JobsStub(await _ready(grpc_channel("jobs")))
 
 
 @pytest.fixture
