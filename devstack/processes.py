@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import functools
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -80,15 +81,44 @@ def free_port() -> int:
     return free_ports(1)[0]
 
 
-def free_ports(count: int) -> list[int]:
-    """`count` distinct free ports: all held open at once while picking, so none is handed out twice."""
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+# Where free_ports picks: below Linux's ephemeral range (ip_local_port_range, 32768-60999 by
+# default), from which the kernel takes the local port of every outgoing connection. A server
+# picked from inside it may find its port taken, when it restarts, by a connection made meanwhile
+# (or one in TIME_WAIT); the suite restarts servers on their ports all the time.
+PICK_PORTS_FROM = range(20000, 32768)
+
+
+def _ephemeral_ports() -> range:
     try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        return range(32768, 61000)
+    return range(low, high + 1)
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports outside the ephemeral range: all held open at once while
+    picking, so none is handed out twice."""
+    ephemeral = _ephemeral_ports()
+    candidates = [p for p in PICK_PORTS_FROM if p not in ephemeral]
+    random.shuffle(candidates)
+    held: list[socket.socket] = []
+    try:
+        for port in candidates:
+            if len(held) == count:
+                break
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                s.close()
+                continue
+            held.append(s)
+        if len(held) < count:
+            raise RuntimeError(f"fewer than {count} free ports in {PICK_PORTS_FROM}")
+        return [s.getsockname()[1] for s in held]
     finally:
-        for s in sockets:
+        for s in held:
             s.close()
 
 
