@@ -105,18 +105,24 @@ def free_ports(count: int) -> list[int]:
     held: list[socket.socket] = []
     try:
         for port in candidates:
-            if len(held) == count:
+            if len({s.getsockname()[1] for s in held}) == count:
                 break
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            # Free on both loopbacks: the dev gRPC services listen on ::1 (grpc_loopback_host),
+            # where another stack's service may hold a port that 127.0.0.1 shows free.
+            pair = [socket.socket(socket.AF_INET, socket.SOCK_STREAM)]
+            if grpc_loopback_host() == "::1":
+                pair.append(socket.socket(socket.AF_INET6, socket.SOCK_STREAM))
             try:
-                s.bind(("127.0.0.1", port))
+                for s in pair:
+                    s.bind(("127.0.0.1" if s.family == socket.AF_INET else "::1", port))
             except OSError:
-                s.close()
+                for s in pair:
+                    s.close()
                 continue
-            held.append(s)
-        if len(held) < count:
+            held.extend(pair)
+        if len(held) < count * (2 if grpc_loopback_host() == "::1" else 1):
             raise RuntimeError(f"fewer than {count} free ports in {PICK_PORTS_FROM}")
-        return [s.getsockname()[1] for s in held]
+        return [s.getsockname()[1] for s in held if s.family == socket.AF_INET]
     finally:
         for s in held:
             s.close()
