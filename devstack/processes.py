@@ -77,8 +77,8 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
-def free_port() -> int:
-    return free_ports(1)[0]
+def free_port(taken: set[int] | frozenset[int] = frozenset()) -> int:
+    return free_ports(1, taken)[0]
 
 
 # Where free_ports picks: below Linux's ephemeral range (ip_local_port_range, 32768-60999 by
@@ -96,11 +96,11 @@ def _ephemeral_ports() -> range:
     return range(low, high + 1)
 
 
-def free_ports(count: int) -> list[int]:
+def free_ports(count: int, taken: set[int] | frozenset[int] = frozenset()) -> list[int]:
     """`count` distinct free ports outside the ephemeral range: all held open at once while
-    picking, so none is handed out twice."""
+    picking, so none is handed out twice; none of `taken` (ports given out but maybe not bound yet)."""
     ephemeral = _ephemeral_ports()
-    candidates = [p for p in PICK_PORTS_FROM if p not in ephemeral]
+    candidates = [p for p in PICK_PORTS_FROM if p not in ephemeral and p not in taken]
     random.shuffle(candidates)
     held: list[socket.socket] = []
     try:

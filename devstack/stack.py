@@ -270,6 +270,14 @@ class Stack:
         grace = self.env.get("SHUTDOWN_GRACE_S")
         return float(grace) if grace else float(BaseConfig.model_fields["shutdown_grace_s"].default)
 
+    def assigned_ports(self) -> set[int]:
+        """Every port this stack has given out, bound yet or not (a metrics port must be another)."""
+        ports = {getattr(self.ports, name) for name in Ports.VARIABLES}
+        ports |= set(self.metrics_ports.values())
+        for app in [*GRPC_APPS, "gateway"]:
+            ports |= set(self.app_ports(app))
+        return ports
+
     def metrics_url(self, app: str) -> str:
         if app.partition("-")[0] == "gateway":
             # Each gateway on its own port: behind the balancer, PORT reaches one of them at random.
@@ -285,7 +293,9 @@ class Stack:
     def start_app(self, app: str, wait: bool = True) -> ManagedProcess:
         env = self.app_env(app)
         if app.partition("-")[0] not in ("gateway", "balancer"):
-            env["METRICS_PORT"] = str(self.metrics_ports.setdefault(app, free_port()))
+            if app not in self.metrics_ports:
+                self.metrics_ports[app] = free_port(self.assigned_ports())
+            env["METRICS_PORT"] = str(self.metrics_ports[app])
         proc = ManagedProcess(
             app,
             self.command(app),
