@@ -236,16 +236,7 @@ def voiceover_step(step: Step, provider: Provider, params: dict, workdir: Path) 
     wav = workdir / "voiceover.wav"
     io = step.io(workdir)
     provider.voiceover(io, scenes, starts, total, wav)
-    if io.remote_job_id:
-        step.record(replicate_job_id=io.remote_job_id)
-    step.progress(90, "encoding")
-    mp3 = rendering.to_mp3(io, wav, workdir / "voiceover.mp3")
-    ref = media_pb2.ObjectRef(
-        audio=media_pb2.AudioTrack(
-            project_id=step.project_id, generation_id=step.generation_id, type="voiceover", n=1
-        )
-    )
-    return {"output_key": step.store(ref, mp3, "audio/mpeg")}
+    return _store_audio(step, io, wav, "voiceover")
 
 
 def music_step(step: Step, provider: Provider, params: dict, workdir: Path) -> dict:
@@ -253,13 +244,18 @@ def music_step(step: Step, provider: Provider, params: dict, workdir: Path) -> d
     wav = workdir / "music.wav"
     io = step.io(workdir)
     provider.music(io, plan["duration_s"], wav)
+    return _store_audio(step, io, wav, "music")
+
+
+def _store_audio(step: Step, io: JobIO, wav: Path, track: str) -> dict:
+    """An audio step's ending: the provider's job id recorded, the WAV encoded to MP3 and stored."""
     if io.remote_job_id:
         step.record(replicate_job_id=io.remote_job_id)
     step.progress(90, "encoding")
-    mp3 = rendering.to_mp3(io, wav, workdir / "music.mp3")
+    mp3 = rendering.to_mp3(io, wav, wav.with_suffix(".mp3"))
     ref = media_pb2.ObjectRef(
         audio=media_pb2.AudioTrack(
-            project_id=step.project_id, generation_id=step.generation_id, type="music", n=1
+            project_id=step.project_id, generation_id=step.generation_id, type=track, n=1
         )
     )
     return {"output_key": step.store(ref, mp3, "audio/mpeg")}
