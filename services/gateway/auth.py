@@ -49,3 +49,11 @@ async def current_caller(request: Request, accounts: Accounts) -> Caller:
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
+
+
+def forget_revoked(request: Request, revocation: pb.Revocation) -> None:
+    """Drop what this process cached for a session it has just ended, without waiting for the
+    revocation to come back over WatchRevocations: the caller's next request, on the same gateway,
+    must be refused at once. Other gateway processes drop theirs when the revocation reaches them."""
+    cache: AuthCache = request.app.state.auth_cache
+    cache.revoke(revocation)

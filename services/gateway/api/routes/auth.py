@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from google.protobuf import empty_pb2
 
-from services.gateway.auth import CurrentCaller
+from services.gateway.auth import CurrentCaller, forget_revoked
+from services.gateway.auth_cache import token_digest
 from services.gateway.clients import Accounts
 from services.gateway.schemas.auth import LogIn, SignUp, TokenOut, UpdateMe, UserOut
 from services.gateway.schemas.common import timestamp
@@ -39,8 +40,12 @@ async def log_in(body: LogIn, request: Request, accounts: Accounts) -> TokenOut:
 
 
 @router.post("/logout", status_code=204)
-async def log_out(caller: CurrentCaller, accounts: Accounts) -> Response:
-    await accounts.LogOut(pb.LogOutRequest(token=caller.token))
+async def log_out(request: Request, caller: CurrentCaller, accounts: Accounts) -> Response:
+    try:
+        await accounts.LogOut(pb.LogOutRequest(token=caller.token))
+    finally:
+        # Also when the call failed: accounts may have ended the session all the same.
+        forget_revoked(request, pb.Revocation(token_digest=token_digest(caller.token)))
     return Response(status_code=204)
 
 
@@ -59,10 +64,17 @@ async def update_me(body: UpdateMe, request: Request, caller: CurrentCaller, acc
         update.name = body.name
     if body.new_password is not None:
         update.new_password = body.new_password
-    return UserOut.from_pb(await accounts.UpdateMe(update))
+    try:
+        return UserOut.from_pb(await accounts.UpdateMe(update))
+    finally:
+        if body.new_password is not None:  # every other session of the user ended
+            forget_revoked(request, pb.Revocation(user_id=caller.id))
 
 
 @router.delete("/me", status_code=204)
-async def delete_me(caller: CurrentCaller, accounts: Accounts) -> Response:
-    await accounts.DeleteMe(empty_pb2.Empty())
+async def delete_me(request: Request, caller: CurrentCaller, accounts: Accounts) -> Response:
+    try:
+        await accounts.DeleteMe(empty_pb2.Empty())
+    finally:
+        forget_revoked(request, pb.Revocation(user_id=caller.id))
     return Response(status_code=204)
