@@ -239,9 +239,17 @@ async def _wait_until_nothing_names(db, ids: list[str], timeout_s: float = 60) -
         await asyncio.sleep(0.5)
 
 
-async def _nothing_stored_for(media_stub, project_id: str) -> None:
-    for kind in ("scene-videos", "audio", "generated-videos"):
-        assert await _listed(media_stub, f"{kind}/{project_id}/") == [], kind
+async def _nothing_stored_for(media_stub, project_id: str, timeout_s: float = 60) -> None:
+    """Waits, like the rows: a step whose upload was in flight when its generation was deleted
+    finds it gone only once the upload returns, and then deletes what it stored (Step.store)."""
+    deadline = time.monotonic() + timeout_s
+    while left := [
+        key
+        for kind in ("scene-videos", "audio", "generated-videos")
+        for key in await _listed(media_stub, f"{kind}/{project_id}/")
+    ]:
+        assert time.monotonic() < deadline, f"objects still stored after {timeout_s} s: {left}"
+        await asyncio.sleep(0.5)
 
 
 async def test_deleting_a_project_leaves_no_row_that_names_it_in_any_schema(http, db, media_stub):
