@@ -1,6 +1,6 @@
 """The S3 server devstack runs: moto's S3 over HTTP, kept on disk when given a directory.
 
-    python -m devstack.s3_server --host 127.0.0.1 --port 59000 [--data-dir .data/s3]
+    python -m devstack.s3_server --host 127.0.0.1 --port 19000 [--data-dir .data/s3]
 
 Without --data-dir it is moto's server as `python -m moto.server` runs it: everything in memory (the
 test stack). With it, the state in that directory is loaded before the port opens, written back

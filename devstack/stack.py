@@ -61,9 +61,9 @@ class Ports:
     accounts: int = 50051
     media: int = 50052
     jobs: int = 50053
-    postgres: int = 55432
-    redis: int = 56379
-    s3: int = 59000
+    postgres: int = 15432
+    redis: int = 16379
+    s3: int = 19000
 
     VARIABLES = {
         "gateway": "PORT",
