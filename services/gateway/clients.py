@@ -140,23 +140,29 @@ async def presigned_urls(media: MediaAsyncStub, keys: list[str], expires_in_s: i
 
 
 # --- dependencies for route handlers -----------------------------------------------------------
+# `async def`, though they never wait: FastAPI runs a plain `def` dependency in its thread pool, a
+# thread hop per dependency per request (6.5% of the gateway's CPU under load, in py-spy).
 
 
-def service_clients(request: Request) -> ServiceClients:
+def _clients(request: Request) -> ServiceClients:
     clients: ServiceClients = request.app.state.clients
     return clients
 
 
-def accounts_stub(request: Request) -> AccountsAsyncStub:
-    return service_clients(request).accounts
+async def service_clients(request: Request) -> ServiceClients:
+    return _clients(request)
 
 
-def media_stub(request: Request) -> MediaAsyncStub:
-    return service_clients(request).media
+async def accounts_stub(request: Request) -> AccountsAsyncStub:
+    return _clients(request).accounts
 
 
-def jobs_stub(request: Request) -> JobsAsyncStub:
-    return service_clients(request).jobs
+async def media_stub(request: Request) -> MediaAsyncStub:
+    return _clients(request).media
+
+
+async def jobs_stub(request: Request) -> JobsAsyncStub:
+    return _clients(request).jobs
 
 
 Clients = Annotated[ServiceClients, Depends(service_clients)]

@@ -70,7 +70,7 @@ class Settings(BaseConfig):
         return None if value == "" else value
 
 
-def app_settings(request: Request) -> Settings:
+async def app_settings(request: Request) -> Settings:
     """The settings the running app was built with (a FastAPI dependency)."""
     settings: Settings = request.app.state.settings
     return settings
