@@ -4,6 +4,7 @@ gateway's /metrics, each gRPC service's and the worker's METRICS_PORT (devstack 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import grpc
 import httpx
@@ -132,3 +133,22 @@ def test_the_worker_counts_jobs_from_its_work_horses_and_the_render_ratio(metric
         assert total(worker, "zapcut_job_duration_seconds_count", job_type=job_type, outcome="completed") >= 1
         assert total(worker, "zapcut_render_seconds_per_output_second_count", kind=job_type) >= 1, job_type
     assert total(worker, "zapcut_render_seconds_per_output_second_sum", kind="scene") > 0
+
+
+async def test_the_work_horses_of_a_worker_share_their_sample_files(stack, gateway_url, after_a_generation):
+    """One set of sample files per worker, not one per job it has run: otherwise the directory, and
+    every scrape, would grow with each job (services/jobs/worker/metrics_dir.py)."""
+    worker = stack.apps["worker"]
+    found = re.findall(r"metric samples of the worker and its horses in (\S+)", worker.log_file.read_text())
+    directory = Path(found[-1])
+    before = {p.name for p in directory.glob("*.db")}
+
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=10) as http:
+        user = await new_user(http)
+        project = await ready_project(http, user, images=1)
+        done = await generate(http, user, project["id"])
+    assert len(done["jobs"]) >= 4  # each run by a horse of its own
+
+    new = {p.name for p in directory.glob("*.db")} - before
+    # Files named by a process id other than the horses' shared name would be one per horse.
+    assert not [name for name in new if not re.fullmatch(r"[a-z_]+_horse\d+\.db", name)], sorted(new)

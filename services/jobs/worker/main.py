@@ -56,6 +56,7 @@ class JobsWorker(Worker):
         super().request_stop(signum, frame)
 
     def main_work_horse(self, job, queue):
+        metrics_dir.become_horse_of(os.getppid())
         horse_tempdirs.use_own()
         super().main_work_horse(job, queue)
 
@@ -63,7 +64,7 @@ class JobsWorker(Worker):
         try:
             super().execute_job(job, queue)
         finally:
-            metrics_dir.mark_horse_dead(self.horse_pid)
+            metrics_dir.mark_horse_dead()
             horse_tempdirs.remove_stale()  # the horse has ended, however it ended
 
     def run_maintenance_tasks(self):
@@ -128,6 +129,9 @@ def main() -> None:
     _warm_runtime()
     horse_tempdirs.remove_stale()
     serve_metrics(settings.metrics_port, settings.grpc_bind_host)
+    if settings.metrics_port:
+        samples = os.environ[metrics_dir.VARIABLE]
+        log.info("worker: metric samples of the worker and its horses in %s", samples)
     delay_s = RESTART_MIN_S
     while True:
         _exit_on_stop_signals()

@@ -7,6 +7,12 @@ the worker marks each horse dead once it has ended.
 
 prometheus-client reads the variable when it is first imported, so `python -m services.jobs.worker`
 calls use_own_directory before importing anything that imports it.
+
+Files are named by process, and prometheus-client names them by pid: one set of files per work
+horse, so a worker that has run a million jobs would leave a million files, all read at every
+scrape. The horses of one worker run one at a time, so they share one name instead
+(`counter_horse<worker pid>.db`): each horse carries on from the counts of the one before it, and the
+directory holds a few files per worker, however many jobs it has run.
 """
 
 from __future__ import annotations
@@ -23,6 +29,23 @@ from services.jobs.config import Settings
 
 VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
+_horse_of: int | None = None  # in a work horse: the pid of the worker that forked it
+
+
+def process_identity() -> str:
+    """What this process's sample files are named by: the worker's horses share one name."""
+    return horse_identity(_horse_of) if _horse_of is not None else str(os.getpid())
+
+
+def horse_identity(worker_pid: int) -> str:
+    return f"horse{worker_pid}"
+
+
+def become_horse_of(worker_pid: int) -> None:
+    """Called in a work horse as it starts (RQ runs one horse at a time per worker)."""
+    global _horse_of
+    _horse_of = worker_pid
+
 
 def use_own_directory() -> None:
     """With METRICS_PORT set: samples go to PROMETHEUS_MULTIPROC_DIR if set (a Kubernetes emptyDir,
@@ -36,15 +59,19 @@ def use_own_directory() -> None:
     if given:
         for stale in Path(given).glob("*.db"):
             stale.unlink(missing_ok=True)
-        return
-    path = tempfile.mkdtemp(prefix="zapcut-worker-metrics-")
-    os.environ[VARIABLE] = path
-    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    else:
+        path = tempfile.mkdtemp(prefix="zapcut-worker-metrics-")
+        os.environ[VARIABLE] = path
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
+    from prometheus_client import values  # reads VARIABLE, set now
+
+    values.ValueClass = values.MultiProcessValue(process_identifier=process_identity)
 
 
-def mark_horse_dead(pid: int) -> None:
-    """A horse ended: its live gauges stop counting (its counters and histograms stay added up)."""
-    if pid and os.environ.get(VARIABLE):
+def mark_horse_dead() -> None:
+    """This worker's horse ended: its live gauges stop counting (its counters and histograms stay
+    added up, and the next horse carries on from them)."""
+    if os.environ.get(VARIABLE):
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(pid)
+        multiprocess.mark_process_dead(horse_identity(os.getpid()))
