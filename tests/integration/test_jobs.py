@@ -16,7 +16,7 @@ from pathlib import Path
 import grpc
 import pytest
 from psycopg.rows import dict_row
-from rq import Queue
+from rq import Queue, Worker
 from rq.callbacks import Callback
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
@@ -375,3 +375,27 @@ async def test_worker_killed_mid_job_runs_the_job_again_on_a_new_worker(stack, j
     assert done["result"]["hold"]["steps"] >= 2
     after = await create(jobs_stub, str(uuid.uuid4()), payload_kb=1)
     assert (await wait_for_status(db, after.id, {"completed", "failed"}))["status"] == "completed"
+
+
+async def test_a_job_whose_worker_died_between_dequeue_and_claim_runs_on_another_worker(
+    stack, jobs_stub, db, redis_client
+):
+    """A worker SIGKILLed after taking the job off the queue and before its horse claimed the row:
+    the row is still pending and RQ holds the job as started by a worker that sends no heartbeat."""
+    stack.stop_app("worker")
+    try:
+        job = await create(jobs_stub, str(uuid.uuid4()), payload_kb=1)
+        queue = Queue(stack.app_env().get("RQ_QUEUE", "default"), connection=redis_client)
+        # RQ's own steps up to the fork, then nothing more: the worker "dies" here.
+        doomed = Worker([queue], connection=redis_client, name=f"doomed-{uuid.uuid4().hex[:8]}")
+        doomed.register_birth()
+        taken = Queue.dequeue_any([queue], None, connection=redis_client)
+        assert taken is not None and taken[0].id == job.id
+        doomed.prepare_execution(taken[0])
+        doomed.prepare_job_execution(taken[0])
+        assert rq_status(redis_client, job.id) == "started" and row(db, job.id)["status"] == "pending"
+    finally:
+        ensure_worker(stack)
+
+    done = await wait_for_status(db, job.id, {"completed", "failed"})
+    assert (done["status"], done["error_message"]) == ("completed", None)
