@@ -21,7 +21,7 @@ from services.common.context import caller_id
 from services.common.db import ping
 from services.common.ids import parse_id
 from services.common.outbox import OutboxRelay
-from services.common.probes import check_all
+from services.common.probes import DependencyCheck
 from services.common.timestamps import timestamp
 from zapcut.accounts.v1 import accounts_pb2 as pb
 from zapcut.accounts.v1 import accounts_pb2_grpc
@@ -138,11 +138,12 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
         self.revocations = RevocationFeed(settings)
         # The assistant's language model; None when LLM_* are not set.
         self.llm = llm
+        self.dependencies = DependencyCheck(
+            {"postgres": lambda: ping(engine), "redis": redis.ping}, settings.probe_timeout_s
+        )
 
     async def CheckDependencies(self, request, context):
-        return await check_all(
-            {"postgres": lambda: ping(self.engine), "redis": self.redis.ping}, self.settings.probe_timeout_s
-        )
+        return await self.dependencies()
 
     # --- users and sessions
 

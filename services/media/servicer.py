@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.db import ping
 from services.common.errors import InvalidArgument
-from services.common.probes import check_all
+from services.common.probes import DependencyCheck
 from services.common.timestamps import timestamp
 from services.media import keys, objects, presigned
 from services.media.records import StoredObject
@@ -75,7 +75,9 @@ class MediaServicer(media_pb2_grpc.MediaServicer):
         self.engine = engine
         self.storage = storage
         self.part_bytes = part_bytes
-        self.probe_timeout_s = probe_timeout_s
+        self.dependencies = DependencyCheck(
+            {"postgres": lambda: ping(engine), "s3": storage.head_bucket}, probe_timeout_s
+        )
 
     async def UploadObject(self, request_iterator, context):
         messages = aiter(request_iterator)
@@ -149,6 +151,4 @@ class MediaServicer(media_pb2_grpc.MediaServicer):
         )
 
     async def CheckDependencies(self, request, context):
-        return await check_all(
-            {"postgres": lambda: ping(self.engine), "s3": self.storage.head_bucket}, self.probe_timeout_s
-        )
+        return await self.dependencies()

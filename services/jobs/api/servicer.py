@@ -13,7 +13,7 @@ from services.common.db import ping
 from services.common.errors import NotFound
 from services.common.ids import parse_id
 from services.common.outbox import OutboxRelay
-from services.common.probes import check_all
+from services.common.probes import DependencyCheck
 from services.common.timestamps import timestamp
 from services.jobs.config import Settings
 from services.jobs.generation import cancel, queries, start
@@ -43,6 +43,10 @@ class JobsServicer(jobs_pb2_grpc.JobsServicer):
         self.media = media
         # Nudged after a call that wrote an event for accounts, so it is published at once.
         self.relay = relay
+        self.dependencies = DependencyCheck(
+            {"postgres": lambda: ping(engine), "redis": lambda: asyncio.to_thread(redis.ping)},
+            settings.probe_timeout_s,
+        )
 
     async def CreateJob(self, request, context):
         row = await create_job(
@@ -117,10 +121,7 @@ class JobsServicer(jobs_pb2_grpc.JobsServicer):
         )
 
     async def CheckDependencies(self, request, context):
-        return await check_all(
-            {"postgres": lambda: ping(self.engine), "redis": lambda: asyncio.to_thread(self.redis.ping)},
-            self.settings.probe_timeout_s,
-        )
+        return await self.dependencies()
 
 
 def job_message(row: Row) -> jobs_pb2.Job:
