@@ -99,7 +99,9 @@ def run(args: argparse.Namespace, stub: accounts_pb2_grpc.AccountsAdminStub, met
         )
     elif args.command == "show":
         _print_credits(
-            stub.ShowCredits(pb.ShowCreditsRequest(email=args.email, limit=args.limit), metadata=metadata)
+            stub.GetUserCredits(
+                pb.GetUserCreditsRequest(email=args.email, limit=args.limit), metadata=metadata
+            )
         )
     else:
         reply = stub.RenewTiers(pb.RenewTiersRequest(period=args.period), metadata=metadata)

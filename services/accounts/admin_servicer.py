@@ -68,7 +68,7 @@ class AccountsAdminServicer(accounts_pb2_grpc.AccountsAdminServicer):
         )
         return await self._admin_credits(user)
 
-    async def ShowCredits(self, request, context):
+    async def GetUserCredits(self, request, context):
         self._check_operator(context)
         async with self.sessions() as session:
             user = await ledger.user_by_email(session, request.email)

@@ -49,12 +49,14 @@ async def charge(
         row = await _entry(session, generation_id, "charge")
         if row is None:
             if user.free_videos_used < free_videos:
-                values = {"amount": 0, "free_videos": 1, "reason": "generation (free video)"}
+                amount, taken, reason = 0, 1, "generation (free video)"
             elif user.credits > 0:
-                values = {"amount": -1, "reason": "generation"}
+                amount, taken, reason = -1, 0, "generation"
             else:
                 raise PaymentRequired()
-            row = await ledger.record(session, user, "charge", generation_id=generation_id, **values)
+            row = await ledger.record(
+                session, user, "charge", amount, reason, free_videos=taken, generation_id=generation_id
+            )
         if row is None:
             # Charged meanwhile by a call for another user (the user lock orders this user's calls).
             row = await _entry(session, generation_id, "charge")

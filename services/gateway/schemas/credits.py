@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import BaseModel, Field
 
 from services.gateway.schemas.common import timestamp
 from zapcut.accounts.v1 import accounts_pb2 as pb
 
+EntryKind = Literal["grant", "charge", "refund", "renewal"]
+
 
 class CreditEntryOut(BaseModel):
     id: str
-    kind: Literal["grant", "charge", "refund", "renewal"]
+    kind: EntryKind
     amount: int = Field(description="Credits added (> 0) or taken (< 0); 0 for a free video.")
     free_videos: int = Field(
         description="Free videos taken (1) by a charge or given back (-1) by its refund."
@@ -48,7 +50,8 @@ class CreditEntryOut(BaseModel):
     def from_pb(cls, row: pb.CreditEntry) -> CreditEntryOut:
         return cls(
             id=row.id,
-            kind=row.kind,  # type: ignore[arg-type] - accounts' CHECK constraint keeps it one of these
+            # accounts' CHECK constraint keeps it one of the four
+            kind=cast("EntryKind", row.kind),
             amount=row.amount,
             free_videos=row.free_videos,
             reason=row.reason,

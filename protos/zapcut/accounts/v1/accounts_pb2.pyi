@@ -1295,7 +1295,7 @@ class SetTierRequest(_message.Message):
 Global___SetTierRequest: _TypeAlias = SetTierRequest  # noqa: Y015
 
 @_typing.final
-class ShowCreditsRequest(_message.Message):
+class GetUserCreditsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     EMAIL_FIELD_NUMBER: _builtins.int
@@ -1315,7 +1315,7 @@ class ShowCreditsRequest(_message.Message):
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___ShowCreditsRequest: _TypeAlias = ShowCreditsRequest  # noqa: Y015
+Global___GetUserCreditsRequest: _TypeAlias = GetUserCreditsRequest  # noqa: Y015
 
 @_typing.final
 class AdminCredits(_message.Message):

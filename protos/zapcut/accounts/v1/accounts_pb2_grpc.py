@@ -1466,9 +1466,9 @@ class AccountsAdminStub:
                 request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.SetTierRequest.SerializeToString,
                 response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AdminCredits.FromString,
                 _registered_method=True)
-        self.ShowCredits = channel.unary_unary(
-                '/zapcut.accounts.v1.AccountsAdmin/ShowCredits',
-                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ShowCreditsRequest.SerializeToString,
+        self.GetUserCredits = channel.unary_unary(
+                '/zapcut.accounts.v1.AccountsAdmin/GetUserCredits',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetUserCreditsRequest.SerializeToString,
                 response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AdminCredits.FromString,
                 _registered_method=True)
         self.RenewTiers = channel.unary_unary(
@@ -1501,7 +1501,7 @@ class AccountsAdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def ShowCredits(self, request, context):
+    def GetUserCredits(self, request, context):
         """A user's balance, tier and last ledger rows.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -1529,9 +1529,9 @@ def add_AccountsAdminServicer_to_server(servicer, server):
                     request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.SetTierRequest.FromString,
                     response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AdminCredits.SerializeToString,
             ),
-            'ShowCredits': grpc.unary_unary_rpc_method_handler(
-                    servicer.ShowCredits,
-                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ShowCreditsRequest.FromString,
+            'GetUserCredits': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUserCredits,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetUserCreditsRequest.FromString,
                     response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AdminCredits.SerializeToString,
             ),
             'RenewTiers': grpc.unary_unary_rpc_method_handler(
@@ -1609,7 +1609,7 @@ class AccountsAdmin:
             _registered_method=True)
 
     @staticmethod
-    def ShowCredits(request,
+    def GetUserCredits(request,
             target,
             options=(),
             channel_credentials=None,
@@ -1622,8 +1622,8 @@ class AccountsAdmin:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/zapcut.accounts.v1.AccountsAdmin/ShowCredits',
-            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.ShowCreditsRequest.SerializeToString,
+            '/zapcut.accounts.v1.AccountsAdmin/GetUserCredits',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetUserCreditsRequest.SerializeToString,
             zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AdminCredits.FromString,
             options,
             channel_credentials,

@@ -504,7 +504,7 @@ class AccountsAdminStub:
     """Sets a user's subscription tier, and grants the new tier's monthly credits at once when the
     user had no renewal this period. INVALID_ARGUMENT for an unknown tier.
     """
-    ShowCredits: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.ShowCreditsRequest, _accounts_pb2.AdminCredits]
+    GetUserCredits: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.GetUserCreditsRequest, _accounts_pb2.AdminCredits]
     """A user's balance, tier and last ledger rows."""
     RenewTiers: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.RenewTiersRequest, _accounts_pb2.RenewTiersResponse]
     """Grants every user of a paying tier their monthly credits for the period, once per user and
@@ -528,7 +528,7 @@ class AccountsAdminAsyncStub(AccountsAdminStub):
     """Sets a user's subscription tier, and grants the new tier's monthly credits at once when the
     user had no renewal this period. INVALID_ARGUMENT for an unknown tier.
     """
-    ShowCredits: _aio.UnaryUnaryMultiCallable[_accounts_pb2.ShowCreditsRequest, _accounts_pb2.AdminCredits]  # type: ignore[assignment]
+    GetUserCredits: _aio.UnaryUnaryMultiCallable[_accounts_pb2.GetUserCreditsRequest, _accounts_pb2.AdminCredits]  # type: ignore[assignment]
     """A user's balance, tier and last ledger rows."""
     RenewTiers: _aio.UnaryUnaryMultiCallable[_accounts_pb2.RenewTiersRequest, _accounts_pb2.RenewTiersResponse]  # type: ignore[assignment]
     """Grants every user of a paying tier their monthly credits for the period, once per user and
@@ -563,9 +563,9 @@ class AccountsAdminServicer(metaclass=_abc_1.ABCMeta):
         """
 
     @_abc_1.abstractmethod
-    def ShowCredits(
+    def GetUserCredits(
         self,
-        request: _accounts_pb2.ShowCreditsRequest,
+        request: _accounts_pb2.GetUserCreditsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_accounts_pb2.AdminCredits, _abc.Awaitable[_accounts_pb2.AdminCredits]]:
         """A user's balance, tier and last ledger rows."""
