@@ -157,7 +157,9 @@ async def test_a_redelivered_generation_settled_refunds_once(http, db, accounts_
 
     assert (await me(http, user))["credits"] == 1
     assert _one(db, REFUND_TIME, generation_id) == refunded_at
-    assert _one(db, "SELECT count(*) FROM accounts.credit_ledger WHERE generation_id = %s", generation_id) == 2
+    assert (
+        _one(db, "SELECT count(*) FROM accounts.credit_ledger WHERE generation_id = %s", generation_id) == 2
+    )
     assert len(_events(redis_client, generation_id, "charge.refunded")) == 1
     assert (await _generation(http, user, project["id"]))["refunded"] is True
 
