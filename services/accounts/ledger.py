@@ -22,6 +22,8 @@ from services.accounts.pagination import keyset_page, page_of
 from services.common.errors import InvalidArgument, NotFound
 
 MAX_GRANT = 1_000_000
+# users.credits and balance_after are Postgres integers.
+MAX_BALANCE = 2**31 - 1
 MAX_REASON_LENGTH = 500
 
 
@@ -33,6 +35,8 @@ async def record(session: AsyncSession, user: User, kind: str, amount: int, reas
     """Add a row to the ledger of `user` (locked in this transaction) and apply it to the user's
     credits and free videos. None when a unique constraint says it was recorded already."""
     balance = user.credits + amount
+    if balance > MAX_BALANCE:
+        raise InvalidArgument(f"the balance would exceed {MAX_BALANCE} credits")
     statement = (
         insert(CreditEntry)
         .values(user_id=user.id, kind=kind, amount=amount, reason=reason, balance_after=balance, **values)

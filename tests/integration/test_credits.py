@@ -153,7 +153,7 @@ async def test_a_user_out_of_credits_gets_402_and_generates_again_after_a_grant(
     assert "1 credits, tier free" in shown.stdout and "support ticket 42 by ops:alice" in shown.stdout
 
 
-async def test_the_admin_cli_says_what_is_wrong_with_its_exit_status(http, stack):
+async def test_the_admin_cli_says_what_is_wrong_with_its_exit_status(http, stack, db):
     user = await new_user(http)
     unknown = admin_cli(
         stack, "grant", "--email", "nobody-" + user["email"], "--credits", "1", "--reason", "x"
@@ -176,6 +176,11 @@ async def test_the_admin_cli_says_what_is_wrong_with_its_exit_status(http, stack
     )
     assert gone.returncode == 3 and "unreachable" in gone.stderr
     assert (await me(http, user))["credits"] == 0
+
+    db.execute("UPDATE accounts.users SET credits = 2147483000 WHERE id = %s", (user["id"],))
+    too_many = admin_cli(stack, "grant", "--email", user["email"], "--credits", "1000", "--reason", "x")
+    assert too_many.returncode == 2 and "balance would exceed" in too_many.stderr, too_many.stderr
+    assert (await me(http, user))["credits"] == 2147483000
 
 
 async def test_the_gateways_credentials_cannot_call_the_admin_service(http, admin_stub):
