@@ -3,13 +3,14 @@ read from the events stream in accounts' own consumer group.
 
 Each event is applied in one transaction: the project's status follows the generation
 (projects.follow_generation, which ignores an event older than the one that last set it), and a
-settled generation that owes its charge back gets it (charges.give_back, once per generation). A
+settled generation that owes its charge back gets it (charges.give_back: a refund row of the credits
+ledger, once per generation). A
 refund made now is announced in the same transaction (charge.refunded, through accounts' outbox),
 which is how jobs learns that the generation is refunded.
 
 Idempotent, since an entry may arrive twice: a repeated refund finds the charge given back, a
 repeated or late status finds a newer one recorded. A user or project deleted meanwhile is left
-alone (its charges went with it). An event that names no valid ids is logged and dropped, since
+alone (its ledger went with it). An event that names no valid ids is logged and dropped, since
 retrying it would never succeed.
 """
 
@@ -47,14 +48,19 @@ async def apply(sessions: async_sessionmaker, relay: OutboxRelay, event: Event) 
 
     async with sessions() as session, session.begin():
         # The user's row before the project's, the order deleting a user locks them in.
-        refunded = await charges.give_back(session, user_id, generation_id) if refund else None
+        reason = f"refund: the generation {event.payload.get('status') or 'did not complete'}"
+        refunded = await charges.give_back(session, user_id, generation_id, reason) if refund else None
         if refunded is not None:
             await session.execute(
                 new_event(
                     table_of(OutboxEvent),
                     CHARGE_REFUNDED,
                     generation_id,
-                    {"generation_id": str(generation_id), "user_id": str(user_id), "kind": refunded.kind},
+                    {
+                        "generation_id": str(generation_id),
+                        "user_id": str(user_id),
+                        "kind": charges.kind_of(refunded),
+                    },
                 )
             )
         followed = status is not None and await projects.follow_generation(
@@ -62,6 +68,6 @@ async def apply(sessions: async_sessionmaker, relay: OutboxRelay, event: Event) 
         )
     if refunded is not None:
         relay.nudge()
-        log.info("generation %s: %s given back", generation_id, refunded.kind)
+        log.info("generation %s: %s given back", generation_id, charges.kind_of(refunded))
     if followed:
         log.info("project %s is %s (generation %s)", project_id, status, generation_id)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -155,21 +156,56 @@ class OutboxEvent(OutboxRow, Base):
     row is one the stream has not accepted yet."""
 
 
+LEDGER_KINDS = ("grant", "charge", "refund", "renewal")
+# What a generation's charge took: a free video (FREE_VIDEOS, an allowance, not money) or a credit.
 CHARGE_KINDS = ("free_video", "credit")
+# granted_by of the rows the system writes itself.
+GRANTED_BY_SIGN_UP = "system:sign-up"
+GRANTED_BY_RENEWAL = "system:tier-renewal"
 
 
-class Charge(Base):
-    """What a generation cost the user: one free video or one credit; refunded_at when given back."""
+class CreditEntry(Base):
+    """One change of a user's credits: a grant by an operator (or the starting credits at sign-up),
+    a generation's charge and its refund, a tier's monthly renewal. users.credits is kept equal to
+    the sum of `amount` in the same transaction as every row (services/accounts/ledger.py).
 
-    __tablename__ = "charges"
-    __table_args__ = (CheckConstraint(in_values("kind", CHARGE_KINDS), name="kind"),)
+    A free video is an allowance, not money: its charge and refund are rows too (amount 0, and
+    free_videos +1 / -1, which sum to users.free_videos_used), so the history shows every
+    generation paid for and charges need no table of their own."""
+
+    __tablename__ = "credit_ledger"
+    __table_args__ = (
+        CheckConstraint(in_values("kind", LEDGER_KINDS), name="kind"),
+        CheckConstraint("(kind IN ('charge', 'refund')) = (generation_id IS NOT NULL)", name="generation_id"),
+        CheckConstraint("(kind = 'renewal') = (period IS NOT NULL)", name="period"),
+        CheckConstraint("free_videos BETWEEN -1 AND 1", name="free_videos"),
+        # A generation is charged once and refunded once, whatever the retries and redeliveries.
+        UniqueConstraint("generation_id", "kind", name="uq_credit_ledger_generation_id_kind"),
+        # A tier renews once per user and period, whatever the reruns, restarts and replicas.
+        UniqueConstraint("user_id", "period", name="uq_credit_ledger_user_id_period"),
+        # Serves the user's history, newest first, and the deletion cascade.
+        Index("ix_credit_ledger_user_id_created_at", "user_id", "created_at"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
     )
-    # The generation (owned by jobs) this paid for: one charge per generation, whatever the retries.
-    generation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False, unique=True)
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
-    created_at: Mapped[datetime] = created_at()
-    refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Credits added (positive) or taken (negative); 0 for a free video.
+    amount: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Free videos taken (1) or given back (-1) by a charge or its refund; else 0.
+    free_videos: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    reason: Mapped[str] = mapped_column(String(500), nullable=False)
+    # The generation (owned by jobs) a charge or refund is for; no project or brand id is kept.
+    generation_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # The operator who granted (as the admin CLI names them), or system:...; NULL for charges.
+    granted_by: Mapped[str | None] = mapped_column(String(200))
+    # The renewal's period, "YYYY-MM" (calendar month, UTC).
+    period: Mapped[str | None] = mapped_column(String(7))
+    balance_after: Mapped[int] = mapped_column(Integer, nullable=False)
+    # The time of the insert, not of the transaction's start (now()): rows are written after the
+    # user's row lock, so a user's history ordered by created_at is the order the balance moved in.
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.clock_timestamp()
+    )

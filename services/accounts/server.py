@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from services.accounts import generation_events
+from services.accounts import generation_events, tiers
+from services.accounts.admin_servicer import AccountsAdminServicer
 from services.accounts.assistant.llm import chat_completions_from_settings
 from services.accounts.config import Settings
 from services.accounts.models import OutboxEvent
@@ -35,6 +36,11 @@ async def purge_sessions_forever(sessions) -> None:
         except Exception as exc:  # noqa: BLE001 - try again next time
             log.warning("purging expired sessions failed: %s", exc)
         await asyncio.sleep(SESSION_PURGE_INTERVAL_S)
+
+
+def register(server, servicer: AccountsServicer, admin: AccountsAdminServicer) -> None:
+    accounts_pb2_grpc.add_AccountsServicer_to_server(servicer, server)
+    accounts_pb2_grpc.add_AccountsAdminServicer_to_server(admin, server)
 
 
 async def serve(settings: Settings) -> None:
@@ -73,8 +79,13 @@ async def serve(settings: Settings) -> None:
         service_name=SERVICE,
         settings=settings,
         port=settings.accounts_port,
-        register=lambda server: accounts_pb2_grpc.add_AccountsServicer_to_server(servicer, server),
-        background=[relay.run(), consumer.run(), purge_sessions_forever(sessions)],
+        register=lambda server: register(server, servicer, AccountsAdminServicer(sessions, settings)),
+        background=[
+            relay.run(),
+            consumer.run(),
+            purge_sessions_forever(sessions),
+            tiers.renew_forever(sessions, settings.tier_monthly_credits, settings.tier_renewal_interval_s),
+        ],
         on_stop=on_stop,
         on_draining=servicer.revocations.stop,
     )

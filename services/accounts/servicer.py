@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from google.protobuf import empty_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from services.accounts import brands, charges, projects, revocations, users
+from services.accounts import brands, charges, ledger, projects, revocations, users
 from services.accounts.assistant import chat, drafting
 from services.accounts.assistant.llm import ChatCompletions
 from services.accounts.config import Settings
-from services.accounts.models import AdProject, Brand, ChatMessage, Script, User
+from services.accounts.models import AdProject, Brand, ChatMessage, CreditEntry, Script, User
 from services.accounts.passwords import PasswordWork
 from services.accounts.rate_limit import FailedPasswordLimiter, SignUpLimiter
 from services.accounts.revocations import RevocationFeed
@@ -38,6 +38,34 @@ def user_pb(user: User) -> pb.User:
         credits=user.credits,
         free_videos_used=user.free_videos_used,
         created_at=timestamp(user.created_at),
+    )
+
+
+def credit_entry_pb(row: CreditEntry) -> pb.CreditEntry:
+    return pb.CreditEntry(
+        id=str(row.id),
+        kind=row.kind,
+        amount=row.amount,
+        free_videos=row.free_videos,
+        reason=row.reason,
+        generation_id=str(row.generation_id) if row.generation_id else "",
+        granted_by=row.granted_by or "",
+        period=row.period or "",
+        balance_after=row.balance_after,
+        created_at=timestamp(row.created_at),
+    )
+
+
+def credits_pb(user: User, rows: list[CreditEntry], next_cursor: str, settings: Settings) -> pb.Credits:
+    monthly = settings.tier_monthly_credits.get(user.subscription_tier, 0)
+    return pb.Credits(
+        balance=user.credits,
+        tier=user.subscription_tier,
+        free_videos_remaining=max(0, settings.free_videos - user.free_videos_used),
+        tier_monthly_credits=monthly,
+        next_renewal_at=timestamp(ledger.next_period_start(datetime.now(UTC))) if monthly > 0 else None,
+        items=[credit_entry_pb(row) for row in rows],
+        next_cursor=next_cursor,
     )
 
 
@@ -352,13 +380,21 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
         )
 
     async def ChargeGeneration(self, request, context):
-        row, user = await charges.charge(
+        row, refunded, user = await charges.charge(
             self.sessions,
             caller_id(),
             parse_id(request.generation_id, "generation_id"),
             self.settings.free_videos,
         )
-        return pb.ChargeResult(kind=row.kind, refunded=row.refunded_at is not None, user=user_pb(user))
+        return pb.ChargeResult(kind=charges.kind_of(row), refunded=refunded, user=user_pb(user))
+
+    # --- credits
+
+    async def GetCredits(self, request, context):
+        user, rows, next_cursor = await ledger.history(
+            self.sessions, caller_id(), request.limit, request.cursor
+        )
+        return credits_pb(user, rows, next_cursor, self.settings)
 
     # --- the assistant
 

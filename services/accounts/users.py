@@ -9,7 +9,15 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from services.accounts.models import AdProject, Brand, OutboxEvent, Session, User
+from services.accounts.models import (
+    GRANTED_BY_SIGN_UP,
+    AdProject,
+    Brand,
+    CreditEntry,
+    OutboxEvent,
+    Session,
+    User,
+)
 from services.accounts.passwords import PasswordWork, needs_rehash
 from services.accounts.rate_limit import FailedPasswordLimiter, SignUpLimiter
 from services.accounts.tokens import new_token, token_digest
@@ -58,6 +66,19 @@ async def sign_up(
     try:
         async with sessions() as session, session.begin():
             session.add(user)
+            if credits:
+                # The starting credits are the ledger's first row, so it sums to the balance.
+                await session.flush()
+                session.add(
+                    CreditEntry(
+                        user_id=user.id,
+                        kind="grant",
+                        amount=credits,
+                        reason="starting credits",
+                        granted_by=GRANTED_BY_SIGN_UP,
+                        balance_after=credits,
+                    )
+                )
     except IntegrityError:
         raise AlreadyExists("an account with this email already exists") from None
     return user

@@ -26,6 +26,7 @@ from zapcut.media.v1 import media_pb2
 
 SERVICES: tuple[ServiceDescriptor, ...] = (
     accounts_pb2.DESCRIPTOR.services_by_name["Accounts"],
+    accounts_pb2.DESCRIPTOR.services_by_name["AccountsAdmin"],
     media_pb2.DESCRIPTOR.services_by_name["Media"],
     jobs_pb2.DESCRIPTOR.services_by_name["Jobs"],
 )
@@ -42,6 +43,8 @@ IDEMPOTENT_WRITES = {
     "zapcut.accounts.v1.Accounts/PutScript": "replaces the script with the one given",
     "zapcut.accounts.v1.Accounts/ApproveScript": "approving an approved script keeps it approved",
     "zapcut.accounts.v1.Accounts/ChargeGeneration": "charges once per generation_id",
+    "zapcut.accounts.v1.AccountsAdmin/SetTier": "sets the tier; its renewal is once per user and period",
+    "zapcut.accounts.v1.AccountsAdmin/RenewTiers": "grants once per user and period",
     "zapcut.jobs.v1.Jobs/StartGeneration": "the gateway always sends an idempotency key",
     "zapcut.jobs.v1.Jobs/SetLoraApproval": "sets approved to the value given",
     "zapcut.media.v1.Media/ConfirmUpload": "repeated after success it answers the file as recorded",
@@ -66,6 +69,7 @@ NOT_RETRIED = {
     "zapcut.accounts.v1.Accounts/AddMessage": "adds a message each time",
     "zapcut.accounts.v1.Accounts/ReplyToMessage": "stores messages, and its UNAVAILABLE is the model's",
     "zapcut.accounts.v1.Accounts/DraftScript": "asks the model again, and its UNAVAILABLE is the model's",
+    "zapcut.accounts.v1.AccountsAdmin/GrantCredits": "grants the credits again each time",
     "zapcut.jobs.v1.Jobs/CreateJob": "creates a job each time (no id from the caller)",
     "zapcut.jobs.v1.Jobs/CancelGeneration": "a second run answers FAILED_PRECONDITION (already ended)",
     "zapcut.jobs.v1.Jobs/StartLoraTraining": "starts a training each time",

@@ -14,7 +14,7 @@ TABLES = {
         "chat_messages",
         "scripts",
         "outbox",
-        "charges",
+        "credit_ledger",
     },
     "media": {"media_objects"},
     "jobs": {"generations", "generation_jobs", "lora_models", "outbox"},

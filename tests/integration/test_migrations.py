@@ -178,3 +178,65 @@ def test_jobs_calls_still_due_become_outbox_events_and_back(scratch_db):
     assert due["completed_owed"] == (False, "completed")
     assert due["started_owed"] == (False, "generating")
     assert due["nothing_owed"] == (False, None)
+
+
+def test_accounts_charges_move_into_the_credit_ledger_and_back(scratch_db):
+    """accounts 0006 moves charges (and their refunds) into the credit ledger, with an opening row
+    for the credits they do not explain, so the ledger sums to every balance; its downgrade
+    rebuilds charges from the ledger."""
+
+    def migrate(revision: str, down: bool = False) -> None:
+        result = _alembic("accounts", scratch_db, "downgrade" if down else "upgrade", revision)
+        assert result.returncode == 0, result.stderr
+
+    migrate("0005")
+    refunded = datetime.now(UTC)
+    with psycopg.connect(scratch_db, autocommit=True) as db:
+
+        def user(credits: int, free_videos_used: int) -> uuid.UUID:
+            return db.execute(
+                "INSERT INTO accounts.users (email, name, password_hash, credits, free_videos_used)"
+                " VALUES (%s, 'T', 'x', %s, %s) RETURNING id",
+                (f"{uuid.uuid4().hex}@example.com", credits, free_videos_used),
+            ).fetchone()[0]
+
+        paid, untouched, free = user(4, 3), user(7, 0), user(0, 1)
+        charges = {  # generation -> (user, kind, refunded_at)
+            uuid.uuid4(): (paid, "credit", None),
+            uuid.uuid4(): (paid, "credit", refunded),
+            uuid.uuid4(): (free, "free_video", None),
+            uuid.uuid4(): (free, "free_video", refunded),
+        }
+        for generation, (owner, kind, refunded_at) in charges.items():
+            db.execute(
+                "INSERT INTO accounts.charges (user_id, generation_id, kind, refunded_at) VALUES (%s, %s, %s, %s)",
+                (owner, generation, kind, refunded_at),
+            )
+    migrate("0006")
+    with psycopg.connect(scratch_db) as db:
+        sums = {
+            row[0]: row[1:]
+            for row in db.execute(
+                "SELECT u.id, u.credits, sum(l.amount)::int, count(l.*)::int,"
+                " (array_agg(l.balance_after ORDER BY l.created_at DESC, l.id DESC))[1]"
+                " FROM accounts.users u LEFT JOIN accounts.credit_ledger l ON l.user_id = u.id GROUP BY u.id"
+            )
+        }
+        kinds = db.execute(
+            "SELECT kind, count(*) FROM accounts.credit_ledger WHERE generation_id IS NOT NULL GROUP BY kind"
+        ).fetchall()
+    # paid: opening 5, two charges (-1 each), one refund (+1) -> 4; untouched: opening 7.
+    assert sums[paid] == (4, 4, 4, 4)
+    assert sums[untouched] == (7, 7, 1, 7)
+    assert sums[free] == (0, 0, 3, 0)  # two free-video charges and a refund, no opening row
+    assert dict(kinds) == {"charge": 4, "refund": 2}
+
+    migrate("0005", down=True)
+    with psycopg.connect(scratch_db) as db:
+        back = {
+            generation: (owner, kind, refunded_at is not None)
+            for owner, generation, kind, refunded_at in db.execute(
+                "SELECT user_id, generation_id, kind, refunded_at FROM accounts.charges"
+            )
+        }
+    assert back == {g: (owner, kind, at is not None) for g, (owner, kind, at) in charges.items()}

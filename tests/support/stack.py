@@ -19,6 +19,8 @@ from devstack.stack import Ports, Stack
 # what the gateway signs use them.
 INTERNAL_TOKEN = secrets.token_urlsafe(32)
 SECRET_KEY = secrets.token_urlsafe(32)
+# The operators' credential (accounts' AccountsAdmin, the admin CLI); the gateway never uses it.
+ADMIN_TOKEN = secrets.token_urlsafe(32)
 
 # A start that fails is tried again on new ports: another process (another worker's stack, another
 # checkout's tests) may take a port between the moment it is picked and the moment a server binds it.
@@ -33,6 +35,7 @@ def stack_env() -> dict[str, str]:
         DEBUG="false",
         INTERNAL_TOKEN=INTERNAL_TOKEN,
         SECRET_KEY=SECRET_KEY,
+        ADMIN_TOKEN=ADMIN_TOKEN,
         LOG_LEVEL="INFO",
         LOG_FORMAT="text",
         AWS_S3_BUCKET="zapcut-adgen-test",

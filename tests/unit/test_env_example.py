@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import re
 from datetime import timedelta
 
@@ -132,6 +133,8 @@ def _same(shown: str, default) -> bool:
         return float(shown) == float(default)
     if isinstance(default, list):
         return [part.strip() for part in shown.split(",")] == default
+    if isinstance(default, dict):
+        return json.loads(shown) == default
     return shown == str(default)
 
 

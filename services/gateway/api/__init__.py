@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from services.gateway.api.routes import auth, brands, generations, health, lora, projects
+from services.gateway.api.routes import auth, brands, credits, generations, health, lora, projects
 
 api_router = APIRouter(prefix="/api")
-for module in (health, auth, brands, lora, projects, generations):
+for module in (health, auth, credits, brands, lora, projects, generations):
     api_router.include_router(module.router)
 
 # Descriptions for /docs; a tag shows there even before its router has endpoints.

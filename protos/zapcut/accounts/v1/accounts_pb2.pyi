@@ -1118,3 +1118,270 @@ class DraftScriptResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DraftScriptResponse: _TypeAlias = DraftScriptResponse  # noqa: Y015
+
+@_typing.final
+class GetCreditsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LIMIT_FIELD_NUMBER: _builtins.int
+    CURSOR_FIELD_NUMBER: _builtins.int
+    limit: _builtins.int
+    """1..100; 0 means 20"""
+    cursor: _builtins.str
+    """next_cursor of the previous page; empty for the first"""
+    def __init__(
+        self,
+        *,
+        limit: _builtins.int = ...,
+        cursor: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cursor", b"cursor", "limit", b"limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCreditsRequest: _TypeAlias = GetCreditsRequest  # noqa: Y015
+
+@_typing.final
+class CreditEntry(_message.Message):
+    """One row of the credits ledger: a grant, a generation's charge or refund, or a tier's renewal."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    FREE_VIDEOS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    GENERATION_ID_FIELD_NUMBER: _builtins.int
+    GRANTED_BY_FIELD_NUMBER: _builtins.int
+    PERIOD_FIELD_NUMBER: _builtins.int
+    BALANCE_AFTER_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    kind: _builtins.str
+    """"grant", "charge", "refund" or "renewal" """
+    amount: _builtins.int
+    """credits added (> 0) or taken (< 0); 0 for a free video"""
+    free_videos: _builtins.int
+    """free videos taken (1) or given back (-1); else 0"""
+    reason: _builtins.str
+    generation_id: _builtins.str
+    """for a charge or refund; else empty"""
+    granted_by: _builtins.str
+    """the operator, or "system:..."; empty for charges and refunds"""
+    period: _builtins.str
+    """"YYYY-MM" for a renewal; else empty"""
+    balance_after: _builtins.int
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        amount: _builtins.int = ...,
+        free_videos: _builtins.int = ...,
+        reason: _builtins.str = ...,
+        generation_id: _builtins.str = ...,
+        granted_by: _builtins.str = ...,
+        period: _builtins.str = ...,
+        balance_after: _builtins.int = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "balance_after", b"balance_after", "created_at", b"created_at", "free_videos", b"free_videos", "generation_id", b"generation_id", "granted_by", b"granted_by", "id", b"id", "kind", b"kind", "period", b"period", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreditEntry: _TypeAlias = CreditEntry  # noqa: Y015
+
+@_typing.final
+class Credits(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BALANCE_FIELD_NUMBER: _builtins.int
+    TIER_FIELD_NUMBER: _builtins.int
+    FREE_VIDEOS_REMAINING_FIELD_NUMBER: _builtins.int
+    TIER_MONTHLY_CREDITS_FIELD_NUMBER: _builtins.int
+    NEXT_RENEWAL_AT_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    NEXT_CURSOR_FIELD_NUMBER: _builtins.int
+    balance: _builtins.int
+    tier: _builtins.str
+    free_videos_remaining: _builtins.int
+    tier_monthly_credits: _builtins.int
+    """what the tier grants each calendar month (UTC)"""
+    next_cursor: _builtins.str
+    @_builtins.property
+    def next_renewal_at(self) -> _timestamp_pb2.Timestamp:
+        """unset when the tier grants nothing"""
+
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___CreditEntry]: ...
+    def __init__(
+        self,
+        *,
+        balance: _builtins.int = ...,
+        tier: _builtins.str = ...,
+        free_videos_remaining: _builtins.int = ...,
+        tier_monthly_credits: _builtins.int = ...,
+        next_renewal_at: _timestamp_pb2.Timestamp | None = ...,
+        items: _abc.Iterable[Global___CreditEntry] | None = ...,
+        next_cursor: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["next_renewal_at", b"next_renewal_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["balance", b"balance", "free_videos_remaining", b"free_videos_remaining", "items", b"items", "next_cursor", b"next_cursor", "next_renewal_at", b"next_renewal_at", "tier", b"tier", "tier_monthly_credits", b"tier_monthly_credits"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Credits: _TypeAlias = Credits  # noqa: Y015
+
+@_typing.final
+class GrantCreditsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMAIL_FIELD_NUMBER: _builtins.int
+    CREDITS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    GRANTED_BY_FIELD_NUMBER: _builtins.int
+    email: _builtins.str
+    credits: _builtins.int
+    reason: _builtins.str
+    granted_by: _builtins.str
+    """the operator's name, recorded in the ledger row"""
+    def __init__(
+        self,
+        *,
+        email: _builtins.str = ...,
+        credits: _builtins.int = ...,
+        reason: _builtins.str = ...,
+        granted_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credits", b"credits", "email", b"email", "granted_by", b"granted_by", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GrantCreditsRequest: _TypeAlias = GrantCreditsRequest  # noqa: Y015
+
+@_typing.final
+class SetTierRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMAIL_FIELD_NUMBER: _builtins.int
+    TIER_FIELD_NUMBER: _builtins.int
+    GRANTED_BY_FIELD_NUMBER: _builtins.int
+    email: _builtins.str
+    tier: _builtins.str
+    granted_by: _builtins.str
+    def __init__(
+        self,
+        *,
+        email: _builtins.str = ...,
+        tier: _builtins.str = ...,
+        granted_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "granted_by", b"granted_by", "tier", b"tier"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetTierRequest: _TypeAlias = SetTierRequest  # noqa: Y015
+
+@_typing.final
+class GetUserCreditsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMAIL_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    email: _builtins.str
+    limit: _builtins.int
+    """ledger rows to return, 1..100; 0 means 20"""
+    def __init__(
+        self,
+        *,
+        email: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "limit", b"limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetUserCreditsRequest: _TypeAlias = GetUserCreditsRequest  # noqa: Y015
+
+@_typing.final
+class AdminCredits(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_FIELD_NUMBER: _builtins.int
+    CREDITS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def user(self) -> Global___User: ...
+    @_builtins.property
+    def credits(self) -> Global___Credits:
+        """balance, tier and the newest ledger rows"""
+
+    def __init__(
+        self,
+        *,
+        user: Global___User | None = ...,
+        credits: Global___Credits | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["credits", b"credits", "user", b"user"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credits", b"credits", "user", b"user"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AdminCredits: _TypeAlias = AdminCredits  # noqa: Y015
+
+@_typing.final
+class RenewTiersRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERIOD_FIELD_NUMBER: _builtins.int
+    period: _builtins.str
+    """"YYYY-MM"; empty means the current month (UTC)"""
+    def __init__(
+        self,
+        *,
+        period: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["period", b"period"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenewTiersRequest: _TypeAlias = RenewTiersRequest  # noqa: Y015
+
+@_typing.final
+class RenewTiersResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERIOD_FIELD_NUMBER: _builtins.int
+    RENEWED_FIELD_NUMBER: _builtins.int
+    period: _builtins.str
+    renewed: _builtins.int
+    """users granted their credits by this call"""
+    def __init__(
+        self,
+        *,
+        period: _builtins.str = ...,
+        renewed: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["period", b"period", "renewed", b"renewed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenewTiersResponse: _TypeAlias = RenewTiersResponse  # noqa: Y015

@@ -191,6 +191,11 @@ class AccountsStub:
                 request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.DraftScriptRequest.SerializeToString,
                 response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.DraftScriptResponse.FromString,
                 _registered_method=True)
+        self.GetCredits = channel.unary_unary(
+                '/zapcut.accounts.v1.Accounts/GetCredits',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetCreditsRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Credits.FromString,
+                _registered_method=True)
 
 
 class AccountsServicer:
@@ -418,6 +423,14 @@ class AccountsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCredits(self, request, context):
+        """--- credits (as the user in x-user-id)
+        The user's balance, tier and free videos left, and one page of their credits ledger, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AccountsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -570,6 +583,11 @@ def add_AccountsServicer_to_server(servicer, server):
                     servicer.DraftScript,
                     request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.DraftScriptRequest.FromString,
                     response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.DraftScriptResponse.SerializeToString,
+            ),
+            'GetCredits': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCredits,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetCreditsRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Credits.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1387,6 +1405,253 @@ class Accounts:
             '/zapcut.accounts.v1.Accounts/DraftScript',
             zapcut_dot_accounts_dot_v1_dot_accounts__pb2.DraftScriptRequest.SerializeToString,
             zapcut_dot_accounts_dot_v1_dot_accounts__pb2.DraftScriptResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCredits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.Accounts/GetCredits',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetCreditsRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.Credits.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class AccountsAdminStub:
+    """Operators' calls (python -m services.accounts.admin), on the accounts server beside Accounts.
+    Every call carries the internal token, as every call does, and the operators' ADMIN_TOKEN as
+    x-admin-token metadata: without it, or with a wrong one, PERMISSION_DENIED. The gateway has no
+    ADMIN_TOKEN and no route calls this service.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GrantCredits = channel.unary_unary(
+                '/zapcut.accounts.v1.AccountsAdmin/GrantCredits',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GrantCreditsRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AdminCredits.FromString,
+                _registered_method=True)
+        self.SetTier = channel.unary_unary(
+                '/zapcut.accounts.v1.AccountsAdmin/SetTier',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.SetTierRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AdminCredits.FromString,
+                _registered_method=True)
+        self.GetUserCredits = channel.unary_unary(
+                '/zapcut.accounts.v1.AccountsAdmin/GetUserCredits',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetUserCreditsRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AdminCredits.FromString,
+                _registered_method=True)
+        self.RenewTiers = channel.unary_unary(
+                '/zapcut.accounts.v1.AccountsAdmin/RenewTiers',
+                request_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.RenewTiersRequest.SerializeToString,
+                response_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.RenewTiersResponse.FromString,
+                _registered_method=True)
+
+
+class AccountsAdminServicer:
+    """Operators' calls (python -m services.accounts.admin), on the accounts server beside Accounts.
+    Every call carries the internal token, as every call does, and the operators' ADMIN_TOKEN as
+    x-admin-token metadata: without it, or with a wrong one, PERMISSION_DENIED. The gateway has no
+    ADMIN_TOKEN and no route calls this service.
+    """
+
+    def GrantCredits(self, request, context):
+        """Adds credits to a user's balance (a "grant" ledger row). NOT_FOUND for an unknown email,
+        INVALID_ARGUMENT for credits outside 1..1,000,000 or an empty reason.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetTier(self, request, context):
+        """Sets a user's subscription tier, and grants the new tier's monthly credits at once when the
+        user had no renewal this period. INVALID_ARGUMENT for an unknown tier.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUserCredits(self, request, context):
+        """A user's balance, tier and last ledger rows.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenewTiers(self, request, context):
+        """Grants every user of a paying tier their monthly credits for the period, once per user and
+        period (the periodic renewal does the same for the current month).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_AccountsAdminServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GrantCredits': grpc.unary_unary_rpc_method_handler(
+                    servicer.GrantCredits,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GrantCreditsRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AdminCredits.SerializeToString,
+            ),
+            'SetTier': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetTier,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.SetTierRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AdminCredits.SerializeToString,
+            ),
+            'GetUserCredits': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUserCredits,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetUserCreditsRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AdminCredits.SerializeToString,
+            ),
+            'RenewTiers': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenewTiers,
+                    request_deserializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.RenewTiersRequest.FromString,
+                    response_serializer=zapcut_dot_accounts_dot_v1_dot_accounts__pb2.RenewTiersResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'zapcut.accounts.v1.AccountsAdmin', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('zapcut.accounts.v1.AccountsAdmin', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class AccountsAdmin:
+    """Operators' calls (python -m services.accounts.admin), on the accounts server beside Accounts.
+    Every call carries the internal token, as every call does, and the operators' ADMIN_TOKEN as
+    x-admin-token metadata: without it, or with a wrong one, PERMISSION_DENIED. The gateway has no
+    ADMIN_TOKEN and no route calls this service.
+    """
+
+    @staticmethod
+    def GrantCredits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.AccountsAdmin/GrantCredits',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GrantCreditsRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AdminCredits.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetTier(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.AccountsAdmin/SetTier',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.SetTierRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AdminCredits.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUserCredits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.AccountsAdmin/GetUserCredits',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.GetUserCreditsRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.AdminCredits.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenewTiers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.accounts.v1.AccountsAdmin/RenewTiers',
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.RenewTiersRequest.SerializeToString,
+            zapcut_dot_accounts_dot_v1_dot_accounts__pb2.RenewTiersResponse.FromString,
             options,
             channel_credentials,
             insecure,

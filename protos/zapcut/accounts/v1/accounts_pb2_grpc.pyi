@@ -115,6 +115,10 @@ class AccountsStub:
     "template" without one, or when the model's answer was not a usable script (then `note` says
     why). Model failures as for ReplyToMessage; the existing script stays then.
     """
+    GetCredits: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.GetCreditsRequest, _accounts_pb2.Credits]
+    """--- credits (as the user in x-user-id)
+    The user's balance, tier and free videos left, and one page of their credits ledger, newest first.
+    """
 
 @_typing.type_check_only
 class AccountsAsyncStub(AccountsStub):
@@ -200,6 +204,10 @@ class AccountsAsyncStub(AccountsStub):
     """Drafts the project's script and saves it like PutScript (unapproved). Source "llm" with a model,
     "template" without one, or when the model's answer was not a usable script (then `note` says
     why). Model failures as for ReplyToMessage; the existing script stays then.
+    """
+    GetCredits: _aio.UnaryUnaryMultiCallable[_accounts_pb2.GetCreditsRequest, _accounts_pb2.Credits]  # type: ignore[assignment]
+    """--- credits (as the user in x-user-id)
+    The user's balance, tier and free videos left, and one page of their credits ledger, newest first.
     """
 
 class AccountsServicer(metaclass=_abc_1.ABCMeta):
@@ -465,4 +473,111 @@ class AccountsServicer(metaclass=_abc_1.ABCMeta):
         why). Model failures as for ReplyToMessage; the existing script stays then.
         """
 
+    @_abc_1.abstractmethod
+    def GetCredits(
+        self,
+        request: _accounts_pb2.GetCreditsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_accounts_pb2.Credits, _abc.Awaitable[_accounts_pb2.Credits]]:
+        """--- credits (as the user in x-user-id)
+        The user's balance, tier and free videos left, and one page of their credits ledger, newest first.
+        """
+
 def add_AccountsServicer_to_server(servicer: AccountsServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class AccountsAdminStub:
+    """Operators' calls (python -m services.accounts.admin), on the accounts server beside Accounts.
+    Every call carries the internal token, as every call does, and the operators' ADMIN_TOKEN as
+    x-admin-token metadata: without it, or with a wrong one, PERMISSION_DENIED. The gateway has no
+    ADMIN_TOKEN and no route calls this service.
+    """
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> AccountsAdminAsyncStub: ...
+    GrantCredits: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.GrantCreditsRequest, _accounts_pb2.AdminCredits]
+    """Adds credits to a user's balance (a "grant" ledger row). NOT_FOUND for an unknown email,
+    INVALID_ARGUMENT for credits outside 1..1,000,000 or an empty reason.
+    """
+    SetTier: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.SetTierRequest, _accounts_pb2.AdminCredits]
+    """Sets a user's subscription tier, and grants the new tier's monthly credits at once when the
+    user had no renewal this period. INVALID_ARGUMENT for an unknown tier.
+    """
+    GetUserCredits: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.GetUserCreditsRequest, _accounts_pb2.AdminCredits]
+    """A user's balance, tier and last ledger rows."""
+    RenewTiers: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.RenewTiersRequest, _accounts_pb2.RenewTiersResponse]
+    """Grants every user of a paying tier their monthly credits for the period, once per user and
+    period (the periodic renewal does the same for the current month).
+    """
+
+@_typing.type_check_only
+class AccountsAdminAsyncStub(AccountsAdminStub):
+    """Operators' calls (python -m services.accounts.admin), on the accounts server beside Accounts.
+    Every call carries the internal token, as every call does, and the operators' ADMIN_TOKEN as
+    x-admin-token metadata: without it, or with a wrong one, PERMISSION_DENIED. The gateway has no
+    ADMIN_TOKEN and no route calls this service.
+    """
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    GrantCredits: _aio.UnaryUnaryMultiCallable[_accounts_pb2.GrantCreditsRequest, _accounts_pb2.AdminCredits]  # type: ignore[assignment]
+    """Adds credits to a user's balance (a "grant" ledger row). NOT_FOUND for an unknown email,
+    INVALID_ARGUMENT for credits outside 1..1,000,000 or an empty reason.
+    """
+    SetTier: _aio.UnaryUnaryMultiCallable[_accounts_pb2.SetTierRequest, _accounts_pb2.AdminCredits]  # type: ignore[assignment]
+    """Sets a user's subscription tier, and grants the new tier's monthly credits at once when the
+    user had no renewal this period. INVALID_ARGUMENT for an unknown tier.
+    """
+    GetUserCredits: _aio.UnaryUnaryMultiCallable[_accounts_pb2.GetUserCreditsRequest, _accounts_pb2.AdminCredits]  # type: ignore[assignment]
+    """A user's balance, tier and last ledger rows."""
+    RenewTiers: _aio.UnaryUnaryMultiCallable[_accounts_pb2.RenewTiersRequest, _accounts_pb2.RenewTiersResponse]  # type: ignore[assignment]
+    """Grants every user of a paying tier their monthly credits for the period, once per user and
+    period (the periodic renewal does the same for the current month).
+    """
+
+class AccountsAdminServicer(metaclass=_abc_1.ABCMeta):
+    """Operators' calls (python -m services.accounts.admin), on the accounts server beside Accounts.
+    Every call carries the internal token, as every call does, and the operators' ADMIN_TOKEN as
+    x-admin-token metadata: without it, or with a wrong one, PERMISSION_DENIED. The gateway has no
+    ADMIN_TOKEN and no route calls this service.
+    """
+
+    @_abc_1.abstractmethod
+    def GrantCredits(
+        self,
+        request: _accounts_pb2.GrantCreditsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_accounts_pb2.AdminCredits, _abc.Awaitable[_accounts_pb2.AdminCredits]]:
+        """Adds credits to a user's balance (a "grant" ledger row). NOT_FOUND for an unknown email,
+        INVALID_ARGUMENT for credits outside 1..1,000,000 or an empty reason.
+        """
+
+    @_abc_1.abstractmethod
+    def SetTier(
+        self,
+        request: _accounts_pb2.SetTierRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_accounts_pb2.AdminCredits, _abc.Awaitable[_accounts_pb2.AdminCredits]]:
+        """Sets a user's subscription tier, and grants the new tier's monthly credits at once when the
+        user had no renewal this period. INVALID_ARGUMENT for an unknown tier.
+        """
+
+    @_abc_1.abstractmethod
+    def GetUserCredits(
+        self,
+        request: _accounts_pb2.GetUserCreditsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_accounts_pb2.AdminCredits, _abc.Awaitable[_accounts_pb2.AdminCredits]]:
+        """A user's balance, tier and last ledger rows."""
+
+    @_abc_1.abstractmethod
+    def RenewTiers(
+        self,
+        request: _accounts_pb2.RenewTiersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_accounts_pb2.RenewTiersResponse, _abc.Awaitable[_accounts_pb2.RenewTiersResponse]]:
+        """Grants every user of a paying tier their monthly credits for the period, once per user and
+        period (the periodic renewal does the same for the current month).
+        """
+
+def add_AccountsAdminServicer_to_server(servicer: AccountsAdminServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
