@@ -117,6 +117,110 @@ export type BrandUpdate = {
 };
 
 /**
+ * CreditEntryOut
+ */
+export type CreditEntryOut = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Kind
+     */
+    kind: 'grant' | 'charge' | 'refund' | 'renewal';
+    /**
+     * Amount
+     *
+     * Credits added (> 0) or taken (< 0); 0 for a free video.
+     */
+    amount: number;
+    /**
+     * Free Videos
+     *
+     * Free videos taken (1) by a charge or given back (-1) by its refund.
+     */
+    free_videos: number;
+    /**
+     * Reason
+     */
+    reason: string;
+    /**
+     * Generation Id
+     *
+     * The generation a charge or refund is for.
+     */
+    generation_id?: string | null;
+    /**
+     * Granted By
+     *
+     * The operator who granted, or "system:..."
+     */
+    granted_by?: string | null;
+    /**
+     * Period
+     *
+     * The month a renewal is for, "YYYY-MM" (UTC).
+     */
+    period?: string | null;
+    /**
+     * Balance After
+     */
+    balance_after: number;
+    /**
+     * Created At
+     */
+    created_at: string;
+};
+
+/**
+ * CreditsOut
+ *
+ * The balance, and one page of its history (newest first) as `items` and `next_cursor`.
+ */
+export type CreditsOut = {
+    /**
+     * Balance
+     *
+     * Credits left; each generation beyond the free videos takes one.
+     */
+    balance: number;
+    /**
+     * Tier
+     *
+     * The subscription tier.
+     */
+    tier: string;
+    /**
+     * Tier Monthly Credits
+     *
+     * Credits the tier grants each calendar month (UTC).
+     */
+    tier_monthly_credits: number;
+    /**
+     * Free Videos Remaining
+     *
+     * Generations left that take no credit.
+     */
+    free_videos_remaining: number;
+    /**
+     * Next Renewal At
+     *
+     * When the tier's next monthly credits are granted; null when it grants none.
+     */
+    next_renewal_at?: string | null;
+    /**
+     * Items
+     */
+    items: Array<CreditEntryOut>;
+    /**
+     * Next Cursor
+     *
+     * Pass as `cursor` for the next page; null on the last.
+     */
+    next_cursor?: string | null;
+};
+
+/**
  * DependencyOut
  */
 export type DependencyOut = {
@@ -1105,6 +1209,38 @@ export type UpdateMeApiAuthMePatchResponses = {
 };
 
 export type UpdateMeApiAuthMePatchResponse = UpdateMeApiAuthMePatchResponses[keyof UpdateMeApiAuthMePatchResponses];
+
+export type GetMyCreditsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Cursor
+         */
+        cursor?: string;
+    };
+    url: '/api/auth/me/credits';
+};
+
+export type GetMyCreditsErrors = {
+    /**
+     * limit out of range, or a cursor this API did not hand out
+     */
+    422: unknown;
+};
+
+export type GetMyCreditsResponses = {
+    /**
+     * Successful Response
+     */
+    200: CreditsOut;
+};
+
+export type GetMyCreditsResponse = GetMyCreditsResponses[keyof GetMyCreditsResponses];
 
 export type ListBrandsApiBrandsGetData = {
     body?: never;
