@@ -79,4 +79,4 @@ async def receive_replicate_webhook(
             webhook_signature=webhook_signature,
         )
     )
-    return ReplicateWebhookReceipt(outcome=receipt.outcome)  # type: ignore[arg-type]
+    return ReplicateWebhookReceipt(outcome=receipt.outcome)
