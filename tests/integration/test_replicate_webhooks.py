@@ -37,7 +37,7 @@ from services.jobs.queue.job_types import JobContext
 from services.jobs.replicate_webhooks.mailbox import AWAITED, DELIVERED, Mailbox
 from services.jobs.runtime import Runtime
 from tests.support.api import new_brand, new_user
-from tests.support.fake_replicate import TOKEN, WEBHOOK_SECRET
+from tests.support.fake_replicate import TOKEN, WEBHOOK_ATTEMPTS, WEBHOOK_SECRET
 from tests.support.generation import png
 from tests.support.logs import log_size, wait_for_log_lines
 from tests.support.stack import INTERNAL_TOKEN
@@ -93,7 +93,11 @@ def fake(stack_replicate, outputs):
     stack_replicate.script(MUSIC, polls=1, output=["hook-music.wav"])
     stack_replicate.deliveries.clear()
     yield stack_replicate
+    # Other modules count the requests they caused on the same server (test_generation_replicate.py).
+    stack_replicate.requests.clear()
     stack_replicate.webhook_mode = "deliver"
+    stack_replicate.webhook_retry_s = 0.2
+    stack_replicate.webhook_attempts = WEBHOOK_ATTEMPTS
 
 
 def settings_for(stack, gateway_url, fake, jobs_db, *, poll_s: float) -> Settings:
@@ -207,6 +211,17 @@ def cancel_generation(jobs_db: str, generation_id: str):
     return stop
 
 
+def client_for(settings: Settings, redis) -> ReplicateClient:
+    return ReplicateClient(ClientOptions.from_settings(settings), mailbox=Mailbox(redis))
+
+
+async def until(predicate, timeout_s: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
 def polled(fake, job_ids: list[str]) -> list[str]:
     return [c.path for c in fake.calls("GET") if c.path.rsplit("/", 1)[-1] in job_ids]
 
@@ -241,6 +256,7 @@ async def test_a_generation_completes_through_webhooks_with_polling_off(
     assert all(c.json["webhook"] == gateway_url + WEBHOOK_PATH for c in creates[-3:])
     assert all(c.json["webhook_events_filter"] == ["completed"] for c in creates[-3:])
     # Each prediction was delivered once, answered 200 "delivered", and never polled.
+    await until(lambda: len([d for d in fake.deliveries if d.job_id in remote_ids]) >= 3)
     delivered = [d for d in fake.deliveries if d.job_id in remote_ids]
     assert sorted(d.job_id for d in delivered) == sorted(remote_ids), fake.deliveries
     assert all(d.status == 200 and '"delivered"' in d.body for d in delivered)
@@ -275,17 +291,6 @@ async def test_a_missed_webhook_is_made_up_for_by_polling(
     assert {p.rsplit("/", 1)[-1] for p in polled(fake, remote_ids)} == set(remote_ids)
     # Nothing of the waits is left in Redis.
     assert not any(redis_client.exists(AWAITED.format(i), DELIVERED.format(i)) for i in remote_ids)
-
-
-def client_for(settings: Settings, redis) -> ReplicateClient:
-    return ReplicateClient(ClientOptions.from_settings(settings), mailbox=Mailbox(redis))
-
-
-async def until(predicate, timeout_s: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 async def test_forged_stale_and_replayed_deliveries_are_refused_and_logged(
@@ -354,6 +359,36 @@ async def test_forged_stale_and_replayed_deliveries_are_refused_and_logged(
     client.close()
 
 
+async def test_a_delivery_that_finds_jobs_down_is_retried_until_it_lands(
+    gateway_url, stack, fake, jobs_db, redis_client
+):
+    fake.webhook_retry_s, fake.webhook_attempts = 1.0, 8  # Replicate's backoff, over a minute
+    settings = settings_for(stack, gateway_url, fake, jobs_db, poll_s=HOUR)
+    client = client_for(settings, redis_client)
+    stack.stop_app("jobs")
+    try:
+        prediction = client.create_prediction(VIDEO, {"prompt": "a can"})
+        stopped, checkpoint = stop_flag()
+        waiting = asyncio.ensure_future(
+            in_thread(
+                partial(client.wait, prediction, checkpoint=checkpoint), stop=stopped.set, patience_s=120
+            )
+        )
+        await until(lambda: any(d.job_id == prediction["id"] for d in fake.deliveries))
+    finally:
+        await asyncio.to_thread(stack.start_app, "jobs")
+    done = await waiting
+    client.close()
+
+    assert done["status"] == "succeeded" and polled(fake, [prediction["id"]]) == []
+    # The fake records an attempt once it has the answer, which may be after the step woke.
+    await until(lambda: any(d.job_id == prediction["id"] and d.status == 200 for d in fake.deliveries))
+    attempts = [d for d in fake.deliveries if d.job_id == prediction["id"]]
+    assert attempts[0].status == 503 and "jobs" in attempts[0].body  # the gateway names what is down
+    assert attempts[-1].status == 200 and '"delivered"' in attempts[-1].body
+    assert len({d.webhook_id for d in attempts}) == 1  # a retry keeps its id, and it was not burnt
+
+
 async def test_a_delivery_larger_than_the_limit_is_refused_before_jobs(http):
     reply = await http.post(WEBHOOK_PATH, content=b" " * (7 * 1024 * 1024), headers={"webhook-id": "x"})
     assert reply.status_code == 413
@@ -376,5 +411,6 @@ async def test_a_lora_training_completes_through_its_webhook(gateway_url, stack,
         trainings.close()
     assert trainings.weights_url(done) == WEIGHTS
     assert polled(fake, [training["id"]]) == []
+    await until(lambda: any(d.job_id == training["id"] for d in fake.deliveries))
     [delivery] = [d for d in fake.deliveries if d.job_id == training["id"]]
     assert delivery.status == 200 and '"delivered"' in delivery.body

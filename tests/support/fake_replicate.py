@@ -148,6 +148,7 @@ class FakeReplicate:
             self.webhook_mode = "deliver"  # or "drop": the job ends, its delivery never comes
             self.webhook_after_s = 0.3  # how long a job with a webhook runs before it ends
             self.webhook_retry_s = 0.2  # first delay between delivery attempts, doubling
+            self.webhook_attempts = WEBHOOK_ATTEMPTS
             self.deliveries: list[Delivery] = []
         self._tasks: set[asyncio.Task] = getattr(self, "_tasks", set())
 
@@ -241,7 +242,7 @@ class FakeReplicate:
             return
         body, webhook_id, delay = json.dumps(job).encode(), f"msg_{uuid.uuid4().hex}", self.webhook_retry_s
         async with httpx.AsyncClient(timeout=10) as client:
-            for attempt in range(1, WEBHOOK_ATTEMPTS + 1):
+            for attempt in range(1, self.webhook_attempts + 1):
                 _, headers = self.signed(body, webhook_id=webhook_id)
                 try:
                     reply = await client.post(job["webhook"], content=body, headers=headers)
