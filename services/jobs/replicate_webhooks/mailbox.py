@@ -45,6 +45,10 @@ class Mailbox:
 
     def __init__(self, redis: Redis):
         self.redis = redis
+        # A block must end well within the client's socket timeout (REDIS_SOCKET_TIMEOUT_S), or
+        # every block would fail as a timeout.
+        socket_timeout = redis.connection_pool.connection_kwargs.get("socket_timeout")
+        self.block_s = min(BLOCK_S, socket_timeout / 2) if socket_timeout else BLOCK_S
 
     def expect(self, job_id: str, wait_s: float) -> bool:
         """Mark the job awaited; False when Redis failed (the waiter then relies on polling)."""
@@ -56,12 +60,12 @@ class Mailbox:
             return False
 
     def take(self, job_id: str, timeout_s: float) -> dict[str, Any] | None:
-        """The delivered job, waiting at most timeout_s (capped at BLOCK_S); None when none came."""
+        """The delivered job, waiting at most timeout_s (capped at block_s); None when none came."""
         try:
-            found = self.redis.blpop([DELIVERED.format(job_id)], timeout=min(timeout_s, BLOCK_S))
+            found = self.redis.blpop([DELIVERED.format(job_id)], timeout=min(timeout_s, self.block_s))
         except RedisError as exc:
             log.warning("replicate %s: reading its webhook failed (%s)", job_id, exc)
-            time.sleep(min(timeout_s, BLOCK_S))  # as long as the block would have been
+            time.sleep(min(timeout_s, self.block_s))  # as long as the block would have been
             return None
         if not found:
             return None
