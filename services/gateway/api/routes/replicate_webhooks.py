@@ -17,7 +17,7 @@ from zapcut.jobs.v1 import jobs_pb2
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
-# The raw bytes are what is signed, so the body is read as bytes, never parsed into a model.
+# What Replicate sends: the prediction itself, as GET /v1/predictions/{id} answers it (shortened).
 _PREDICTION_EXAMPLE = {
     "id": "ufawqhfynnddngldkgtslldrkq",
     "status": "succeeded",
@@ -71,6 +71,7 @@ async def receive_replicate_webhook(
 ) -> ReplicateWebhookReceipt:
     """Verifies the delivery (in jobs) and hands the prediction to the step awaiting it, which
     advances at once; a delivery for a prediction no step awaits is 200 and ignored."""
+    # The raw bytes are what is signed: the body is passed on as it came, never parsed here.
     receipt = await jobs.ReceiveReplicateWebhook(
         jobs_pb2.ReplicateWebhook(
             body=await request.body(),
