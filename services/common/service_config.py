@@ -73,6 +73,9 @@ NOT_RETRIED = {
     "zapcut.jobs.v1.Jobs/CreateJob": "creates a job each time (no id from the caller)",
     "zapcut.jobs.v1.Jobs/CancelGeneration": "a second run answers FAILED_PRECONDITION (already ended)",
     "zapcut.jobs.v1.Jobs/StartLoraTraining": "starts a training each time",
+    "zapcut.jobs.v1.Jobs/ReceiveReplicateWebhook": (
+        "a second run refuses the webhook-id the first claimed; Replicate retries a failed delivery"
+    ),
     "zapcut.media.v1.Media/UploadObject": "a client stream: the bytes sent are not kept to send again",
 }
 

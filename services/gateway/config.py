@@ -36,6 +36,11 @@ class Settings(BaseConfig):
     # Deepest nesting of arrays/objects a JSON body may have (422 beyond it), on every route.
     max_json_depth: int = Field(32, ge=2, le=1000)
 
+    # Largest Replicate webhook delivery (413 beyond it; the step then advances by polling). A
+    # prediction's JSON carries its input, a product image as a data URI included; it must stay
+    # under gRPC's 8 MiB message limit on its way to jobs.
+    replicate_webhook_max_bytes: int = Field(6 * MIB, ge=1, le=7 * MIB)
+
     # Brand files: product images (PNG, JPEG, WebP) and brand assets (those and PDF).
     max_product_image_bytes: int = Field(10 * MIB, ge=1)
     max_brand_asset_bytes: int = Field(25 * MIB, ge=1)

@@ -111,7 +111,8 @@ def create_app(settings: Settings) -> FastAPI:
                     r"/api/brands/[^/]+/files": max(
                         settings.max_brand_asset_bytes, settings.max_product_image_bytes
                     )
-                    + MULTIPART_OVERHEAD_BYTES
+                    + MULTIPART_OVERHEAD_BYTES,
+                    r"/api/webhooks/replicate": settings.replicate_webhook_max_bytes,
                 },
             ),
             Middleware(JsonDepthMiddleware, max_depth=settings.max_json_depth),

@@ -58,7 +58,9 @@ class Settings(DatabaseConfig, RedisConfig, OutboxConfig):
     # ... waiting this long before the second, doubling each time.
     generation_retry_base_s: float = Field(2.0, ge=0)
 
-    @field_validator("replicate_api_token", mode="before")
+    @field_validator(
+        "replicate_api_token", "replicate_webhook_url", "replicate_webhook_secret", mode="before"
+    )
     @classmethod
     def _empty_token_is_unset(cls, value):
         return None if value == "" else value
@@ -67,6 +69,16 @@ class Settings(DatabaseConfig, RedisConfig, OutboxConfig):
     def _replicate_needs_a_token(self):
         if self.generation_provider == "replicate" and self.replicate_api_token is None:
             raise ValueError("GENERATION_PROVIDER=replicate needs REPLICATE_API_TOKEN")
+        return self
+
+    @model_validator(mode="after")
+    def _webhooks_need_their_secret(self):
+        # Workers and the jobs service read the same variables: a URL without the secret would ask
+        # Replicate for deliveries the service must refuse.
+        if self.replicate_webhook_url and self.replicate_webhook_secret is None:
+            raise ValueError("REPLICATE_WEBHOOK_URL needs REPLICATE_WEBHOOK_SECRET")
+        if self.replicate_webhook_url and not self.replicate_webhook_url.startswith(("https://", "http://")):
+            raise ValueError("REPLICATE_WEBHOOK_URL must be an http(s) URL")
         return self
 
     @property
@@ -103,3 +115,11 @@ class Settings(DatabaseConfig, RedisConfig, OutboxConfig):
     replicate_lora_trainer: str = "ostris/wan-lora-trainer"
     # The account owning the destination models trainings write into (created when missing).
     replicate_lora_destination_owner: str | None = None
+    # Replicate's webhooks (services/jobs/replicate_webhooks): with the URL set, every prediction and
+    # training asks Replicate to POST its completion there, and the waiting step advances at once;
+    # polling (above) stays as the fallback for a delivery that never comes. The public URL of the
+    # gateway's POST /api/webhooks/replicate.
+    replicate_webhook_url: str | None = None
+    # The account's signing secret ("whsec_...", from GET /v1/webhooks/default/secret). The jobs
+    # service verifies every delivery with it; unset, the endpoint answers 404.
+    replicate_webhook_secret: SecretStr | None = None

@@ -52,7 +52,7 @@ class Runtime:
 
     @cached_property
     def provider(self) -> Provider:
-        return make_provider(self.settings)
+        return make_provider(self.settings, self.redis)
 
     def for_this_process(self) -> Runtime:
         """The runtime of a process forked from the one that made this (a work horse)."""
@@ -68,11 +68,12 @@ class Runtime:
         self.redis.close()
 
 
-def make_provider(settings: Settings) -> Provider:
+def make_provider(settings: Settings, redis: Redis) -> Provider:
     if settings.generation_provider == "replicate":
         from services.jobs.providers.replicate import ReplicateProvider
+        from services.jobs.replicate_webhooks.mailbox import Mailbox
 
-        return ReplicateProvider(settings)
+        return ReplicateProvider(settings, mailbox=Mailbox(redis))
     from services.jobs.providers.local import LocalProvider
 
     return LocalProvider()

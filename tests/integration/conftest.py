@@ -27,6 +27,7 @@ import redis
 from services.common.grpc_client import open_channel
 from tests.support.api import new_brand, new_user, register_database
 from tests.support.fake_replicate import TOKEN as REPLICATE_TOKEN
+from tests.support.fake_replicate import WEBHOOK_SECRET as REPLICATE_WEBHOOK_SECRET
 from tests.support.fake_replicate import running_fake_replicate
 from tests.support.media import SigV4
 from tests.support.stack import INTERNAL_TOKEN, stack_env, start_stack
@@ -60,6 +61,10 @@ def stack(stack_dir, stack_replicate):
         "REPLICATE_LORA_DESTINATION_OWNER": "zapcut-test",
         "REPLICATE_POLL_INITIAL_S": "0.2",
         "REPLICATE_POLL_MAX_S": "0.5",
+        # The jobs service verifies webhook deliveries with it; the stack's workers set no
+        # REPLICATE_WEBHOOK_URL, so their trainings poll (test_replicate_webhooks.py runs steps
+        # that ask for webhooks).
+        "REPLICATE_WEBHOOK_SECRET": REPLICATE_WEBHOOK_SECRET,
     }
     # ZAPCUT_TEST_APPS=accounts,media limits the processes started, for work on one service.
     only = os.environ.get("ZAPCUT_TEST_APPS")

@@ -40,6 +40,7 @@ def stack_secrets(stack) -> list[str]:
         SECRET_KEY,
         env["AWS_SECRET_ACCESS_KEY"],
         REPLICATE_TOKEN,
+        env["REPLICATE_WEBHOOK_SECRET"],
     ]
 
 

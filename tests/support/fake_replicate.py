@@ -8,6 +8,14 @@ through the FakeReplicate object: per-model outcomes (`script`), one-off HTTP fa
 429 with Retry-After, 5xx, 4xx) and slow answers (`delay_next`), and read what was sent in
 `requests`.
 
+Webhooks as Replicate sends them: a prediction or training created with `webhook` (and "completed"
+in its `webhook_events_filter`, or no filter) runs to its scripted end by itself after
+`webhook_after_s`, without being polled, and its final JSON is POSTed to the webhook URL signed with
+WEBHOOK_SECRET the Standard Webhooks way (webhook-id, webhook-timestamp, webhook-signature), retried
+with backoff on a non-2xx answer or a connection error, keeping its webhook-id and signing each
+attempt anew. `webhook_mode = "drop"` loses every delivery (the job still ends); `deliveries` records
+each attempt; `signed()` makes a delivery by hand, for tests that forge or replay one.
+
 Use the `fake_replicate` fixture (import it into the test module): a fresh state per test on a
 server shared by the module.
 """
@@ -15,18 +23,23 @@ server shared by the module.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import json
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
+from standardwebhooks import Webhook
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -34,6 +47,10 @@ from starlette.routing import Route
 
 TOKEN = "r8_fake_test_token"
 TERMINAL = {"succeeded", "failed", "canceled", "aborted"}
+# The account's signing secret, as GET /v1/webhooks/default/secret would give it.
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"fake-replicate-webhook-signing-key").decode()
+# Attempts per delivery (Replicate retries a terminal event's delivery with backoff).
+WEBHOOK_ATTEMPTS = 4
 
 
 @dataclass
@@ -56,6 +73,18 @@ class Fault:
     retry_after: str | None = None
     delay_s: float = 0.0
     body: dict | None = None
+
+
+@dataclass
+class Delivery:
+    """One attempt at delivering a webhook."""
+
+    url: str
+    webhook_id: str
+    job_id: str
+    attempt: int
+    status: int  # the answer's status; 0 when the connection failed
+    body: Any = None
 
 
 @dataclass
@@ -116,6 +145,12 @@ class FakeReplicate:
             self.faults: list[Fault] = []
             self.default_output: Any = None
             self._polls: dict[str, int] = {}
+            self.webhook_mode = "deliver"  # or "drop": the job ends, its delivery never comes
+            self.webhook_after_s = 0.3  # how long a job with a webhook runs before it ends
+            self.webhook_retry_s = 0.2  # first delay between delivery attempts, doubling
+            self.webhook_attempts = WEBHOOK_ATTEMPTS
+            self.deliveries: list[Delivery] = []
+        self._tasks: set[asyncio.Task] = getattr(self, "_tasks", set())
 
     def script(self, model: str, **fields: Any) -> None:
         """Behaviour of predictions/trainings of "owner/name[:version]" (a version is registered)."""
@@ -156,6 +191,69 @@ class FakeReplicate:
             for r in self.requests
             if r.method == method and (r.path == path if exact else r.path.startswith(path))
         ]
+
+    def signed(
+        self,
+        job: dict | bytes,
+        *,
+        secret: str = WEBHOOK_SECRET,
+        webhook_id: str | None = None,
+        timestamp: datetime | None = None,
+    ) -> tuple[bytes, dict[str, str]]:
+        """A delivery of `job` (or these exact bytes) signed as Replicate signs it."""
+        body = job if isinstance(job, bytes) else json.dumps(job).encode()
+        webhook_id = webhook_id or f"msg_{uuid.uuid4().hex}"
+        timestamp = timestamp or datetime.now(UTC)
+        signature = Webhook(secret).sign(webhook_id, timestamp, body.decode())
+        return body, {
+            "webhook-id": webhook_id,
+            "webhook-timestamp": str(int(timestamp.timestamp())),
+            "webhook-signature": signature,
+            "content-type": "application/json",
+        }
+
+    def finish(self, job_id: str) -> dict:
+        """Run a prediction or training to its scripted end now (no delivery); its final JSON."""
+        with self._lock:
+            job = self.predictions.get(job_id) or self.trainings[job_id]
+            for _ in range(100):
+                if job["status"] in TERMINAL:
+                    break
+                self._advance(job)
+            return dict(job)
+
+    def job(self, job_id: str) -> dict:
+        with self._lock:
+            return dict(self.predictions.get(job_id) or self.trainings[job_id])
+
+    # --- webhooks --------------------------------------------------------------------------------
+
+    def _schedule_webhook(self, job: dict) -> None:
+        events = job.get("webhook_events_filter") or ["start", "output", "logs", "completed"]
+        if job.get("webhook") and "completed" in events:
+            task = asyncio.get_running_loop().create_task(self._run_and_deliver(job["id"]))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _run_and_deliver(self, job_id: str) -> None:
+        await asyncio.sleep(self.webhook_after_s)
+        job = self.finish(job_id)
+        if job["status"] not in TERMINAL or self.webhook_mode == "drop":
+            return
+        body, webhook_id, delay = json.dumps(job).encode(), f"msg_{uuid.uuid4().hex}", self.webhook_retry_s
+        async with httpx.AsyncClient(timeout=10) as client:
+            for attempt in range(1, self.webhook_attempts + 1):
+                _, headers = self.signed(body, webhook_id=webhook_id)
+                try:
+                    reply = await client.post(job["webhook"], content=body, headers=headers)
+                    status, answer = reply.status_code, reply.text
+                except httpx.HTTPError:
+                    status, answer = 0, None
+                self.deliveries.append(Delivery(job["webhook"], webhook_id, job_id, attempt, status, answer))
+                if 200 <= status < 300:
+                    return
+                await asyncio.sleep(delay)
+                delay *= 2
 
     # --- plumbing shared by every route ----------------------------------------------------------
 
@@ -284,6 +382,7 @@ class FakeReplicate:
         with self._lock:
             job = self._new_job("predictions", model, body["version"], body)
             self.predictions[job["id"]] = job
+        self._schedule_webhook(job)
         return JSONResponse(job, status_code=201)
 
     async def _create_by_model(self, request: Request) -> Response:
@@ -296,6 +395,7 @@ class FakeReplicate:
         with self._lock:
             job = self._new_job("predictions", model, None, body)
             self.predictions[job["id"]] = job
+        self._schedule_webhook(job)
         return JSONResponse(job, status_code=201)
 
     async def _get(self, request: Request, jobs: dict[str, dict]) -> Response:
@@ -347,6 +447,7 @@ class FakeReplicate:
         with self._lock:
             job = self._new_job("trainings", model, request.path_params["version"], body)
             self.trainings[job["id"]] = job
+        self._schedule_webhook(job)
         return JSONResponse(job, status_code=201)
 
     async def _get_model(self, request: Request) -> Response:

@@ -2,10 +2,19 @@
 
 from fastapi import APIRouter
 
-from services.gateway.api.routes import auth, brands, credits, generations, health, lora, projects
+from services.gateway.api.routes import (
+    auth,
+    brands,
+    credits,
+    generations,
+    health,
+    lora,
+    projects,
+    replicate_webhooks,
+)
 
 api_router = APIRouter(prefix="/api")
-for module in (health, auth, credits, brands, lora, projects, generations):
+for module in (health, auth, credits, brands, lora, projects, generations, replicate_webhooks):
     api_router.include_router(module.router)
 
 # Descriptions for /docs; a tag shows there even before its router has endpoints.
@@ -16,4 +25,5 @@ OPENAPI_TAGS = [
     {"name": "lora", "description": "A brand's LoRA model, trained on its product images (Replicate)."},
     {"name": "projects", "description": "Ad projects: chat and scripts."},
     {"name": "generations", "description": "Generating the ad from an approved script: progress and result."},
+    {"name": "webhooks", "description": "Webhooks: Replicate's deliveries in (signed, no bearer token)."},
 ]

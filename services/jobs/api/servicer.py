@@ -21,6 +21,7 @@ from services.jobs.generation.plan import overall_progress, step_position
 from services.jobs.lora import api as lora
 from services.jobs.queue import job_records, rq_jobs
 from services.jobs.queue.create_job import create_job
+from services.jobs.replicate_webhooks import receive
 from zapcut.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 
 
@@ -119,6 +120,17 @@ class JobsServicer(jobs_pb2_grpc.JobsServicer):
         return lora_message(
             await lora.set_approval(self.engine, self.accounts, request.brand_id, request.approved)
         )
+
+    # --- Replicate's webhooks
+
+    async def ReceiveReplicateWebhook(self, request, context):
+        headers = {
+            "webhook-id": request.webhook_id,
+            "webhook-timestamp": request.webhook_timestamp,
+            "webhook-signature": request.webhook_signature,
+        }
+        outcome = await asyncio.to_thread(receive.receive, self.redis, self.settings, request.body, headers)
+        return jobs_pb2.ReplicateWebhookReceipt(outcome=outcome)
 
     async def CheckDependencies(self, request, context):
         return await self.dependencies()

@@ -19,6 +19,7 @@ from services.jobs.media_types import PermanentProviderError, TransientProviderE
 from services.jobs.models import LoraModel
 from services.jobs.providers.replicate.trainings import ReplicateTrainings
 from services.jobs.queue.job_types import JobContext
+from services.jobs.replicate_webhooks.mailbox import Mailbox
 from zapcut.media.v1 import media_pb2
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def run(ctx: JobContext, params: dict) -> None:
     if row is None or row.status not in ("pending", "training"):
         log.info("LoRA %s: nothing to do (%s)", lora_id, row.status if row else "gone")
         return
-    trainings = ReplicateTrainings(settings)
+    trainings = ReplicateTrainings(settings, mailbox=Mailbox(rt.redis))
     try:
         training = trainings.get(row.training_job_id) if row.training_job_id else None
         if training is None:

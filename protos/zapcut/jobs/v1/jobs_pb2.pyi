@@ -490,3 +490,52 @@ class LoraModel(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___LoraModel: _TypeAlias = LoraModel  # noqa: Y015
+
+@_typing.final
+class ReplicateWebhook(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BODY_FIELD_NUMBER: _builtins.int
+    WEBHOOK_ID_FIELD_NUMBER: _builtins.int
+    WEBHOOK_TIMESTAMP_FIELD_NUMBER: _builtins.int
+    WEBHOOK_SIGNATURE_FIELD_NUMBER: _builtins.int
+    body: _builtins.bytes
+    """the raw request body, as signed"""
+    webhook_id: _builtins.str
+    webhook_timestamp: _builtins.str
+    webhook_signature: _builtins.str
+    def __init__(
+        self,
+        *,
+        body: _builtins.bytes = ...,
+        webhook_id: _builtins.str = ...,
+        webhook_timestamp: _builtins.str = ...,
+        webhook_signature: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "webhook_id", b"webhook_id", "webhook_signature", b"webhook_signature", "webhook_timestamp", b"webhook_timestamp"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReplicateWebhook: _TypeAlias = ReplicateWebhook  # noqa: Y015
+
+@_typing.final
+class ReplicateWebhookReceipt(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    outcome: _builtins.str
+    """"delivered" to its waiting step, or "ignored" (none waits)"""
+    def __init__(
+        self,
+        *,
+        outcome: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["outcome", b"outcome"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReplicateWebhookReceipt: _TypeAlias = ReplicateWebhookReceipt  # noqa: Y015

@@ -91,6 +91,11 @@ class JobsStub:
                 request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraApproval.SerializeToString,
                 response_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraModel.FromString,
                 _registered_method=True)
+        self.ReceiveReplicateWebhook = channel.unary_unary(
+                '/zapcut.jobs.v1.Jobs/ReceiveReplicateWebhook',
+                request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ReplicateWebhook.SerializeToString,
+                response_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ReplicateWebhookReceipt.FromString,
+                _registered_method=True)
 
 
 class JobsServicer:
@@ -171,6 +176,15 @@ class JobsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReceiveReplicateWebhook(self, request, context):
+        """--- Replicate's webhook deliveries, passed on by the gateway as they arrived (no user).
+        NOT_FOUND when REPLICATE_WEBHOOK_SECRET is not set; UNAUTHENTICATED for a missing or bad
+        signature, a timestamp over 5 minutes off, or a webhook-id seen before.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -228,6 +242,11 @@ def add_JobsServicer_to_server(servicer, server):
                     servicer.SetLoraApproval,
                     request_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraApproval.FromString,
                     response_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraModel.SerializeToString,
+            ),
+            'ReceiveReplicateWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReceiveReplicateWebhook,
+                    request_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ReplicateWebhook.FromString,
+                    response_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ReplicateWebhookReceipt.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -528,6 +547,33 @@ class Jobs:
             '/zapcut.jobs.v1.Jobs/SetLoraApproval',
             zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraApproval.SerializeToString,
             zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraModel.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReceiveReplicateWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.jobs.v1.Jobs/ReceiveReplicateWebhook',
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ReplicateWebhook.SerializeToString,
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ReplicateWebhookReceipt.FromString,
             options,
             channel_credentials,
             insecure,

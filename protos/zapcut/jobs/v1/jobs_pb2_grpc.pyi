@@ -55,6 +55,11 @@ class JobsStub:
     GetLora: _grpc.UnaryUnaryMultiCallable[_jobs_pb2.LoraRequest, _jobs_pb2.LoraModel]
     """the brand's latest"""
     SetLoraApproval: _grpc.UnaryUnaryMultiCallable[_jobs_pb2.LoraApproval, _jobs_pb2.LoraModel]
+    ReceiveReplicateWebhook: _grpc.UnaryUnaryMultiCallable[_jobs_pb2.ReplicateWebhook, _jobs_pb2.ReplicateWebhookReceipt]
+    """--- Replicate's webhook deliveries, passed on by the gateway as they arrived (no user).
+    NOT_FOUND when REPLICATE_WEBHOOK_SECRET is not set; UNAUTHENTICATED for a missing or bad
+    signature, a timestamp over 5 minutes off, or a webhook-id seen before.
+    """
 
 @_typing.type_check_only
 class JobsAsyncStub(JobsStub):
@@ -82,6 +87,11 @@ class JobsAsyncStub(JobsStub):
     GetLora: _aio.UnaryUnaryMultiCallable[_jobs_pb2.LoraRequest, _jobs_pb2.LoraModel]  # type: ignore[assignment]
     """the brand's latest"""
     SetLoraApproval: _aio.UnaryUnaryMultiCallable[_jobs_pb2.LoraApproval, _jobs_pb2.LoraModel]  # type: ignore[assignment]
+    ReceiveReplicateWebhook: _aio.UnaryUnaryMultiCallable[_jobs_pb2.ReplicateWebhook, _jobs_pb2.ReplicateWebhookReceipt]  # type: ignore[assignment]
+    """--- Replicate's webhook deliveries, passed on by the gateway as they arrived (no user).
+    NOT_FOUND when REPLICATE_WEBHOOK_SECRET is not set; UNAUTHENTICATED for a missing or bad
+    signature, a timestamp over 5 minutes off, or a webhook-id seen before.
+    """
 
 class JobsServicer(metaclass=_abc_1.ABCMeta):
     """Jobs owns generation_jobs and lora_models and runs the work on RQ workers."""
@@ -172,5 +182,16 @@ class JobsServicer(metaclass=_abc_1.ABCMeta):
         request: _jobs_pb2.LoraApproval,
         context: _ServicerContext,
     ) -> _typing.Union[_jobs_pb2.LoraModel, _abc.Awaitable[_jobs_pb2.LoraModel]]: ...
+
+    @_abc_1.abstractmethod
+    def ReceiveReplicateWebhook(
+        self,
+        request: _jobs_pb2.ReplicateWebhook,
+        context: _ServicerContext,
+    ) -> _typing.Union[_jobs_pb2.ReplicateWebhookReceipt, _abc.Awaitable[_jobs_pb2.ReplicateWebhookReceipt]]:
+        """--- Replicate's webhook deliveries, passed on by the gateway as they arrived (no user).
+        NOT_FOUND when REPLICATE_WEBHOOK_SECRET is not set; UNAUTHENTICATED for a missing or bad
+        signature, a timestamp over 5 minutes off, or a webhook-id seen before.
+        """
 
 def add_JobsServicer_to_server(servicer: JobsServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

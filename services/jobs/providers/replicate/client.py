@@ -4,8 +4,11 @@ Every call shares one rule set: timeouts, connection errors, 408, 429 and 5xx ar
 retried with exponential backoff (429 honours Retry-After), up to `max_retries`, then raised as
 TransientProviderError; any other 4xx is permanent and raised at once with the API's own message.
 Waiting for a prediction or training polls with backoff and calls `checkpoint` at least once a
-second; whatever makes us stop waiting (cancellation, our deadline, an error) cancels the remote
-job first, since nobody would collect its output. Outputs are streamed to disk under a size cap.
+second; with REPLICATE_WEBHOOK_URL set, every job asks Replicate to POST its completion there, and
+the wait between polls is a wait for that delivery (services/jobs/replicate_webhooks/mailbox.py),
+which is taken exactly as a poll's answer would be. Whatever makes us stop waiting (cancellation,
+our deadline, an error) cancels the remote job first, since nobody would collect its output.
+Outputs are streamed to disk under a size cap.
 
 A create retried after a read timeout may leave a duplicate prediction behind (the API has no
 idempotency key); it runs to completion unclaimed. Connection errors, 429s and 5xx are safe.
@@ -28,6 +31,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from services.jobs.media_types import PermanentProviderError, TransientProviderError
+from services.jobs.replicate_webhooks.mailbox import Mailbox
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,8 @@ TERMINAL_STATES = frozenset({"succeeded", "failed", "canceled", "aborted"})
 RETRY_AFTER_CAP_S = 120.0
 # How many attempts a best-effort cancel gets; it must not hold up the job that is stopping.
 CANCEL_RETRIES = 2
+# Only the end matters to a waiting step; "start", "output" and "logs" would be a request each.
+WEBHOOK_EVENTS = ["completed"]
 _MODEL_REF = re.compile(r"^(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)(?::(?P<version>[\w.-]+))?$")
 
 Checkpoint = Callable[[], None]
@@ -76,6 +82,8 @@ class ClientOptions:
     # First retry delay after a transient error without Retry-After; doubles per attempt.
     retry_initial_s: float = 0.5
     retry_max_s: float = 30.0
+    # Where Replicate POSTs a job's completion (the gateway's /api/webhooks/replicate); None: poll only.
+    webhook_url: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Any) -> ClientOptions:
@@ -91,6 +99,7 @@ class ClientOptions:
             poll_max_s=max(settings.replicate_poll_max_s, settings.replicate_poll_initial_s),
             max_retries=settings.replicate_max_retries,
             max_output_bytes=settings.replicate_max_output_bytes,
+            webhook_url=settings.replicate_webhook_url,
         )
 
 
@@ -162,8 +171,16 @@ def output_urls(output: Any) -> list[str]:
 
 
 class ReplicateClient:
-    def __init__(self, options: ClientOptions, *, transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        options: ClientOptions,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        mailbox: Mailbox | None = None,
+    ):
         self.options = options
+        # Where the jobs service hands over webhook deliveries; None: every wait only polls.
+        self.mailbox = mailbox if options.webhook_url else None
         self._api = httpx.Client(
             base_url=options.base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {options.token}", "User-Agent": "zapcut-adgen"},
@@ -247,7 +264,7 @@ class ReplicateClient:
         self, model: str | ModelRef, input: dict, *, checkpoint: Checkpoint = no_checkpoint
     ) -> dict:
         ref = model if isinstance(model, ModelRef) else ModelRef.parse(model)
-        body: dict[str, Any] = {"input": input}
+        body: dict[str, Any] = {"input": input, **self._webhook()}
         if ref.version:
             body["version"] = ref.version
             return self.call("POST", "/v1/predictions", json=body, checkpoint=checkpoint)
@@ -263,9 +280,14 @@ class ReplicateClient:
     ) -> dict:
         if not trainer.version:
             raise PermanentProviderError(f"a training needs a trainer version: {trainer.model}")
-        body: dict[str, Any] = {"destination": destination, "input": input}
+        body: dict[str, Any] = {"destination": destination, "input": input, **self._webhook()}
         path = f"/v1/models/{trainer.owner}/{trainer.name}/versions/{trainer.version}/trainings"
         return self.call("POST", path, json=body, checkpoint=checkpoint)
+
+    def _webhook(self) -> dict[str, Any]:
+        if not self.options.webhook_url:
+            return {}
+        return {"webhook": self.options.webhook_url, "webhook_events_filter": WEBHOOK_EVENTS}
 
     def get_training(self, training_id: str, *, checkpoint: Checkpoint = no_checkpoint) -> dict:
         return self.call("GET", f"/v1/trainings/{training_id}", checkpoint=checkpoint)
@@ -327,16 +349,45 @@ class ReplicateClient:
     ) -> tuple[dict, bool]:
         started = time.monotonic()
         delay = self.options.poll_initial_s
-        on_update(job)
-        while job.get("status") not in TERMINAL_STATES:
-            left = max_wait_s - (time.monotonic() - started)
-            if left <= 0:
-                return job, True
-            self.sleep(min(delay, left), checkpoint)
-            delay = min(delay * 2, self.options.poll_max_s)
-            job = self.call("GET", f"/v1/{kind}/{job['id']}", checkpoint=checkpoint)
+        job_id = job["id"]
+        awaited = self.mailbox is not None and self.mailbox.expect(job_id, max_wait_s)
+        try:
             on_update(job)
-        return job, False
+            while job.get("status") not in TERMINAL_STATES:
+                left = max_wait_s - (time.monotonic() - started)
+                if left <= 0:
+                    return job, True
+                delivered = self._sleep_until_delivery(job_id, min(delay, left), checkpoint, awaited)
+                if delivered is not None:
+                    noun, status = kind.rstrip("s"), delivered.get("status")
+                    log.info("replicate: %s %s is %s (webhook)", noun, job_id, status)
+                    job = delivered
+                else:
+                    delay = min(delay * 2, self.options.poll_max_s)
+                    job = self.call("GET", f"/v1/{kind}/{job_id}", checkpoint=checkpoint)
+                on_update(job)
+            return job, False
+        finally:
+            if awaited and self.mailbox is not None:
+                self.mailbox.forget(job_id)
+
+    def _sleep_until_delivery(
+        self, job_id: str, seconds: float, checkpoint: Checkpoint, awaited: bool
+    ) -> dict | None:
+        """The job as its webhook delivered it, if one arrives within `seconds`; None after them.
+        Calls checkpoint at least once a second, as sleep does."""
+        if not awaited or self.mailbox is None:
+            self.sleep(seconds, checkpoint)
+            return None
+        deadline = time.monotonic() + seconds
+        while True:
+            checkpoint()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            delivered = self.mailbox.take(job_id, left)
+            if delivered is not None and delivered.get("id") == job_id:
+                return delivered
 
     def _cancel_quietly(self, kind: str, job_id: str) -> None:
         try:

@@ -26,6 +26,7 @@ from services.jobs.providers.replicate.inputs import (
     VideoRequest,
     builder_for,
 )
+from services.jobs.replicate_webhooks.mailbox import Mailbox
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +51,14 @@ def scene_prompt(scene: Scene) -> str:
 class ReplicateProvider:
     name = "replicate"
 
-    def __init__(self, settings: Any, *, client: ReplicateClient | None = None):
+    def __init__(
+        self, settings: Any, *, client: ReplicateClient | None = None, mailbox: Mailbox | None = None
+    ):
         """From the jobs Settings (REPLICATE_*). Raises PermanentProviderError("replicate provider
         needs REPLICATE_API_TOKEN") without a token, and names a model that has no input mapping,
-        so a misconfigured worker fails when it starts rather than mid-job."""
-        self.client = client or ReplicateClient(ClientOptions.from_settings(settings))
+        so a misconfigured worker fails when it starts rather than mid-job. With a mailbox (and
+        REPLICATE_WEBHOOK_URL), predictions advance on their webhook as well as by polling."""
+        self.client = client or ReplicateClient(ClientOptions.from_settings(settings), mailbox=mailbox)
         self.video_model = ModelRef.parse(settings.replicate_video_model)
         self.voice_model = ModelRef.parse(settings.replicate_voice_model)
         self.music_model = ModelRef.parse(settings.replicate_music_model)

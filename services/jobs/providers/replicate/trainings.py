@@ -18,6 +18,7 @@ from services.jobs.providers.replicate.client import (
     ReplicateHTTPError,
     no_checkpoint,
 )
+from services.jobs.replicate_webhooks.mailbox import Mailbox
 
 # Trainings run far longer than predictions' 30 minutes.
 TRAINING_MAX_WAIT_S = 4 * 3600
@@ -26,10 +27,13 @@ _MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
 class ReplicateTrainings:
-    def __init__(self, settings: Any, *, client: ReplicateClient | None = None):
+    def __init__(
+        self, settings: Any, *, client: ReplicateClient | None = None, mailbox: Mailbox | None = None
+    ):
         """From the jobs Settings: REPLICATE_API_TOKEN, REPLICATE_LORA_TRAINER and
-        REPLICATE_LORA_DESTINATION_OWNER (needed for destinations given without an owner)."""
-        self.client = client or ReplicateClient(ClientOptions.from_settings(settings))
+        REPLICATE_LORA_DESTINATION_OWNER (needed for destinations given without an owner); with a
+        mailbox (and REPLICATE_WEBHOOK_URL), trainings advance on their webhook too."""
+        self.client = client or ReplicateClient(ClientOptions.from_settings(settings), mailbox=mailbox)
         self.trainer = ModelRef.parse(settings.replicate_lora_trainer)
         self.destination_owner = settings.replicate_lora_destination_owner
 
