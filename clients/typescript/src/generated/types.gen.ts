@@ -617,6 +617,18 @@ export type ProjectUpdate = {
 };
 
 /**
+ * ReplicateWebhookReceipt
+ *
+ * What became of a verified delivery.
+ */
+export type ReplicateWebhookReceipt = {
+    /**
+     * Outcome
+     */
+    outcome: 'delivered' | 'ignored';
+};
+
+/**
  * Scene
  */
 export type Scene = {
@@ -2209,3 +2221,69 @@ export type GenerationEventsApiProjectsProjectIdGenerationEventsGetResponses = {
      */
     200: unknown;
 };
+
+export type ReceiveReplicateWebhookData = {
+    /**
+     * The prediction or training as Replicate sends it (verified byte for byte).
+     */
+    body: {
+        [key: string]: unknown;
+    };
+    headers?: {
+        /**
+         * Webhook-Id
+         *
+         * Unique per message; the same on retries
+         */
+        'webhook-id'?: string;
+        /**
+         * Webhook-Timestamp
+         *
+         * Seconds since the epoch
+         */
+        'webhook-timestamp'?: string;
+        /**
+         * Webhook-Signature
+         *
+         * Space-separated `v1,<base64>` signatures
+         */
+        'webhook-signature'?: string;
+    };
+    path?: never;
+    query?: never;
+    url: '/api/webhooks/replicate';
+};
+
+export type ReceiveReplicateWebhookErrors = {
+    /**
+     * Bad or missing signature, timestamp over 5 minutes off, or replayed webhook-id
+     */
+    401: unknown;
+    /**
+     * Replicate webhooks are not configured (REPLICATE_WEBHOOK_SECRET)
+     */
+    404: unknown;
+    /**
+     * Larger than REPLICATE_WEBHOOK_MAX_BYTES: polling finishes the step instead
+     */
+    413: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+    /**
+     * The jobs service or its Redis is down; Replicate retries
+     */
+    503: unknown;
+};
+
+export type ReceiveReplicateWebhookError = ReceiveReplicateWebhookErrors[keyof ReceiveReplicateWebhookErrors];
+
+export type ReceiveReplicateWebhookResponses = {
+    /**
+     * Successful Response
+     */
+    200: ReplicateWebhookReceipt;
+};
+
+export type ReceiveReplicateWebhookResponse = ReceiveReplicateWebhookResponses[keyof ReceiveReplicateWebhookResponses];
