@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from services.gateway.api.routes import auth, brands, generations, health, lora, projects
+from services.gateway.api.routes import auth, brands, generations, health, lora, projects, webhooks
 
 api_router = APIRouter(prefix="/api")
-for module in (health, auth, brands, lora, projects, generations):
+for module in (health, auth, brands, lora, projects, generations, webhooks):
     api_router.include_router(module.router)
 
 # Descriptions for /docs; a tag shows there even before its router has endpoints.
@@ -16,4 +16,8 @@ OPENAPI_TAGS = [
     {"name": "lora", "description": "A brand's LoRA model, trained on its product images (Replicate)."},
     {"name": "projects", "description": "Ad projects: chat and scripts."},
     {"name": "generations", "description": "Generating the ad from an approved script: progress and result."},
+    {
+        "name": "webhooks",
+        "description": "Your endpoints for signed generation and LoRA events, and their deliveries.",
+    },
 ]

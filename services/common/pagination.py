@@ -6,6 +6,7 @@ import base64
 import json
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, tuple_
 
@@ -39,7 +40,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID] | None:
         raise InvalidArgument("cursor is not one this API handed out") from None
 
 
-def keyset_page(query: Select, model, limit: int, cursor: str, *, newest_first: bool = True) -> Select:
+def keyset_page(query: Select, model: Any, limit: int, cursor: str, *, newest_first: bool = True) -> Select:
     """`query` limited to one page after `cursor`, ordered by (created_at, id); one row more than
     the page is fetched, so `page_of` can tell whether there is a next page."""
     key = tuple_(model.created_at, model.id)
