@@ -16,8 +16,8 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from tests.support.api import new_user
-from tests.support.generation import TERMINAL, ready_project, start, wait_for
+from tests.support.api import new_brand, new_user
+from tests.support.generation import TERMINAL, png, ready_project, start, wait_for
 from tests.support.webhook_receiver import running_receiver
 
 ALL_EVENTS = ["generation.completed", "generation.failed", "generation.cancelled", "lora.completed"]
@@ -238,6 +238,30 @@ async def test_failed_and_cancelled_generations_are_delivered(http, loopback_web
     data = verified(endpoint["secret"], fail_request)["data"]
     assert data["project_id"] == failing["id"] and data["status"] == "failed" and data["error_message"]
     assert "final_video_url" not in data
+
+
+async def test_a_trained_lora_is_delivered(http, loopback_webhooks, receiver, stack_replicate):
+    trainer = "ostris/wan-lora-trainer"
+    stack_replicate.add_model(trainer, latest_version="a" * 64)
+    stack_replicate.script(trainer, polls=1, output={"weights": "https://example.com/lora.safetensors"})
+    user = await new_user(http)
+    endpoint = (await register(http, user, receiver.url, ["lora.completed"])).json()
+    brand = await new_brand(http, user["headers"])
+    for i in range(5):
+        reply = await http.post(
+            f"/api/brands/{brand['id']}/files?kind=product_image",
+            files={"file": (f"p{i}.png", png((i * 40, 100, 150), (64, 64)), "image/png")},
+            headers=user["headers"],
+        )
+        assert reply.status_code == 201, reply.text
+    reply = await http.post(f"/api/brands/{brand['id']}/lora", headers=user["headers"])
+    assert reply.status_code == 202, reply.text
+
+    (request,) = receiver.wait_for(1)
+    body = verified(endpoint["secret"], request)
+    assert body["type"] == "lora.completed"
+    assert body["data"]["brand_id"] == brand["id"] and body["data"]["lora_id"] == reply.json()["id"]
+    assert body["data"]["status"] == "completed"
 
 
 async def test_an_endpoint_not_subscribed_or_disabled_gets_nothing(http, loopback_webhooks, receiver):
