@@ -165,6 +165,7 @@ async def test_endpoints_crud_validation_and_other_users(http, owner, other, loo
         ({"url": "https://10.0.0.1/hooks", "events": ALL_EVENTS}, "url"),
         ({"url": "http://127.0.0.2:8080/hooks", "events": ALL_EVENTS}, "url"),
         ({"url": "not a url", "events": ALL_EVENTS}, "url"),
+        ({"url": receiver.url, "events": ALL_EVENTS, "description": "nul \x00 inside"}, "description"),
     ]:
         reply = await http.post("/api/webhooks", json=body, headers=owner["headers"])
         assert reply.status_code == 422, (body, reply.text)

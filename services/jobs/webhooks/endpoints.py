@@ -24,6 +24,8 @@ endpoints = table_of(WebhookEndpoint)
 deliveries = table_of(WebhookDelivery)
 
 MAX_DESCRIPTION = 500
+# Within the gateway's 5 s deadline for the call.
+RESOLVE_TIMEOUT_S = 3.0
 
 
 def check_events(events: Sequence[str]) -> list[str]:
@@ -38,12 +40,21 @@ def check_events(events: Sequence[str]) -> list[str]:
 def check_description(description: str) -> str:
     if len(description) > MAX_DESCRIPTION:
         raise InvalidArgument(f"description must be at most {MAX_DESCRIPTION} characters")
+    if "\x00" in description:  # Postgres text can't hold it
+        raise InvalidArgument("description must not contain NUL characters")
     return description
 
 
 async def checked_url(url: str, settings: Settings) -> str:
-    # Resolving the host's name blocks: in a thread.
-    return (await asyncio.to_thread(check_url, url, settings.webhook_allow_loopback)).url
+    # Resolving the host's name blocks: in a thread, and bounded, so a slow resolver makes a 422
+    # rather than the caller's deadline running out.
+    try:
+        target = await asyncio.wait_for(
+            asyncio.to_thread(check_url, url, settings.webhook_allow_loopback), RESOLVE_TIMEOUT_S
+        )
+    except TimeoutError:
+        raise InvalidArgument(f"url host did not resolve within {RESOLVE_TIMEOUT_S:g} s") from None
+    return target.url
 
 
 async def create(
