@@ -16,7 +16,7 @@ from services.common.errors import InvalidArgument
 from services.jobs.webhooks import backoff
 from services.jobs.webhooks.addresses import RefusedAddress, check_url, is_public, parse
 from services.jobs.webhooks.secrets_box import SecretBox, new_secret
-from services.jobs.webhooks.sending import encode, signed_headers
+from services.jobs.webhooks.sending import encode, host_header, pinned_url, signed_headers
 
 NOT_PUBLIC = [
     "127.0.0.1",  # loopback
@@ -104,6 +104,16 @@ def test_loopback_by_address_only_when_allowed():
 def test_a_name_that_resolves_to_loopback_is_refused():
     with pytest.raises(InvalidArgument, match="localhost"):
         check_url("https://localhost./hook", allow_loopback=False)
+
+
+def test_an_attempt_connects_to_the_checked_address_with_the_name_as_host():
+    target = parse("https://hooks.example.com/in/zapcut?tenant=7", allow_loopback=False)
+    ip = ipaddress.ip_address("93.184.216.34")
+    assert pinned_url(target, ip) == "https://93.184.216.34:443/in/zapcut?tenant=7"
+    assert host_header(target) == "hooks.example.com"
+    v6 = parse("https://hooks.example.com:8443", allow_loopback=False)
+    assert pinned_url(v6, ipaddress.ip_address("2606:4700::1")) == "https://[2606:4700::1]:8443/"
+    assert host_header(v6) == "hooks.example.com:8443"
 
 
 def test_backoff_doubles_with_jitter_up_to_its_cap():

@@ -45,14 +45,14 @@ def encode(payload: dict) -> str:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
 
 
-def _pinned_url(target: Target, ip: IPAddress) -> str:
+def pinned_url(target: Target, ip: IPAddress) -> str:
     """The URL with the checked address in place of the host."""
     parts = urlsplit(target.url)
     host = f"[{ip}]" if ip.version == 6 else str(ip)
     return urlunsplit((target.scheme, f"{host}:{target.port}", parts.path or "/", parts.query, ""))
 
 
-def _host_header(target: Target) -> str:
+def host_header(target: Target) -> str:
     default = 443 if target.scheme == "https" else 80
     host = f"[{target.host}]" if target.literal is not None and target.literal.version == 6 else target.host
     return host if target.port == default else f"{host}:{target.port}"
@@ -75,14 +75,14 @@ def send(
     headers = signed_headers(secret, message_id, body, datetime.now(UTC)) | {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
-        "host": _host_header(target),
+        "host": host_header(target),
     }
     extensions = {"sni_hostname": target.host} if target.scheme == "https" and target.literal is None else {}
     error = "no address to connect to"
     with httpx.Client(timeout=httpx.Timeout(timeout_s), follow_redirects=False, trust_env=False) as client:
         for ip in addresses:
             request = client.build_request(
-                "POST", _pinned_url(target, ip), content=body.encode(), headers=headers, extensions=extensions
+                "POST", pinned_url(target, ip), content=body.encode(), headers=headers, extensions=extensions
             )
             try:
                 response = client.send(request, stream=True)
