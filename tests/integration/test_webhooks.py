@@ -244,7 +244,7 @@ async def test_failed_and_cancelled_generations_are_delivered(http, loopback_web
     assert "final_video_url" not in data
 
 
-async def test_a_trained_lora_is_delivered(http, loopback_webhooks, receiver, stack_replicate):
+async def test_a_trained_lora_is_delivered(http, db, loopback_webhooks, receiver, stack_replicate):
     trainer = "ostris/wan-lora-trainer"
     stack_replicate.add_model(trainer, latest_version="a" * 64)
     stack_replicate.script(trainer, polls=1, output={"weights": "https://example.com/lora.safetensors"})
@@ -266,6 +266,11 @@ async def test_a_trained_lora_is_delivered(http, loopback_webhooks, receiver, st
     assert body["type"] == "lora.completed"
     assert body["data"]["brand_id"] == brand["id"] and body["data"]["lora_id"] == reply.json()["id"]
     assert body["data"]["status"] == "completed"
+
+    # The brand's deletion takes the deliveries about its LoRA with it.
+    await delivery_becomes(http, user, endpoint["id"], "delivered")
+    assert (await http.delete(f"/api/brands/{brand['id']}", headers=user["headers"])).status_code == 204
+    await _until_no_rows(db, "SELECT count(*) FROM jobs.webhook_deliveries WHERE brand_id = %s", brand["id"])
 
 
 async def test_an_endpoint_not_subscribed_or_disabled_gets_nothing(http, loopback_webhooks, receiver):
