@@ -153,8 +153,9 @@ class LoraModel(Base):
 
 
 class OutboxEvent(OutboxRow, Base):
-    """jobs' events for accounts (generation.started, generation.settled), written in the same
-    transaction as the generation's change; services.common.outbox publishes them to the events
+    """jobs' events for accounts (generation.started, generation.settled; the latter, and
+    lora.completed, also for jobs' own webhooks), written in the same transaction as the
+    generation's (or LoRA's) change; services.common.outbox publishes them to the events
     stream and removes them. No foreign key to generations: an event outlives its generation's row
     (deleted with its project) until it is published."""
 
