@@ -17,7 +17,14 @@ TABLES = {
         "charges",
     },
     "media": {"media_objects"},
-    "jobs": {"generations", "generation_jobs", "lora_models", "outbox"},
+    "jobs": {
+        "generations",
+        "generation_jobs",
+        "lora_models",
+        "outbox",
+        "webhook_endpoints",
+        "webhook_deliveries",
+    },
 }
 
 
