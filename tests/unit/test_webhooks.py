@@ -179,3 +179,19 @@ def test_no_route_of_ours_takes_a_post_to_the_replicate_webhook():
         if "POST" in route.methods:
             match, _ = route.matches({"type": "http", "path": "/webhooks/replicate", "method": "POST"})
             assert match.name != "FULL", route.path
+
+
+def test_loopback_endpoints_are_refused_outside_debug():
+    from pydantic import ValidationError
+
+    from services.jobs.config import Settings
+
+    common = {
+        "_env_file": None,
+        "database_url": "postgresql://unused@127.0.0.1:1/unused",
+        "redis_url": "redis://127.0.0.1:1/0",
+        "webhook_allow_loopback": True,
+    }
+    with pytest.raises(ValidationError, match="WEBHOOK_ALLOW_LOOPBACK=true is allowed only when DEBUG"):
+        Settings(**common, debug=False, internal_token="i" * 32, secret_key="s" * 32)
+    assert Settings(**common, debug=True).webhook_allow_loopback
