@@ -45,6 +45,8 @@ GENERATION_SETTLED = "generation.settled"
 GENERATION_EVENTS = frozenset({GENERATION_STARTED, GENERATION_SETTLED})
 # accounts -> jobs: a generation's charge was given back ("generation_id", "user_id", "kind").
 CHARGE_REFUNDED = "charge.refunded"
+# jobs -> jobs (its webhooks): a brand's LoRA finished training ("lora_id", "brand_id", "user_id").
+LORA_COMPLETED = "lora.completed"
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ IDEMPOTENT_WRITES = {
     "zapcut.accounts.v1.AccountsAdmin/RenewTiers": "grants once per user and period",
     "zapcut.jobs.v1.Jobs/StartGeneration": "the gateway always sends an idempotency key",
     "zapcut.jobs.v1.Jobs/SetLoraApproval": "sets approved to the value given",
+    "zapcut.jobs.v1.Jobs/UpdateWebhookEndpoint": "sets the given fields to the given values",
     "zapcut.media.v1.Media/ConfirmUpload": "repeated after success it answers the file as recorded",
     "zapcut.media.v1.Media/DeleteObject": "deleting a deleted object deletes nothing",
 }
@@ -76,6 +77,9 @@ NOT_RETRIED = {
     "zapcut.jobs.v1.Jobs/ReceiveReplicateWebhook": (
         "a second run refuses the webhook-id the first claimed; Replicate retries a failed delivery"
     ),
+    "zapcut.jobs.v1.Jobs/CreateWebhookEndpoint": "creates an endpoint (and a secret shown once) each time",
+    "zapcut.jobs.v1.Jobs/DeleteWebhookEndpoint": "a second run answers NOT_FOUND",
+    "zapcut.jobs.v1.Jobs/RotateWebhookSecret": "a second run makes another secret than the one answered",
     "zapcut.media.v1.Media/UploadObject": "a client stream: the bytes sent are not kept to send again",
 }
 

@@ -1,8 +1,8 @@
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from services.common.settings import DatabaseConfig, OutboxConfig, RedisConfig
+from services.common.settings import DEV_SECRET_KEY, BaseConfig, DatabaseConfig, OutboxConfig, RedisConfig
 
 # A worker is declared lost when its job's heartbeat is older than this many monitoring intervals
 # (plus WORKER_LOST_MARGIN_S): one missed beat can be a slow Redis round trip, three cannot.
@@ -58,12 +58,41 @@ class Settings(DatabaseConfig, RedisConfig, OutboxConfig):
     # ... waiting this long before the second, doubling each time.
     generation_retry_base_s: float = Field(2.0, ge=0)
 
+    # --- webhooks to users' endpoints (services.jobs.webhooks) ------------------------------------
+    # The key that encrypts the endpoints' signing secrets at rest is derived from SECRET_KEY (the
+    # gateway's, the same value): set it for jobs and workers too; outside DEBUG it must be a real one.
+    secret_key: SecretStr | None = None
+    dev_secrets: ClassVar[dict[str, str]] = BaseConfig.dev_secrets | {"secret_key": DEV_SECRET_KEY}
+    # Endpoints one user may register.
+    webhook_max_endpoints_per_user: int = Field(10, ge=1, le=1000)
+    # Each delivery attempt gives up after this long (connect, TLS, request and answer).
+    webhook_timeout_s: float = Field(10.0, gt=0, le=60)
+    # Retries wait about this long after the first failure, doubling each time up to
+    # WEBHOOK_RETRY_MAX_S (with jitter), until WEBHOOK_RETRY_WINDOW_S after the event; then failed.
+    webhook_retry_base_s: float = Field(10.0, gt=0)
+    webhook_retry_max_s: float = Field(3600.0, gt=0)
+    webhook_retry_window_s: float = Field(24 * 3600.0, gt=0)
+    # How often the jobs service looks for deliveries that are due, when nothing woke it.
+    webhook_dispatch_interval_s: float = Field(1.0, gt=0)
+    # How long the final video's URL in a generation.completed stays valid (signed at each attempt).
+    webhook_video_url_expiry_s: int = Field(24 * 3600, ge=60, le=7 * 24 * 3600)
+    # Development only (refused unless DEBUG is true): endpoints may be http(s)://127.0.0.1:<port> or
+    # [::1], so a developer, and the tests, can receive webhooks on this machine. Production allows
+    # https URLs to public addresses only.
+    webhook_allow_loopback: bool = False
+
     @field_validator(
-        "replicate_api_token", "replicate_webhook_url", "replicate_webhook_secret", mode="before"
+        "replicate_api_token", "replicate_webhook_url", "replicate_webhook_secret", "secret_key", mode="before"
     )
     @classmethod
     def _empty_token_is_unset(cls, value):
         return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _loopback_webhooks_only_in_debug(self):
+        if self.webhook_allow_loopback and not self.debug:
+            raise ValueError("WEBHOOK_ALLOW_LOOPBACK=true is allowed only when DEBUG is true")
+        return self
 
     @model_validator(mode="after")
     def _replicate_needs_a_token(self):

@@ -5,8 +5,20 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, text
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import created_at, in_values, schema_metadata, updated_at, uuid_pk
@@ -127,6 +139,8 @@ class LoraModel(Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     brand_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False, index=True)
+    # Who started the training, for lora.completed webhooks; null on rows from before webhooks.
+    user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
     status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="pending", index=True)
     model_url: Mapped[str | None] = mapped_column(String(1024))
     preview_image_url: Mapped[str | None] = mapped_column(String(1024))
@@ -139,7 +153,73 @@ class LoraModel(Base):
 
 
 class OutboxEvent(OutboxRow, Base):
-    """jobs' events for accounts (generation.started, generation.settled), written in the same
-    transaction as the generation's change; services.common.outbox publishes them to the events
+    """jobs' events for accounts (generation.started, generation.settled; the latter, and
+    lora.completed, also for jobs' own webhooks), written in the same transaction as the
+    generation's (or LoRA's) change; services.common.outbox publishes them to the events
     stream and removes them. No foreign key to generations: an event outlives its generation's row
     (deleted with its project) until it is published."""
+
+
+WEBHOOK_EVENTS = ("generation.completed", "generation.failed", "generation.cancelled", "lora.completed")
+# pending: to be (re)tried at next_attempt_at; delivered: a 2xx came back; failed: given up.
+DELIVERY_STATUSES = ("pending", "delivered", "failed")
+
+
+class WebhookEndpoint(Base):
+    """A URL of a user's that receives signed events (services.jobs.webhooks)."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (Index("ix_webhook_endpoints_user_id_created_at", "user_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    # Owned by accounts; no foreign key across the service boundary (user.deleted removes these).
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    url: Mapped[str] = mapped_column(String(2048), nullable=False)
+    events: Mapped[list[str]] = mapped_column(ARRAY(String(50)), nullable=False)
+    description: Mapped[str] = mapped_column(String(500), nullable=False, server_default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
+    # The signing secret, encrypted (Fernet, key derived from SECRET_KEY): a dump of the database
+    # does not hand out the keys that sign what the users' servers trust.
+    secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint; its id is the `webhook-id` header, the same on every attempt."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint(in_values("status", DELIVERY_STATUSES), name="status"),
+        # The fan-out of one event to one endpoint happens once, however often the event arrives.
+        UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),
+        # The dispatcher's scan: what is due next.
+        Index("ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+        Index("ix_webhook_deliveries_endpoint_id_created_at", "endpoint_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False
+    )
+    # The events-stream event it came from (its outbox row's id).
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    event_type: Mapped[str] = mapped_column(String(50), nullable=False)
+    # {type, timestamp, data}; the final video's URL is signed at each attempt, from final_key.
+    payload: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    final_key: Mapped[str | None] = mapped_column(String(1024))
+    # What the event is about, so deleting a project or a brand deletes its deliveries.
+    project_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
+    brand_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # The last few attempts, newest first: [{at, status_code, error, duration_ms}].
+    recent_attempts: Mapped[list] = mapped_column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()

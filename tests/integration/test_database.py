@@ -17,7 +17,14 @@ TABLES = {
         "credit_ledger",
     },
     "media": {"media_objects"},
-    "jobs": {"generations", "generation_jobs", "lora_models", "outbox"},
+    "jobs": {
+        "generations",
+        "generation_jobs",
+        "lora_models",
+        "outbox",
+        "webhook_endpoints",
+        "webhook_deliveries",
+    },
 }
 
 

@@ -27,7 +27,7 @@ from services.jobs.runtime import Runtime
 from tests.support.api import new_brand, new_user
 from tests.support.fake_replicate import TOKEN
 from tests.support.generation import png
-from tests.support.stack import INTERNAL_TOKEN
+from tests.support.stack import INTERNAL_TOKEN, SECRET_KEY
 
 VIDEO = "wavespeedai/wan-2.1-i2v-480p"
 
@@ -45,6 +45,7 @@ def settings_for(stack, fake, jobs_db) -> Settings:
         database_url=jobs_db,
         redis_url=stack.env["REDIS_URL"],
         internal_token=INTERNAL_TOKEN,
+        secret_key=SECRET_KEY,
         media_addr=stack.grpc_address("media"),
         accounts_addr=stack.grpc_address("accounts"),
         generation_provider="replicate",

@@ -15,7 +15,7 @@ from services.jobs import failures
 from services.jobs.clients import ServiceCallFailed, ServiceCalls
 from services.jobs.config import Settings
 from services.jobs.media_types import InputError, PermanentProviderError
-from tests.support.stack import INTERNAL_TOKEN
+from tests.support.stack import INTERNAL_TOKEN, SECRET_KEY
 from zapcut.media.v1 import media_pb2
 
 
@@ -46,6 +46,7 @@ def test_a_call_to_a_service_that_is_not_listening_fails_readably_and_transientl
         database_url="postgresql+psycopg://unused@127.0.0.1:1/unused",
         redis_url="redis://127.0.0.1:1/0",
         internal_token=INTERNAL_TOKEN,
+        secret_key=SECRET_KEY,
         media_addr=f"127.0.0.1:{free_port()}",
         grpc_deadline_s=0.5,
     )

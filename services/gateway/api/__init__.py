@@ -11,10 +11,11 @@ from services.gateway.api.routes import (
     lora,
     projects,
     replicate_webhooks,
+    webhooks,
 )
 
 api_router = APIRouter(prefix="/api")
-for module in (health, auth, credits, brands, lora, projects, generations, replicate_webhooks):
+for module in (health, auth, credits, brands, lora, projects, generations, replicate_webhooks, webhooks):
     api_router.include_router(module.router)
 
 # Descriptions for /docs; a tag shows there even before its router has endpoints.
@@ -25,5 +26,9 @@ OPENAPI_TAGS = [
     {"name": "lora", "description": "A brand's LoRA model, trained on its product images (Replicate)."},
     {"name": "projects", "description": "Ad projects: chat and scripts."},
     {"name": "generations", "description": "Generating the ad from an approved script: progress and result."},
-    {"name": "webhooks", "description": "Webhooks: Replicate's deliveries in (signed, no bearer token)."},
+    {
+        "name": "webhooks",
+        "description": "Webhooks: your endpoints for signed generation and LoRA events and their deliveries, "
+        "and Replicate's deliveries in (signed, no bearer token).",
+    },
 ]

@@ -1,8 +1,10 @@
-"""What jobs does with the events it consumes from accounts (the events stream, consumer group
-`jobs`): deletions remove what jobs holds for the deleted owners (owners.py); charge.refunded
+"""What jobs does with the events it consumes (the events stream, consumer group `jobs`):
+deletions remove what jobs holds for the deleted owners (owners.py); charge.refunded
 records that a generation's charge is back with its user, which is what `refunded` on a
-generation says. Both are idempotent: a refund is recorded once, whatever the redeliveries, and a
-generation deleted meanwhile has nothing to record.
+generation says; jobs' own generation.settled and lora.completed become deliveries to the users'
+webhook endpoints (services.jobs.webhooks.fanout). All are idempotent: a refund is recorded once,
+whatever the redeliveries, a generation deleted meanwhile has nothing to record, and an event is
+fanned out to an endpoint once.
 """
 
 from __future__ import annotations
@@ -17,16 +19,21 @@ from services.common.db import table_of
 from services.common.events import CHARGE_REFUNDED, DELETION_EVENTS, Event
 from services.jobs.api.owners import delete_owned
 from services.jobs.models import Generation
+from services.jobs.webhooks import fanout
 
 log = logging.getLogger(__name__)
 
-CONSUMED = DELETION_EVENTS | {CHARGE_REFUNDED}
+CONSUMED = DELETION_EVENTS | {CHARGE_REFUNDED} | fanout.CONSUMED
 generations = table_of(Generation)
 
 
-async def handle(engine: AsyncEngine, media, event: Event) -> None:
+async def handle(engine: AsyncEngine, media, event: Event, on_deliveries=lambda: None) -> None:
+    """`on_deliveries` is called after an event added webhook deliveries (to send them at once)."""
     if event.type == CHARGE_REFUNDED:
         await record_refund(engine, event)
+    elif event.type in fanout.CONSUMED:
+        if await fanout.fan_out(engine, event):
+            on_deliveries()
     else:
         await delete_owned(engine, media, event)
 

@@ -1,6 +1,7 @@
 """Removing what jobs holds for users, brands and projects that accounts deleted (deletion events):
-generations with their steps, other jobs of the projects, LoRA models of the brands, and the
-objects the generations' steps stored.
+generations with their steps, other jobs of the projects, LoRA models of the brands, the
+objects the generations' steps stored, and webhooks: a deleted user's endpoints with their
+deliveries, and the deliveries about a deleted project's generations or a deleted brand's LoRA.
 
 A generation goes with its project, and with its user when the user is deleted (which also finds
 generations of projects that were deleted before generations were removed with their project).
@@ -28,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.db import table_of
 from services.common.events import Event, uuids
-from services.jobs.models import Generation, GenerationJob, LoraModel
+from services.jobs.models import Generation, GenerationJob, LoraModel, WebhookDelivery, WebhookEndpoint
 from zapcut.media.v1 import media_pb2
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 generations = table_of(Generation)
 steps = table_of(GenerationJob)
 loras = table_of(LoraModel)
+webhook_endpoints = table_of(WebhookEndpoint)
+webhook_deliveries = table_of(WebhookDelivery)
 
 # media's answers that mean "nothing to delete under this key" rather than "try again later".
 NOTHING_TO_DELETE = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT)
@@ -70,7 +73,19 @@ async def delete_owned(engine: AsyncEngine, media, event: Event) -> None:
                 .returning(generations.c.final_key)
             )
         ).all()
+        # Locked like the generations, so a fan-out of their events waits and then finds them gone.
+        await conn.execute(select(loras.c.id).where(loras.c.brand_id.in_(brand_ids)).with_for_update())
         removed_loras = await conn.execute(delete(loras).where(loras.c.brand_id.in_(brand_ids)))
+        # A user's endpoints take their deliveries with them (cascade).
+        await conn.execute(delete(webhook_endpoints).where(webhook_endpoints.c.user_id.in_(user_ids)))
+        await conn.execute(
+            delete(webhook_deliveries).where(
+                or_(
+                    webhook_deliveries.c.project_id.in_(project_ids),
+                    webhook_deliveries.c.brand_id.in_(brand_ids),
+                )
+            )
+        )
         late = {key for (key,) in [*removed_steps, *removed_generations] if key} - set(recorded)
         await _delete_objects(media, sorted(late))  # before commit: a failure keeps the rows for the retry
     log.info(

@@ -21,6 +21,7 @@ from services.jobs.api.servicer import JobsServicer
 from services.jobs.config import Settings
 from services.jobs.metrics import QueueCollector
 from services.jobs.models import OutboxEvent
+from services.jobs.webhooks.dispatch import Dispatcher
 from zapcut.accounts.v1 import accounts_pb2_grpc
 from zapcut.jobs.v1 import jobs_pb2_grpc
 from zapcut.media.v1 import media_pb2_grpc
@@ -53,10 +54,15 @@ async def serve(settings: Settings) -> None:
     servicer = JobsServicer(engine, redis, settings, accounts=accounts, media=media, relay=relay)
     # The reconciler settles generations with the workers' own (synchronous) code.
     sync_engine = create_sync_db(settings.database_url.get_secret_value(), pool_size=2, max_overflow=2)
-    # Removes the generations, jobs and LoRA models of deleted users, brands and projects, and
-    # records refunds (accounts' events).
+    # Enqueues webhook delivery attempts as they fall due, for the workers to send.
+    dispatcher = Dispatcher(engine, redis, settings)
+    # Removes the generations, jobs and LoRA models of deleted users, brands and projects, records
+    # refunds (accounts' events), and turns its own events into webhook deliveries.
     consumer = EventConsumer.from_settings(
-        settings, SERVICE, lambda event: events.handle(engine, media, event), events.CONSUMED
+        settings,
+        SERVICE,
+        lambda event: events.handle(engine, media, event, on_deliveries=dispatcher.nudge),
+        events.CONSUMED,
     )
 
     async def on_stop() -> None:
@@ -75,6 +81,7 @@ async def serve(settings: Settings) -> None:
             Reconciler(engine, redis, settings, sync_engine).run_forever(),
             consumer.run(),
             relay.run(),
+            dispatcher.run(),
         ],
         on_stop=on_stop,
     )

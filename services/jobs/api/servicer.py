@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 
 from redis import Redis
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common.context import caller_id
 from services.common.db import ping
 from services.common.errors import NotFound
 from services.common.ids import parse_id
 from services.common.outbox import OutboxRelay
 from services.common.probes import DependencyCheck
+from services.common.settings import secret_value
 from services.common.timestamps import timestamp
 from services.jobs.config import Settings
 from services.jobs.generation import cancel, queries, start
@@ -22,6 +25,8 @@ from services.jobs.lora import api as lora
 from services.jobs.queue import job_records, rq_jobs
 from services.jobs.queue.create_job import create_job
 from services.jobs.replicate_webhooks import receive
+from services.jobs.webhooks import endpoints
+from services.jobs.webhooks.secrets_box import SecretBox
 from zapcut.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 
 
@@ -48,6 +53,7 @@ class JobsServicer(jobs_pb2_grpc.JobsServicer):
             {"postgres": lambda: ping(engine), "redis": lambda: asyncio.to_thread(redis.ping)},
             settings.probe_timeout_s,
         )
+from services.common.settings import secret_value
 
     async def CreateJob(self, request, context):
         row = await create_job(
@@ -132,6 +138,58 @@ class JobsServicer(jobs_pb2_grpc.JobsServicer):
         outcome = await asyncio.to_thread(receive.receive, self.redis, self.settings, request.body, headers)
         return jobs_pb2.ReplicateWebhookReceipt(outcome=outcome)
 
+    # --- webhook endpoints
+
+    async def CreateWebhookEndpoint(self, request, context):
+        row, secret = await endpoints.create(
+            self.engine,
+            self.settings,
+            self.secrets,
+            caller_id(),
+            url=request.url,
+            events=list(request.events),
+            description=request.description,
+        )
+        return endpoint_message(row, secret)
+
+    async def ListWebhookEndpoints(self, request, context):
+        rows, next_cursor = await endpoints.page(self.engine, caller_id(), request.limit, request.cursor)
+        return jobs_pb2.ListWebhookEndpointsResponse(
+            endpoints=[endpoint_message(r) for r in rows], next_cursor=next_cursor
+        )
+
+    async def GetWebhookEndpoint(self, request, context):
+        return endpoint_message(await endpoints.get(self.engine, caller_id(), request.id))
+
+    async def UpdateWebhookEndpoint(self, request, context):
+        row = await endpoints.change(
+            self.engine,
+            self.settings,
+            caller_id(),
+            request.id,
+            url=request.url if request.HasField("url") else None,
+            events=list(request.events) if request.set_events else None,
+            description=request.description if request.HasField("description") else None,
+            enabled=request.enabled if request.HasField("enabled") else None,
+        )
+        return endpoint_message(row)
+
+    async def DeleteWebhookEndpoint(self, request, context):
+        await endpoints.remove(self.engine, caller_id(), request.id)
+        return jobs_pb2.DeleteWebhookEndpointResponse()
+
+    async def RotateWebhookSecret(self, request, context):
+        row, secret = await endpoints.rotate_secret(self.engine, self.secrets, caller_id(), request.id)
+        return endpoint_message(row, secret)
+
+    async def ListWebhookDeliveries(self, request, context):
+        rows, next_cursor = await endpoints.deliveries_page(
+            self.engine, caller_id(), request.endpoint_id, request.limit, request.cursor
+        )
+        return jobs_pb2.ListWebhookDeliveriesResponse(
+            deliveries=[delivery_message(r) for r in rows], next_cursor=next_cursor
+        )
+
     async def CheckDependencies(self, request, context):
         return await self.dependencies()
 
@@ -210,3 +268,44 @@ def lora_message(row: Row) -> jobs_pb2.LoraModel:
         trained_at=timestamp(row.trained_at),
         created_at=timestamp(row.created_at),
     )
+
+
+def endpoint_message(row: Row, secret: str = "") -> jobs_pb2.WebhookEndpoint:
+    return jobs_pb2.WebhookEndpoint(
+        id=str(row.id),
+        url=row.url,
+        events=list(row.events),
+        description=row.description,
+        enabled=row.enabled,
+        secret=secret,
+        created_at=timestamp(row.created_at),
+        updated_at=timestamp(row.updated_at),
+    )
+
+
+def delivery_message(row: Row) -> jobs_pb2.WebhookDelivery:
+    message = jobs_pb2.WebhookDelivery(
+        id=str(row.id),
+        endpoint_id=str(row.endpoint_id),
+        event_type=row.event_type,
+        payload_json=json.dumps(row.payload),
+        status=row.status,
+        attempts=row.attempts,
+        last_status_code=row.last_status_code or 0,
+        last_error=row.last_error or "",
+        created_at=timestamp(row.created_at),
+        recent_attempts=[
+            jobs_pb2.WebhookAttempt(
+                at=timestamp(datetime.fromisoformat(a["at"])),
+                status_code=a.get("status_code") or 0,
+                error=a.get("error") or "",
+                duration_ms=a.get("duration_ms") or 0,
+            )
+            for a in row.recent_attempts
+        ],
+    )
+    if row.status == "pending" and (at := timestamp(row.next_attempt_at)) is not None:
+        message.next_attempt_at.CopyFrom(at)
+    if (at := timestamp(row.last_attempt_at)) is not None:
+        message.last_attempt_at.CopyFrom(at)
+    return message

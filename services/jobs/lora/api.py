@@ -71,7 +71,7 @@ async def start(engine: AsyncEngine, accounts, queue: Queue, settings: Settings,
         if running is not None:
             raise AlreadyExists("a LoRA training for this brand is still running")
         lora_id = await conn.scalar(
-            insert(loras).values(brand_id=brand_uuid, status="pending").returning(loras.c.id)
+            insert(loras).values(brand_id=brand_uuid, user_id=user_id, status="pending").returning(loras.c.id)
         )
     try:
         await asyncio.to_thread(enqueue, queue, settings, lora_id)

@@ -14,9 +14,11 @@ import httpx
 from sqlalchemy import func, select, update
 
 from services.common.db import table_of
+from services.common.events import LORA_COMPLETED
+from services.common.outbox import new_event
 from services.jobs.failures import describe
 from services.jobs.media_types import PermanentProviderError, TransientProviderError
-from services.jobs.models import LoraModel
+from services.jobs.models import LoraModel, OutboxEvent
 from services.jobs.providers.replicate.trainings import ReplicateTrainings
 from services.jobs.queue.job_types import JobContext
 from services.jobs.replicate_webhooks.mailbox import Mailbox
@@ -25,6 +27,7 @@ from zapcut.media.v1 import media_pb2
 log = logging.getLogger(__name__)
 
 loras = table_of(LoraModel)
+outbox = table_of(OutboxEvent)
 
 
 def run(ctx: JobContext, params: dict) -> None:
@@ -88,4 +91,13 @@ def _training_images_url(calls, brand_id, lora_id) -> str:
 
 def _update(engine, lora_id: uuid.UUID, **values) -> None:
     with engine.begin() as conn:
-        conn.execute(update(loras).where(loras.c.id == lora_id).values(**values))
+        row = conn.execute(
+            update(loras)
+            .where(loras.c.id == lora_id)
+            .values(**values)
+            .returning(loras.c.brand_id, loras.c.user_id)
+        ).one_or_none()
+        if row is not None and values.get("status") == "completed" and row.user_id is not None:
+            # In the same transaction, for the user's webhooks (services.jobs.webhooks.fanout).
+            payload = {"lora_id": str(lora_id), "brand_id": str(row.brand_id), "user_id": str(row.user_id)}
+            conn.execute(new_event(outbox, LORA_COMPLETED, lora_id, payload))

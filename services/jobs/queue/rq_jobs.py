@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 RUN_JOB = "services.jobs.worker.tasks.run_job"
 ON_FAILURE = "services.jobs.worker.tasks.on_job_failure"
 RUN_LORA_TRAINING = "services.jobs.worker.tasks.run_lora_training"
+DELIVER_WEBHOOK = "services.jobs.worker.tasks.deliver_webhook"
 LORA_RESULT_TTL_S = 3600
 # RQ statuses after which the job will not run again by itself.
 ENDED = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
@@ -85,6 +86,42 @@ def enqueue_lora_training(q: Queue, lora_id, timeout_s: int) -> None:
         job_timeout=timeout_s,
         result_ttl=LORA_RESULT_TTL_S,
     )
+
+
+def webhook_job_id(delivery_id, attempt: int) -> str:
+    return f"webhook-{delivery_id}-{attempt}"
+
+
+def enqueue_webhook_attempts(q: Queue, due: list[tuple[str, int]], timeout_s: int) -> list[str]:
+    """For due deliveries (id, attempts so far): enqueue the next attempt of each that has no RQ job
+    for it yet, or whose job ended without settling the row (its worker died: the row's lease ran
+    out). At the front of the queue: an attempt takes a moment, and must not wait behind renders
+    that are queued. Returns the job ids enqueued."""
+    job_ids = [webhook_job_id(delivery_id, attempt) for delivery_id, attempt in due]
+    enqueued = []
+    found = Job.fetch_many(job_ids, connection=q.connection)
+    for (delivery_id, attempt), job_id, job in zip(due, job_ids, found, strict=True):
+        if job is not None:
+            if job.get_status(refresh=False) not in ENDED:
+                continue
+            job.delete()
+        try:
+            q.enqueue(
+                DELIVER_WEBHOOK,
+                str(delivery_id),
+                attempt,
+                job_id=job_id,
+                unique=True,
+                at_front=True,
+                job_timeout=timeout_s,
+                result_ttl=60,
+                failure_ttl=24 * 3600,
+                description=f"webhook delivery {delivery_id} attempt {attempt + 1}",
+            )
+        except DuplicateJobError:
+            continue
+        enqueued.append(job_id)
+    return enqueued
 
 
 def enqueue_missing(q: Queue, jobs: list[tuple[str, int]], failure_ttl_s: int) -> list[str]:

@@ -31,6 +31,7 @@ from services.jobs.models import GenerationJob
 from services.jobs.queue import worker_losses
 from services.jobs.queue.job_types import JOB_TYPES, LORA_TRAINING, JobContext, JobType
 from services.jobs.runtime import runtime
+from services.jobs.webhooks import deliver
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,11 @@ def _after(kind: JobType, context: JobContext, params: dict) -> None:
 
 def run_lora_training(lora_id: str) -> None:
     JOB_TYPES[LORA_TRAINING].run(JobContext(lora_id, "", runtime()), {})
+
+
+def deliver_webhook(delivery_id: str, attempt: int) -> None:
+    """One attempt at a webhook delivery; its row is its record (services.jobs.webhooks.deliver)."""
+    deliver.deliver(runtime(), delivery_id, attempt)
 
 
 def on_job_failure(job, connection, exc_type, exc_value, traceback) -> None:

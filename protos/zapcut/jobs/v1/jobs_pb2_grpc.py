@@ -96,6 +96,41 @@ class JobsStub:
                 request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ReplicateWebhook.SerializeToString,
                 response_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ReplicateWebhookReceipt.FromString,
                 _registered_method=True)
+        self.CreateWebhookEndpoint = channel.unary_unary(
+                '/zapcut.jobs.v1.Jobs/CreateWebhookEndpoint',
+                request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.CreateWebhookEndpointRequest.SerializeToString,
+                response_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.WebhookEndpoint.FromString,
+                _registered_method=True)
+        self.ListWebhookEndpoints = channel.unary_unary(
+                '/zapcut.jobs.v1.Jobs/ListWebhookEndpoints',
+                request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ListWebhookEndpointsRequest.SerializeToString,
+                response_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ListWebhookEndpointsResponse.FromString,
+                _registered_method=True)
+        self.GetWebhookEndpoint = channel.unary_unary(
+                '/zapcut.jobs.v1.Jobs/GetWebhookEndpoint',
+                request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.WebhookEndpointRequest.SerializeToString,
+                response_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.WebhookEndpoint.FromString,
+                _registered_method=True)
+        self.UpdateWebhookEndpoint = channel.unary_unary(
+                '/zapcut.jobs.v1.Jobs/UpdateWebhookEndpoint',
+                request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.UpdateWebhookEndpointRequest.SerializeToString,
+                response_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.WebhookEndpoint.FromString,
+                _registered_method=True)
+        self.DeleteWebhookEndpoint = channel.unary_unary(
+                '/zapcut.jobs.v1.Jobs/DeleteWebhookEndpoint',
+                request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.WebhookEndpointRequest.SerializeToString,
+                response_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.DeleteWebhookEndpointResponse.FromString,
+                _registered_method=True)
+        self.RotateWebhookSecret = channel.unary_unary(
+                '/zapcut.jobs.v1.Jobs/RotateWebhookSecret',
+                request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.WebhookEndpointRequest.SerializeToString,
+                response_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.WebhookEndpoint.FromString,
+                _registered_method=True)
+        self.ListWebhookDeliveries = channel.unary_unary(
+                '/zapcut.jobs.v1.Jobs/ListWebhookDeliveries',
+                request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ListWebhookDeliveriesRequest.SerializeToString,
+                response_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ListWebhookDeliveriesResponse.FromString,
+                _registered_method=True)
 
 
 class JobsServicer:
@@ -185,6 +220,53 @@ class JobsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateWebhookEndpoint(self, request, context):
+        """--- webhook endpoints of the user in x-user-id, and their deliveries. Another user's endpoint
+        is NOT_FOUND. INVALID_ARGUMENT for a URL that is not https to a public address, an unknown or
+        no event, or one endpoint too many; its message starts with the field it is about.
+        with its secret
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhookEndpoints(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetWebhookEndpoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateWebhookEndpoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteWebhookEndpoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateWebhookSecret(self, request, context):
+        """with its secret
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhookDeliveries(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -247,6 +329,41 @@ def add_JobsServicer_to_server(servicer, server):
                     servicer.ReceiveReplicateWebhook,
                     request_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ReplicateWebhook.FromString,
                     response_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ReplicateWebhookReceipt.SerializeToString,
+            ),
+            'CreateWebhookEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWebhookEndpoint,
+                    request_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.CreateWebhookEndpointRequest.FromString,
+                    response_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.WebhookEndpoint.SerializeToString,
+            ),
+            'ListWebhookEndpoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhookEndpoints,
+                    request_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ListWebhookEndpointsRequest.FromString,
+                    response_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ListWebhookEndpointsResponse.SerializeToString,
+            ),
+            'GetWebhookEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWebhookEndpoint,
+                    request_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.WebhookEndpointRequest.FromString,
+                    response_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.WebhookEndpoint.SerializeToString,
+            ),
+            'UpdateWebhookEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateWebhookEndpoint,
+                    request_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.UpdateWebhookEndpointRequest.FromString,
+                    response_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.WebhookEndpoint.SerializeToString,
+            ),
+            'DeleteWebhookEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteWebhookEndpoint,
+                    request_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.WebhookEndpointRequest.FromString,
+                    response_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.DeleteWebhookEndpointResponse.SerializeToString,
+            ),
+            'RotateWebhookSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateWebhookSecret,
+                    request_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.WebhookEndpointRequest.FromString,
+                    response_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.WebhookEndpoint.SerializeToString,
+            ),
+            'ListWebhookDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhookDeliveries,
+                    request_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ListWebhookDeliveriesRequest.FromString,
+                    response_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ListWebhookDeliveriesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -574,6 +691,195 @@ class Jobs:
             '/zapcut.jobs.v1.Jobs/ReceiveReplicateWebhook',
             zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ReplicateWebhook.SerializeToString,
             zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ReplicateWebhookReceipt.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateWebhookEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.jobs.v1.Jobs/CreateWebhookEndpoint',
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.CreateWebhookEndpointRequest.SerializeToString,
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.WebhookEndpoint.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhookEndpoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.jobs.v1.Jobs/ListWebhookEndpoints',
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ListWebhookEndpointsRequest.SerializeToString,
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ListWebhookEndpointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWebhookEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.jobs.v1.Jobs/GetWebhookEndpoint',
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.WebhookEndpointRequest.SerializeToString,
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.WebhookEndpoint.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateWebhookEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.jobs.v1.Jobs/UpdateWebhookEndpoint',
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.UpdateWebhookEndpointRequest.SerializeToString,
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.WebhookEndpoint.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteWebhookEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.jobs.v1.Jobs/DeleteWebhookEndpoint',
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.WebhookEndpointRequest.SerializeToString,
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.DeleteWebhookEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateWebhookSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.jobs.v1.Jobs/RotateWebhookSecret',
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.WebhookEndpointRequest.SerializeToString,
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.WebhookEndpoint.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhookDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.jobs.v1.Jobs/ListWebhookDeliveries',
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ListWebhookDeliveriesRequest.SerializeToString,
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ListWebhookDeliveriesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -60,6 +60,19 @@ class JobsStub:
     NOT_FOUND when REPLICATE_WEBHOOK_SECRET is not set; UNAUTHENTICATED for a missing or bad
     signature, a timestamp over 5 minutes off, or a webhook-id seen before.
     """
+    CreateWebhookEndpoint: _grpc.UnaryUnaryMultiCallable[_jobs_pb2.CreateWebhookEndpointRequest, _jobs_pb2.WebhookEndpoint]
+    """--- webhook endpoints of the user in x-user-id, and their deliveries. Another user's endpoint
+    is NOT_FOUND. INVALID_ARGUMENT for a URL that is not https to a public address, an unknown or
+    no event, or one endpoint too many; its message starts with the field it is about.
+    with its secret
+    """
+    ListWebhookEndpoints: _grpc.UnaryUnaryMultiCallable[_jobs_pb2.ListWebhookEndpointsRequest, _jobs_pb2.ListWebhookEndpointsResponse]
+    GetWebhookEndpoint: _grpc.UnaryUnaryMultiCallable[_jobs_pb2.WebhookEndpointRequest, _jobs_pb2.WebhookEndpoint]
+    UpdateWebhookEndpoint: _grpc.UnaryUnaryMultiCallable[_jobs_pb2.UpdateWebhookEndpointRequest, _jobs_pb2.WebhookEndpoint]
+    DeleteWebhookEndpoint: _grpc.UnaryUnaryMultiCallable[_jobs_pb2.WebhookEndpointRequest, _jobs_pb2.DeleteWebhookEndpointResponse]
+    RotateWebhookSecret: _grpc.UnaryUnaryMultiCallable[_jobs_pb2.WebhookEndpointRequest, _jobs_pb2.WebhookEndpoint]
+    """with its secret"""
+    ListWebhookDeliveries: _grpc.UnaryUnaryMultiCallable[_jobs_pb2.ListWebhookDeliveriesRequest, _jobs_pb2.ListWebhookDeliveriesResponse]
 
 @_typing.type_check_only
 class JobsAsyncStub(JobsStub):
@@ -92,6 +105,19 @@ class JobsAsyncStub(JobsStub):
     NOT_FOUND when REPLICATE_WEBHOOK_SECRET is not set; UNAUTHENTICATED for a missing or bad
     signature, a timestamp over 5 minutes off, or a webhook-id seen before.
     """
+    CreateWebhookEndpoint: _aio.UnaryUnaryMultiCallable[_jobs_pb2.CreateWebhookEndpointRequest, _jobs_pb2.WebhookEndpoint]  # type: ignore[assignment]
+    """--- webhook endpoints of the user in x-user-id, and their deliveries. Another user's endpoint
+    is NOT_FOUND. INVALID_ARGUMENT for a URL that is not https to a public address, an unknown or
+    no event, or one endpoint too many; its message starts with the field it is about.
+    with its secret
+    """
+    ListWebhookEndpoints: _aio.UnaryUnaryMultiCallable[_jobs_pb2.ListWebhookEndpointsRequest, _jobs_pb2.ListWebhookEndpointsResponse]  # type: ignore[assignment]
+    GetWebhookEndpoint: _aio.UnaryUnaryMultiCallable[_jobs_pb2.WebhookEndpointRequest, _jobs_pb2.WebhookEndpoint]  # type: ignore[assignment]
+    UpdateWebhookEndpoint: _aio.UnaryUnaryMultiCallable[_jobs_pb2.UpdateWebhookEndpointRequest, _jobs_pb2.WebhookEndpoint]  # type: ignore[assignment]
+    DeleteWebhookEndpoint: _aio.UnaryUnaryMultiCallable[_jobs_pb2.WebhookEndpointRequest, _jobs_pb2.DeleteWebhookEndpointResponse]  # type: ignore[assignment]
+    RotateWebhookSecret: _aio.UnaryUnaryMultiCallable[_jobs_pb2.WebhookEndpointRequest, _jobs_pb2.WebhookEndpoint]  # type: ignore[assignment]
+    """with its secret"""
+    ListWebhookDeliveries: _aio.UnaryUnaryMultiCallable[_jobs_pb2.ListWebhookDeliveriesRequest, _jobs_pb2.ListWebhookDeliveriesResponse]  # type: ignore[assignment]
 
 class JobsServicer(metaclass=_abc_1.ABCMeta):
     """Jobs owns generation_jobs and lora_models and runs the work on RQ workers."""
@@ -193,5 +219,60 @@ class JobsServicer(metaclass=_abc_1.ABCMeta):
         NOT_FOUND when REPLICATE_WEBHOOK_SECRET is not set; UNAUTHENTICATED for a missing or bad
         signature, a timestamp over 5 minutes off, or a webhook-id seen before.
         """
+
+    @_abc_1.abstractmethod
+    def CreateWebhookEndpoint(
+        self,
+        request: _jobs_pb2.CreateWebhookEndpointRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_jobs_pb2.WebhookEndpoint, _abc.Awaitable[_jobs_pb2.WebhookEndpoint]]:
+        """--- webhook endpoints of the user in x-user-id, and their deliveries. Another user's endpoint
+        is NOT_FOUND. INVALID_ARGUMENT for a URL that is not https to a public address, an unknown or
+        no event, or one endpoint too many; its message starts with the field it is about.
+        with its secret
+        """
+
+    @_abc_1.abstractmethod
+    def ListWebhookEndpoints(
+        self,
+        request: _jobs_pb2.ListWebhookEndpointsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_jobs_pb2.ListWebhookEndpointsResponse, _abc.Awaitable[_jobs_pb2.ListWebhookEndpointsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetWebhookEndpoint(
+        self,
+        request: _jobs_pb2.WebhookEndpointRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_jobs_pb2.WebhookEndpoint, _abc.Awaitable[_jobs_pb2.WebhookEndpoint]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateWebhookEndpoint(
+        self,
+        request: _jobs_pb2.UpdateWebhookEndpointRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_jobs_pb2.WebhookEndpoint, _abc.Awaitable[_jobs_pb2.WebhookEndpoint]]: ...
+
+    @_abc_1.abstractmethod
+    def DeleteWebhookEndpoint(
+        self,
+        request: _jobs_pb2.WebhookEndpointRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_jobs_pb2.DeleteWebhookEndpointResponse, _abc.Awaitable[_jobs_pb2.DeleteWebhookEndpointResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RotateWebhookSecret(
+        self,
+        request: _jobs_pb2.WebhookEndpointRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_jobs_pb2.WebhookEndpoint, _abc.Awaitable[_jobs_pb2.WebhookEndpoint]]:
+        """with its secret"""
+
+    @_abc_1.abstractmethod
+    def ListWebhookDeliveries(
+        self,
+        request: _jobs_pb2.ListWebhookDeliveriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_jobs_pb2.ListWebhookDeliveriesResponse, _abc.Awaitable[_jobs_pb2.ListWebhookDeliveriesResponse]]: ...
 
 def add_JobsServicer_to_server(servicer: JobsServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
