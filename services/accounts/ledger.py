@@ -18,8 +18,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.accounts.models import CreditEntry, User
-from services.accounts.pagination import keyset_page, page_of
 from services.common.errors import InvalidArgument, NotFound
+from services.common.pagination import keyset_page, page_of
 
 MAX_GRANT = 1_000_000
 # users.credits and balance_after are Postgres integers.

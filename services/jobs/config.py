@@ -82,7 +82,11 @@ class Settings(DatabaseConfig, RedisConfig, OutboxConfig):
     webhook_allow_loopback: bool = False
 
     @field_validator(
-        "replicate_api_token", "replicate_webhook_url", "replicate_webhook_secret", "secret_key", mode="before"
+        "replicate_api_token",
+        "replicate_webhook_url",
+        "replicate_webhook_secret",
+        "secret_key",
+        mode="before",
     )
     @classmethod
     def _empty_token_is_unset(cls, value):

@@ -53,7 +53,7 @@ class JobsServicer(jobs_pb2_grpc.JobsServicer):
             {"postgres": lambda: ping(engine), "redis": lambda: asyncio.to_thread(redis.ping)},
             settings.probe_timeout_s,
         )
-from services.common.settings import secret_value
+        self.secrets = SecretBox(secret_value(settings.secret_key))
 
     async def CreateJob(self, request, context):
         row = await create_job(

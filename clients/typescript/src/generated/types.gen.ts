@@ -543,6 +543,38 @@ export type PageProjectOut = {
 };
 
 /**
+ * Page[WebhookDeliveryOut]
+ */
+export type PageWebhookDeliveryOut = {
+    /**
+     * Items
+     */
+    items: Array<WebhookDeliveryOut>;
+    /**
+     * Next Cursor
+     *
+     * Pass as `cursor` for the next page; null on the last.
+     */
+    next_cursor?: string | null;
+};
+
+/**
+ * Page[WebhookEndpointOut]
+ */
+export type PageWebhookEndpointOut = {
+    /**
+     * Items
+     */
+    items: Array<WebhookEndpointOut>;
+    /**
+     * Next Cursor
+     *
+     * Pass as `cursor` for the next page; null on the last.
+     */
+    next_cursor?: string | null;
+};
+
+/**
  * ProjectCreate
  */
 export type ProjectCreate = {
@@ -1034,6 +1066,212 @@ export type ValidationError = {
     ctx?: {
         [key: string]: unknown;
     };
+};
+
+/**
+ * WebhookAttemptOut
+ */
+export type WebhookAttemptOut = {
+    /**
+     * At
+     */
+    at: string;
+    /**
+     * Status Code
+     *
+     * The endpoint's HTTP status; null when it did not answer.
+     */
+    status_code: number | null;
+    /**
+     * Error
+     */
+    error: string | null;
+    /**
+     * Duration Ms
+     */
+    duration_ms: number;
+};
+
+/**
+ * WebhookDeliveryOut
+ */
+export type WebhookDeliveryOut = {
+    /**
+     * Id
+     *
+     * The `webhook-id` header: the same on every attempt of this delivery.
+     */
+    id: string;
+    /**
+     * Event Type
+     */
+    event_type: 'generation.completed' | 'generation.failed' | 'generation.cancelled' | 'lora.completed';
+    /**
+     * Payload
+     *
+     * What is sent, except `data.final_video_url`, signed afresh at each attempt.
+     */
+    payload: {
+        [key: string]: unknown;
+    };
+    /**
+     * Status
+     */
+    status: 'pending' | 'delivered' | 'failed';
+    /**
+     * Attempts
+     */
+    attempts: number;
+    /**
+     * Next Attempt At
+     *
+     * When the next attempt is due (pending only).
+     */
+    next_attempt_at: string | null;
+    /**
+     * Last Attempt At
+     */
+    last_attempt_at: string | null;
+    /**
+     * Last Status Code
+     */
+    last_status_code: number | null;
+    /**
+     * Last Error
+     */
+    last_error: string | null;
+    /**
+     * Recent Attempts
+     *
+     * The last few attempts, newest first.
+     */
+    recent_attempts: Array<WebhookAttemptOut>;
+    /**
+     * Created At
+     */
+    created_at: string;
+};
+
+/**
+ * WebhookEndpointCreate
+ */
+export type WebhookEndpointCreate = {
+    /**
+     * Url
+     *
+     * Where events are POSTed: an https URL to a public address (no loopback, private, link-local or metadata addresses, also after DNS resolution; redirects are not followed).
+     */
+    url: string;
+    /**
+     * Events
+     *
+     * The events to receive.
+     */
+    events: Array<'generation.completed' | 'generation.failed' | 'generation.cancelled' | 'lora.completed'>;
+    /**
+     * Description
+     */
+    description?: string;
+};
+
+/**
+ * WebhookEndpointOut
+ */
+export type WebhookEndpointOut = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Url
+     */
+    url: string;
+    /**
+     * Events
+     */
+    events: Array<'generation.completed' | 'generation.failed' | 'generation.cancelled' | 'lora.completed'>;
+    /**
+     * Description
+     */
+    description: string;
+    /**
+     * Enabled
+     */
+    enabled: boolean;
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Updated At
+     */
+    updated_at: string;
+};
+
+/**
+ * WebhookEndpointUpdate
+ */
+export type WebhookEndpointUpdate = {
+    /**
+     * Url
+     *
+     * Where events are POSTed: an https URL to a public address (no loopback, private, link-local or metadata addresses, also after DNS resolution; redirects are not followed).
+     */
+    url?: string | null;
+    /**
+     * Events
+     */
+    events?: Array<'generation.completed' | 'generation.failed' | 'generation.cancelled' | 'lora.completed'> | null;
+    /**
+     * Description
+     */
+    description?: string | null;
+    /**
+     * Enabled
+     *
+     * A disabled endpoint is sent nothing.
+     */
+    enabled?: boolean | null;
+};
+
+/**
+ * WebhookEndpointWithSecret
+ */
+export type WebhookEndpointWithSecret = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Url
+     */
+    url: string;
+    /**
+     * Events
+     */
+    events: Array<'generation.completed' | 'generation.failed' | 'generation.cancelled' | 'lora.completed'>;
+    /**
+     * Description
+     */
+    description: string;
+    /**
+     * Enabled
+     */
+    enabled: boolean;
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Updated At
+     */
+    updated_at: string;
+    /**
+     * Secret
+     *
+     * Verifies the `webhook-signature` of every delivery (Standard Webhooks). Shown only in this answer: keep it; POST .../rotate-secret makes a new one.
+     */
+    secret: string;
 };
 
 export type SystemHealthApiHealthGetData = {
@@ -2287,3 +2525,237 @@ export type ReceiveReplicateWebhookResponses = {
 };
 
 export type ReceiveReplicateWebhookResponse = ReceiveReplicateWebhookResponses[keyof ReceiveReplicateWebhookResponses];
+
+export type ListWebhookEndpointsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Cursor
+         */
+        cursor?: string;
+    };
+    url: '/api/webhooks';
+};
+
+export type ListWebhookEndpointsErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type ListWebhookEndpointsError = ListWebhookEndpointsErrors[keyof ListWebhookEndpointsErrors];
+
+export type ListWebhookEndpointsResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageWebhookEndpointOut;
+};
+
+export type ListWebhookEndpointsResponse = ListWebhookEndpointsResponses[keyof ListWebhookEndpointsResponses];
+
+export type CreateWebhookEndpointData = {
+    body: WebhookEndpointCreate;
+    path?: never;
+    query?: never;
+    url: '/api/webhooks';
+};
+
+export type CreateWebhookEndpointErrors = {
+    /**
+     * A URL that is not https to a public address, an unknown event, or too many endpoints.
+     */
+    422: unknown;
+};
+
+export type CreateWebhookEndpointResponses = {
+    /**
+     * Successful Response
+     */
+    201: WebhookEndpointWithSecret;
+};
+
+export type CreateWebhookEndpointResponse = CreateWebhookEndpointResponses[keyof CreateWebhookEndpointResponses];
+
+export type DeleteWebhookEndpointData = {
+    body?: never;
+    path: {
+        /**
+         * Endpoint Id
+         */
+        endpoint_id: string;
+    };
+    query?: never;
+    url: '/api/webhooks/{endpoint_id}';
+};
+
+export type DeleteWebhookEndpointErrors = {
+    /**
+     * No such endpoint of the caller's (another user's is unknown too).
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type DeleteWebhookEndpointError = DeleteWebhookEndpointErrors[keyof DeleteWebhookEndpointErrors];
+
+export type DeleteWebhookEndpointResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type DeleteWebhookEndpointResponse = DeleteWebhookEndpointResponses[keyof DeleteWebhookEndpointResponses];
+
+export type GetWebhookEndpointData = {
+    body?: never;
+    path: {
+        /**
+         * Endpoint Id
+         */
+        endpoint_id: string;
+    };
+    query?: never;
+    url: '/api/webhooks/{endpoint_id}';
+};
+
+export type GetWebhookEndpointErrors = {
+    /**
+     * No such endpoint of the caller's (another user's is unknown too).
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GetWebhookEndpointError = GetWebhookEndpointErrors[keyof GetWebhookEndpointErrors];
+
+export type GetWebhookEndpointResponses = {
+    /**
+     * Successful Response
+     */
+    200: WebhookEndpointOut;
+};
+
+export type GetWebhookEndpointResponse = GetWebhookEndpointResponses[keyof GetWebhookEndpointResponses];
+
+export type UpdateWebhookEndpointData = {
+    body: WebhookEndpointUpdate;
+    path: {
+        /**
+         * Endpoint Id
+         */
+        endpoint_id: string;
+    };
+    query?: never;
+    url: '/api/webhooks/{endpoint_id}';
+};
+
+export type UpdateWebhookEndpointErrors = {
+    /**
+     * No such endpoint of the caller's (another user's is unknown too).
+     */
+    404: unknown;
+    /**
+     * A URL that is not https to a public address, an unknown event, or too many endpoints.
+     */
+    422: unknown;
+};
+
+export type UpdateWebhookEndpointResponses = {
+    /**
+     * Successful Response
+     */
+    200: WebhookEndpointOut;
+};
+
+export type UpdateWebhookEndpointResponse = UpdateWebhookEndpointResponses[keyof UpdateWebhookEndpointResponses];
+
+export type RotateWebhookSecretData = {
+    body?: never;
+    path: {
+        /**
+         * Endpoint Id
+         */
+        endpoint_id: string;
+    };
+    query?: never;
+    url: '/api/webhooks/{endpoint_id}/rotate-secret';
+};
+
+export type RotateWebhookSecretErrors = {
+    /**
+     * No such endpoint of the caller's (another user's is unknown too).
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type RotateWebhookSecretError = RotateWebhookSecretErrors[keyof RotateWebhookSecretErrors];
+
+export type RotateWebhookSecretResponses = {
+    /**
+     * Successful Response
+     */
+    200: WebhookEndpointWithSecret;
+};
+
+export type RotateWebhookSecretResponse = RotateWebhookSecretResponses[keyof RotateWebhookSecretResponses];
+
+export type ListWebhookDeliveriesData = {
+    body?: never;
+    path: {
+        /**
+         * Endpoint Id
+         */
+        endpoint_id: string;
+    };
+    query?: {
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Cursor
+         */
+        cursor?: string;
+    };
+    url: '/api/webhooks/{endpoint_id}/deliveries';
+};
+
+export type ListWebhookDeliveriesErrors = {
+    /**
+     * No such endpoint of the caller's (another user's is unknown too).
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type ListWebhookDeliveriesError = ListWebhookDeliveriesErrors[keyof ListWebhookDeliveriesErrors];
+
+export type ListWebhookDeliveriesResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageWebhookDeliveryOut;
+};
+
+export type ListWebhookDeliveriesResponse = ListWebhookDeliveriesResponses[keyof ListWebhookDeliveriesResponses];
