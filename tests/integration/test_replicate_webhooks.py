@@ -40,7 +40,7 @@ from tests.support.api import new_brand, new_user
 from tests.support.fake_replicate import TOKEN, WEBHOOK_ATTEMPTS, WEBHOOK_SECRET
 from tests.support.generation import png
 from tests.support.logs import log_size, wait_for_log_lines
-from tests.support.stack import INTERNAL_TOKEN
+from tests.support.stack import INTERNAL_TOKEN, SECRET_KEY
 
 VIDEO = "wavespeedai/wan-2.1-i2v-480p"
 VOICE = "minimax/speech-02-turbo"
@@ -106,6 +106,7 @@ def settings_for(stack, gateway_url, fake, jobs_db, *, poll_s: float) -> Setting
         database_url=jobs_db,
         redis_url=stack.env["REDIS_URL"],
         internal_token=INTERNAL_TOKEN,
+        secret_key=SECRET_KEY,
         media_addr=stack.grpc_address("media"),
         accounts_addr=stack.grpc_address("accounts"),
         generation_provider="replicate",
