@@ -103,7 +103,7 @@ async def test_generation_needs_an_approved_script_and_something_to_pay_with(htt
     db.execute("UPDATE accounts.users SET free_videos_used = 3, credits = 0 WHERE id = %s", (user["id"],))
     reply = await start(http, user, project["id"])
     assert reply.status_code == 402, reply.text
-    assert reply.json()["error"]["code"] == "payment_required"
+    assert reply.json()["code"] == "payment_required"
     assert (
         await http.get(f"/api/projects/{project['id']}/generation", headers=user["headers"])
     ).status_code == 404
