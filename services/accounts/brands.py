@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.accounts.models import AdProject, Brand, OutboxEvent
 from services.accounts.ownership import owned
-from services.accounts.pagination import keyset_page, page_of
 from services.accounts.validation import check_length, json_object
 from services.common.db import table_of
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.events import BRAND_DELETED
 from services.common.outbox import new_event
+from services.common.pagination import keyset_page, page_of
 
 FILE_KINDS = {"product_image": "product_images", "brand_asset": "brand_assets"}
 MAX_FILES_PER_KIND = 50

@@ -20,12 +20,12 @@ from services.accounts.models import (
     Script,
 )
 from services.accounts.ownership import owned
-from services.accounts.pagination import keyset_page, page_of
 from services.accounts.validation import check_length, json_object
 from services.common.db import table_of
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.events import PROJECT_DELETED
 from services.common.outbox import new_event
+from services.common.pagination import keyset_page, page_of
 
 MAX_SCENES = 12
 MAX_STORYLINE = 10_000

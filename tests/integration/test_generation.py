@@ -79,7 +79,9 @@ async def test_a_generation_makes_a_real_ad(http, db, media_stub):
     assert video.content.find(b"moov") < video.content.find(b"mdat")
 
     await project_becomes(http, user, project["id"], "completed")
-    listed = (await http.get(f"/api/projects/{project['id']}/generations", headers=user["headers"])).json()
+    listed = (await http.get(f"/api/projects/{project['id']}/generations", headers=user["headers"])).json()[
+        "items"
+    ]
     assert [g["id"] for g in listed] == [generation["id"]]
 
     # The same document as server-sent events: here the generation has ended, so one event and done.

@@ -1,11 +1,16 @@
-"""Keyset pagination: an opaque cursor holding the (created_at, id) of the last row of a page."""
+"""Keyset pagination: an opaque cursor holding the (created_at, id) of the last row of a page.
+
+Every list of the API pages this way (accounts' brands, projects and messages; jobs' generations):
+`model` is an ORM class or a table's columns (`table.c`) with `created_at` and `id`."""
 
 from __future__ import annotations
 
 import base64
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, tuple_
 
@@ -39,7 +44,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID] | None:
         raise InvalidArgument("cursor is not one this API handed out") from None
 
 
-def keyset_page(query: Select, model, limit: int, cursor: str, *, newest_first: bool = True) -> Select:
+def keyset_page(
+    query: Select[Any], model: Any, limit: int, cursor: str, *, newest_first: bool = True
+) -> Select[Any]:
     """`query` limited to one page after `cursor`, ordered by (created_at, id); one row more than
     the page is fetched, so `page_of` can tell whether there is a next page."""
     key = tuple_(model.created_at, model.id)
@@ -49,8 +56,8 @@ def keyset_page(query: Select, model, limit: int, cursor: str, *, newest_first: 
     return query.order_by(*order).limit(page_limit(limit) + 1)
 
 
-def page_of(rows: list, limit: int) -> tuple[list, str]:
+def page_of(rows: Sequence[Any], limit: int) -> tuple[list[Any], str]:
     """The page's rows and the cursor of the next page ("" on the last)."""
     limit = page_limit(limit)
-    page = rows[:limit]
+    page = list(rows[:limit])
     return page, encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else ""
