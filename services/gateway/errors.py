@@ -62,6 +62,8 @@ HTTP_STATUS_FOR_REASON = {"payment_required": 402}
 _CLIENT_FACING = {code for code, status in HTTP_STATUS_FOR_GRPC.items() if status < 500}
 
 INTERNAL_ERROR_MESSAGE = "internal error"
+# What FastAPI raises (HTTPException 400) for a request body it cannot decode at all.
+FASTAPI_UNPARSABLE_BODY = "There was an error parsing the body"
 
 
 def http_status_for(code: grpc.StatusCode) -> int:
@@ -295,6 +297,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) and exc.detail else HTTPStatus(exc.status_code).phrase
     headers = dict(exc.headers or {})
+    if exc.status_code == 400 and exc.detail == FASTAPI_UNPARSABLE_BODY:
+        # A body FastAPI could not even decode (not UTF-8, say): invalid input like any other, so the
+        # one status for it, 422, rather than a 400 no operation documents.
+        return validation_error_response([{"field": "body", "message": "the body is not valid JSON"}])
     if exc.status_code == 405:
         # The router names the methods of the one route it tried; HTTP wants every method of the path.
         headers["Allow"] = ", ".join(allowed_methods(request.app.router.routes, request.url.path))

@@ -10,8 +10,8 @@ From each route's dependencies and inputs (install_contract, run once when the a
 - whatever the route declares itself (`responses={402: ..., 409: ...}`).
 Every error response is the one Problem schema (application/problem+json) with an example. An
 operation's id is its endpoint's name in camelCase (`list_brands` -> `listBrands`) unless the route
-gives one, and a create operation (POST answering 201 with an `id`) links to the operations on that
-record's path, which is what the fuzzer's stateful phase follows.
+gives one, and a create operation (POST answering 201 with an `id`) links to the operations on the
+record's own path, which is what the fuzzer's stateful phase follows.
 """
 
 from __future__ import annotations
@@ -174,13 +174,15 @@ def _declare(route: RouteContext, method: str, operation: dict[str, Any]) -> Non
 
 
 def _link_creations(paths: dict[str, Any], routes: list[tuple[RouteContext, str]]) -> None:
-    """A create operation links to every operation under the record it made, its id as the first
-    path parameter after the create operation's path."""
+    """A create operation links to the operations on the record it made (its id as the path
+    parameter after the create operation's path)."""
     for route, method in routes:
         success = paths[_path(route)][method.lower()]["responses"].get("201")
         if method != "POST" or success is None:
             continue
-        child = re.compile(re.escape(_path(route)) + r"/\{(\w+)\}(/.*)?$")
+        # The record itself (get, update, delete); what lives under it may need more than the
+        # record to exist (a brand's LoRA model), so no link promises it.
+        child = re.compile(re.escape(_path(route)) + r"/\{(\w+)\}$")
         links = {}
         for other, _ in routes:
             found = child.match(_path(other))

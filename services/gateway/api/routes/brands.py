@@ -181,7 +181,11 @@ async def request_upload(
     )
 
 
-@router.post("/{brand_id}/uploads/confirm", response_model=BrandOut)
+@router.post(
+    "/{brand_id}/uploads/confirm",
+    response_model=BrandOut,
+    responses={409: {"description": "What arrived differs in size or type from what was announced"}},
+)
 async def confirm_upload(
     brand_id: uuid.UUID,
     body: UploadConfirm,
