@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 
 from services.gateway.auth import CurrentCaller
 from services.gateway.clients import Accounts, Jobs, Media, MediaAsyncStub, presigned_urls
-from services.gateway.errors import ServiceCallError
+from services.gateway.errors import ServiceCallError, service_error_response
 from services.gateway.schemas.common import Limit, Page, timestamp
 from services.gateway.schemas.generations import GenerationOut, GenerationStart, StepOut
 from zapcut.accounts.v1 import accounts_pb2
@@ -185,7 +185,8 @@ async def generation_events(
                     jobs_pb2.GetGenerationRequest(ad_project_id=str(project_id))
                 )
             except ServiceCallError as exc:
-                yield f"event: error\ndata: {json.dumps({'message': exc.details, 'code': exc.code.name})}\n\n"
+                # The same problem document the request would have got, had it failed before streaming.
+                yield f"event: error\ndata: {bytes(service_error_response(exc).body).decode()}\n\n"
                 return
 
     return StreamingResponse(
