@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from services.gateway.schemas.common import JsonObject, RequestBody
+from services.gateway.schemas.common import Integer, JsonObject, RequestBody
 
 FileKind = Literal["product_image", "brand_asset"]
 MAX_FILENAME_LENGTH = 255
@@ -27,7 +27,7 @@ class UploadRequest(RequestBody):
     kind: FileKind
     filename: str = Field(min_length=1, max_length=MAX_FILENAME_LENGTH)
     content_type: str = Field(min_length=1, max_length=100)
-    size: int = Field(gt=0)
+    size: Integer = Field(gt=0)
 
 
 class UploadConfirm(RequestBody):

@@ -5,14 +5,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from services.gateway.schemas.common import RequestBody
+from services.gateway.schemas.common import Integer, RequestBody
 
 Aspect = Literal["9:16", "16:9", "1:1"]
 
 
 class GenerationStart(RequestBody):
     aspect: Aspect = "9:16"
-    resolution: int = Field(
+    resolution: Integer = Field(
         1080, ge=144, le=2160, description="The short side in pixels (even).", multiple_of=2
     )
 

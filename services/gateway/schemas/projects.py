@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
 
-from services.gateway.schemas.common import JsonObject, RequestBody
+from services.gateway.schemas.common import Integer, JsonObject, RequestBody, Uuid, integral
 
 ProjectStatus = Literal["draft", "scripting", "generating", "completed", "failed"]
 # What a client may set: the generation pipeline sets generating, completed and failed.
@@ -15,7 +14,7 @@ Role = Literal["user", "assistant", "system"]
 
 
 class ProjectCreate(RequestBody):
-    brand_id: uuid.UUID
+    brand_id: Uuid
     ad_details: JsonObject = Field(default_factory=dict)
 
 
@@ -68,7 +67,7 @@ class MessageExchange(BaseModel):
 
 
 class Scene(RequestBody):
-    order: int = Field(ge=0, le=1000)
+    order: Integer = Field(ge=0, le=1000)
     description: str = Field(min_length=1, max_length=2000)
     duration_s: float = Field(ge=1, le=60)
     voiceover_text: str | None = Field(None, max_length=2000)
@@ -106,13 +105,13 @@ class ScriptOut(BaseModel):
 
 
 class ScriptDraft(RequestBody):
-    duration_s: int = Field(
+    duration_s: Integer = Field(
         30, ge=6, le=120, description="The ad's length in seconds; the scenes add up to it."
     )
-    scene_count: int | None = Field(
+    # The bounds before the validator: after it they reach the OpenAPI document as keywords no
+    # JSON Schema validator knows (`ge`, `le`), leaving scene_count unbounded there.
+    scene_count: Annotated[int, Field(ge=3, le=12), BeforeValidator(integral)] | None = Field(
         None,
-        ge=3,
-        le=12,
         description="How many scenes; unset, the drafter chooses (template: 3 + one per image).",
     )
 
