@@ -195,6 +195,17 @@ def _link_creations(paths: dict[str, Any], routes: list[tuple[RouteContext, str]
             success["links"] = links
 
 
+def _page_examples(schemas: dict[str, Any]) -> None:
+    """A page's example is its item's example in `items` (a Page[...] is generic, so its model has
+    none of its own)."""
+    for name, schema in schemas.items():
+        item = schema.get("properties", {}).get("items", {}).get("items", {})
+        if not name.startswith("Page_") or "$ref" not in item or "examples" in schema:
+            continue
+        item_examples = schemas[item["$ref"].rsplit("/", 1)[1]].get("examples", [])
+        schema["examples"] = [{"items": item_examples[:1], "next_cursor": "WyIyMDI2LTEyLTAyVDEwOjAwOjAwWiJd"}]
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
@@ -212,6 +223,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(problem.pop("$defs", {}))
     schemas["Problem"] = problem
+    _page_examples(schemas)
     components["securitySchemes"] = {
         BEARER_SCHEME: {
             "type": "http",

@@ -127,3 +127,29 @@ def test_every_bound_is_a_json_schema_keyword(document):
     # client generator reads: the field is then unbounded in the contract.
     text = json.dumps(document["components"]["schemas"])
     assert not re.findall(r'"(ge|le|gt|lt)":', text)
+
+
+def test_every_schema_has_a_valid_example(document):
+    schemas = document["components"]["schemas"]
+    missing = [name for name, schema in schemas.items() if not schema.get("examples")]
+    assert missing == []
+
+
+def test_every_model_example_validates_against_its_model():
+    from pydantic import BaseModel
+
+    from services.gateway.api.routes import health, lora
+    from services.gateway.schemas import auth, brands, generations, problems, projects
+
+    checked = 0
+    for module in (auth, brands, generations, projects, problems, health, lora):
+        for model in vars(module).values():
+            if (
+                isinstance(model, type)
+                and issubclass(model, BaseModel)
+                and model.__module__ == module.__name__
+            ):
+                for example in (model.model_config.get("json_schema_extra") or {}).get("examples", []):
+                    model.model_validate(example)
+                    checked += 1
+    assert checked >= 30

@@ -14,6 +14,12 @@ MAX_JSON_BYTES = 64 * 1024
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 
 
+def examples(*items: dict[str, Any]) -> ConfigDict:
+    """A model's examples for the OpenAPI document (shown in /docs, sent by the fuzzer's examples
+    phase): realistic, and valid for the model."""
+    return ConfigDict(json_schema_extra={"examples": list(items)})
+
+
 class RequestBody(BaseModel):
     # Unknown fields are a client bug worth hearing about, not something to drop silently; and a
     # value of another JSON type than documented (`"reply": 0`, `"order": false`, `"size": "5"`) is

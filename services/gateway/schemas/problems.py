@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.gateway.schemas.common import examples
+
 
 class FieldError(BaseModel):
+    model_config = examples({"field": "body.title", "message": "String should have at least 1 character"})
+
     field: str = Field(description="Where: a dotted path such as `body.name` or `query.limit`.")
     message: str = Field(description="Why the value was refused (the value itself is never echoed).")
 

@@ -21,6 +21,7 @@ from services.common.logging import redact
 from services.gateway.clients import SERVICES, Clients, ServiceClients
 from services.gateway.config import AppSettings
 from services.gateway.errors import ServiceCallError
+from services.gateway.schemas.common import examples
 from zapcut.common.v1 import dependencies_pb2
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -45,6 +46,8 @@ def _flag(results: list[ServiceHealth], dependency: str) -> bool | None:
 
 
 class DependencyOut(BaseModel):
+    model_config = examples({"name": "postgres", "ok": True, "latency_ms": 1.2, "detail": "ok"})
+
     name: str
     ok: bool
     latency_ms: float
@@ -52,6 +55,17 @@ class DependencyOut(BaseModel):
 
 
 class ServiceHealthOut(BaseModel):
+    model_config = examples(
+        {
+            "service": "accounts",
+            "status": "SERVING",
+            "dependencies": [
+                {"name": "postgres", "ok": True, "latency_ms": 1.2, "detail": "ok"},
+                {"name": "redis", "ok": True, "latency_ms": 0.4, "detail": "ok"},
+            ],
+        }
+    )
+
     service: str
     status: str
     dependencies: list[DependencyOut] = Field(
@@ -64,6 +78,17 @@ UNKNOWN_FLAG = "absent when no service that uses the server answered (unknown, n
 
 
 class HealthOut(BaseModel):
+    model_config = examples(
+        {
+            "status": "healthy",
+            "timestamp": "2026-12-02T10:00:00.000Z",
+            "db_connected": True,
+            "redis_connected": True,
+            "s3_connected": True,
+            "services": {"accounts": "SERVING", "media": "SERVING", "jobs": "SERVING"},
+        }
+    )
+
     status: str
     timestamp: str
     db_connected: bool | None = Field(None, description=f"PostgreSQL; {UNKNOWN_FLAG}")
