@@ -13,9 +13,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 # Operations anyone may call: the health checks, sign-up and login.
-PUBLIC = {"systemHealth", "serviceHealth", "signUp", "logIn"}
+PUBLIC = {"getHealth", "getServiceHealth", "signUp", "logIn"}
 # Health answers 503 with its own report (which part is down), not a problem document.
-OWN_ERROR_BODIES = {("systemHealth", "503"), ("serviceHealth", "503")}
+OWN_ERROR_BODIES = {("getHealth", "503"), ("getServiceHealth", "503")}
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
 

@@ -154,7 +154,7 @@ async def cancel_generation(
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "generation events"}},
 )
-async def generation_events(
+async def stream_generation_events(
     project_id: uuid.UUID, request: Request, caller: CurrentCaller, jobs: Jobs, media: Media
 ) -> StreamingResponse:
     """The GET .../generation document as server-sent events (`event: generation`), sent whenever it

@@ -177,7 +177,7 @@ def _timestamp() -> str:
     summary="Health of the gateway, every service and the servers they use",
     responses={503: {"model": HealthOut, "description": "Some part is down"}},
 )
-async def system_health(clients: Clients, settings: AppSettings) -> HealthOut | JSONResponse:
+async def get_health(clients: Clients, settings: AppSettings) -> HealthOut | JSONResponse:
     results = await asyncio.gather(
         *(
             check_service(clients, service, settings.health_call_timeout_s, settings.health_deadline_s)
@@ -210,7 +210,7 @@ async def system_health(clients: Clients, settings: AppSettings) -> HealthOut | 
         503: {"model": ServiceHealthOut, "description": "The service or one of its servers is down"},
     },
 )
-async def service_health(
+async def get_service_health(
     service: str, clients: Clients, settings: AppSettings
 ) -> ServiceHealthOut | JSONResponse:
     if service not in SERVICES:

@@ -63,7 +63,7 @@ def lora_out(m: jobs_pb2.LoraModel) -> LoraOut:
     response_model=LoraOut,
     responses={409: {"description": "Fewer than 5 product images, Replicate not configured, or one running"}},
 )
-async def start_training(brand_id: uuid.UUID, caller: CurrentCaller, jobs: Jobs) -> LoraOut:
+async def start_lora_training(brand_id: uuid.UUID, caller: CurrentCaller, jobs: Jobs) -> LoraOut:
     """Trains a LoRA on the brand's product images (at least 5); follow it with GET."""
     return lora_out(await jobs.StartLoraTraining(jobs_pb2.LoraRequest(brand_id=str(brand_id)), timeout=15))
 
