@@ -53,10 +53,10 @@ def integral(value: Any) -> Any:
     return value
 
 
-# The same rule for the OpenAPI document (surrounding spaces are trimmed before the check).
+# The same rule for the OpenAPI document (surrounding spaces are trimmed before the check). No
+# `format: email`: that is RFC 5321's ASCII addresses, and accounts takes international ones too.
 _EMAIL_SCHEMA = {
     "type": "string",
-    "format": "email",
     "maxLength": 320,
     "pattern": r"^\s*[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+\s*$",
     "examples": ["ada@example.com"],
