@@ -28,7 +28,7 @@ pytestmark = pytest.mark.timeout(900)
 SESSION_ENDERS = ("logOut", "deleteMe", "updateMe")
 # Fixed seed and deterministic generation: a failure is reproduced by running the test again.
 SEED = "20261202"
-MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "12")
+MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "20")
 
 
 # Where the API refuses, on purpose, values its document cannot describe (each with why).
