@@ -28,7 +28,7 @@ SETUP_CONCURRENCY = 4  # sign-ups and deletions at once: Argon2 hashing is CPU-b
 def describe(response: httpx.Response) -> str:
     """`HTTP 429 too_many_requests: ...` from the API's error body (or the start of whatever came)."""
     try:
-        error = response.json()["error"]
+        error = response.json()
         return f"HTTP {response.status_code} {error['code']}: {error['message']}"
     except (ValueError, KeyError, TypeError):
         return f"HTTP {response.status_code}: {response.text[:200]}"

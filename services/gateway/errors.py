@@ -1,9 +1,12 @@
-"""The one mapping from gRPC status to HTTP, and the one error body every failure gets:
+"""The one mapping from gRPC status to HTTP, and the one error body every failure gets: an RFC 9457
+problem document, served as `application/problem+json`:
 
-    {"error": {"code": "not_found", "message": "...", "request_id": "..."}}
+    {"type": "/problems/not_found", "title": "Not found", "status": 404, "detail": "brand not found",
+     "instance": "/api/brands/...", "code": "not_found", "request_id": "..."}
 
-Handlers for FastAPI's validation errors, HTTP exceptions and anything unexpected produce the same
-body, so a client never sees a traceback or a second error format.
+plus `errors` (a list of {field, message}) on a 422. Handlers for FastAPI's validation errors, HTTP
+exceptions and anything unexpected, and the middleware's own refusals (413, 422, 429, 500), all build
+it here, so a client never sees a traceback or a second error format.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from contextvars import ContextVar
 from http import HTTPStatus
 from typing import Any
 
@@ -22,8 +26,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.common.context import request_id_var
 from services.common.errors import ERROR_REASON_TRAILER, RETRY_AFTER_TRAILER
+from services.gateway.http_methods import allowed_methods
 
 log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+# Where the problem type pages live (GET /problems/{code}); `type` is this plus the code, a URI
+# reference relative to the API's own address, so it resolves on every deployment.
+PROBLEM_TYPE_PREFIX = "/problems/"
+
+# The request path of the request being answered (the problem's `instance`), set by
+# RequestContextMiddleware next to the request id.
+request_path_var: ContextVar[str | None] = ContextVar("request_path", default=None)
 
 HTTP_STATUS_FOR_GRPC: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.INVALID_ARGUMENT: 422,
@@ -48,6 +62,8 @@ HTTP_STATUS_FOR_REASON = {"payment_required": 402}
 _CLIENT_FACING = {code for code, status in HTTP_STATUS_FOR_GRPC.items() if status < 500}
 
 INTERNAL_ERROR_MESSAGE = "internal error"
+# What FastAPI raises (HTTPException 400) for a request body it cannot decode at all.
+FASTAPI_UNPARSABLE_BODY = "There was an error parsing the body"
 
 
 def http_status_for(code: grpc.StatusCode) -> int:
@@ -60,6 +76,7 @@ def http_status_for(code: grpc.StatusCode) -> int:
 _CODE_FOR_STATUS = {
     400: "bad_request",
     401: "unauthenticated",
+    402: "payment_required",
     403: "permission_denied",
     404: "not_found",
     405: "method_not_allowed",
@@ -84,14 +101,112 @@ def code_for_status(status: int) -> str:
     return re.sub(r"[^a-z0-9]+", "_", phrase.lower()).strip("_")
 
 
-def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "request_id": request_id_var.get(), **extra}}
+# Every problem type the API answers with: code -> (title, when). `type` is /problems/{code}, a page
+# the gateway serves (services/gateway/api/problems.py); a title never changes between occurrences,
+# the `detail` says what happened this time.
+PROBLEM_TYPES: dict[str, tuple[str, str]] = {
+    "bad_request": ("Bad request", "The request could not be read."),
+    "unauthenticated": (
+        "Not authenticated",
+        "The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.",
+    ),
+    "payment_required": ("No credit left", "No free video or credit is left to pay for a generation."),
+    "permission_denied": ("Not allowed", "The caller may not do this (a wrong current password, say)."),
+    "not_found": (
+        "Not found",
+        "No such path, or no such record among the caller's: another user's records are "
+        "indistinguishable from ones that do not exist.",
+    ),
+    "method_not_allowed": ("Method not allowed", "The path exists; the Allow header lists its methods."),
+    "conflict": ("Conflict", "The request conflicts with the current state of the record."),
+    "already_exists": ("Already exists", "A record with the same unique value (an email, say) exists."),
+    "failed_precondition": (
+        "Not possible now",
+        "The record is not in a state that allows this (a script not approved, a generation running, "
+        "an upload whose size or type differ from what was announced).",
+    ),
+    "payload_too_large": ("Payload too large", "The request body or the file is larger than allowed."),
+    "unsupported_media_type": (
+        "Unsupported media type",
+        "The request's Content-Type, or the file's declared type, is not one this operation accepts.",
+    ),
+    "validation_error": (
+        "Validation failed",
+        "The request is well-formed but its values are not acceptable; `errors` lists each field "
+        "(`body.name`, `query.limit`, ...) with the reason.",
+    ),
+    "invalid_argument": (
+        "Invalid value",
+        "A service refused a value the request carried; `detail` says which and why.",
+    ),
+    "too_many_requests": (
+        "Too many requests",
+        "The server is busy (too many requests in flight); retry after Retry-After seconds.",
+    ),
+    "resource_exhausted": (
+        "Rate limited",
+        "A rate limit (login or sign-up attempts, the language model's quota) is reached; retry after "
+        "Retry-After seconds.",
+    ),
+    "internal_error": ("Internal error", "An unexpected failure; the request id finds it in the logs."),
+    "unavailable": (
+        "Service unavailable",
+        "A service the request needs, or its database, is down for a moment; `service` names it. "
+        "Retry after Retry-After seconds.",
+    ),
+    "deadline_exceeded": (
+        "Service did not answer in time",
+        "A service the request needs did not answer within its deadline; `service` names it.",
+    ),
+    "cancelled": (
+        "Service restarting",
+        "A service stopped while answering; retry after Retry-After seconds.",
+    ),
+}
+
+
+def problem_type(code: str) -> str:
+    return PROBLEM_TYPE_PREFIX + code if code in PROBLEM_TYPES else "about:blank"
+
+
+def problem_title(code: str, status: int) -> str:
+    if code in PROBLEM_TYPES:
+        return PROBLEM_TYPES[code][0]
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def problem_body(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": problem_type(code),
+        "title": problem_title(code, status),
+        "status": status,
+        "detail": detail,
+    }
+    instance = request_path_var.get()
+    if instance:
+        body["instance"] = instance
+    body["code"] = code
+    body["request_id"] = request_id_var.get()
+    return body | extra
+
+
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_MEDIA_TYPE
 
 
 def error_response(
     status: int, code: str, message: str, headers: Mapping[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
-    return JSONResponse(error_body(code, message, **extra), status_code=status, headers=headers)
+    """The problem document for `status`; `message` is its `detail`; `extra` adds members (`errors`,
+    `service`)."""
+    if status == 422:
+        # Every 422 lists its fields; empty when a service refused a value without naming the field
+        # (its `detail` says which).
+        extra.setdefault("errors", [])
+    return ProblemResponse(problem_body(status, code, message, **extra), status_code=status, headers=headers)
 
 
 class ServiceCallError(Exception):
@@ -149,6 +264,10 @@ def validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
     ]
 
 
+def validation_error_response(errors: list[dict[str, str]]) -> JSONResponse:
+    return error_response(422, "validation_error", "request validation failed", errors=errors)
+
+
 def unexpected_error_response() -> JSONResponse:
     return error_response(500, "internal_error", INTERNAL_ERROR_MESSAGE)
 
@@ -171,13 +290,21 @@ async def _rpc_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = validation_details(exc)
-    return error_response(422, "validation_error", "request validation failed", details=details)
+    return validation_error_response(details)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) and exc.detail else HTTPStatus(exc.status_code).phrase
-    return error_response(exc.status_code, code_for_status(exc.status_code), message, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 400 and exc.detail == FASTAPI_UNPARSABLE_BODY:
+        # A body FastAPI could not even decode (not UTF-8, say): invalid input like any other, so the
+        # one status for it, 422, rather than a 400 no operation documents.
+        return validation_error_response([{"field": "body", "message": "the body is not valid JSON"}])
+    if exc.status_code == 405:
+        # The router names the methods of the one route it tried; HTTP wants every method of the path.
+        headers["Allow"] = ", ".join(allowed_methods(request.app.router.routes, request.url.path))
+    return error_response(exc.status_code, code_for_status(exc.status_code), message, headers=headers or None)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

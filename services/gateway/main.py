@@ -14,7 +14,6 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 
 from services.common.grpc_client import open_channel
 from services.common.logging import configure_from_settings
@@ -24,15 +23,20 @@ from services.gateway.api import OPENAPI_TAGS, api_router
 from services.gateway.auth_cache import AuthCache, watch_revocations
 from services.gateway.clients import open_service_clients
 from services.gateway.config import Settings
+from services.gateway.docs import add_docs_routes
 from services.gateway.errors import install_error_handlers
 from services.gateway.metrics import METRICS_PATH, HttpMetricsMiddleware, add_metrics_route
 from services.gateway.middleware import (
     REQUEST_ID_HEADER,
     BodyLimitMiddleware,
+    BodyTypeMiddleware,
     JsonDepthMiddleware,
+    MethodsMiddleware,
     OverloadLimitMiddleware,
+    ProblemCORSMiddleware,
     RequestContextMiddleware,
 )
+from services.gateway.openapi import install_contract
 from zapcut.accounts.v1 import accounts_pb2_grpc
 
 SERVICE = "gateway"
@@ -82,6 +86,9 @@ def create_app(settings: Settings) -> FastAPI:
         version=_version(),
         description="Brands, ad projects and AI video generation for Zapcut.",
         openapi_tags=OPENAPI_TAGS,
+        # Served by add_docs_routes from files in a wheel, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
         lifespan=lifespan,
         # Outermost first: every response, including CORS rejections, 429s and 413s, gets a request
         # id and a log line; CORS headers reach the error responses the browser must be able to read.
@@ -89,7 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
             Middleware(HttpMetricsMiddleware),
             Middleware(RequestContextMiddleware),
             Middleware(
-                CORSMiddleware,
+                ProblemCORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_credentials=True,
                 allow_methods=["*"],
@@ -115,13 +122,17 @@ def create_app(settings: Settings) -> FastAPI:
                     r"/api/webhooks/replicate": settings.replicate_webhook_max_bytes,
                 },
             ),
+            Middleware(BodyTypeMiddleware),
             Middleware(JsonDepthMiddleware, max_depth=settings.max_json_depth),
+            Middleware(MethodsMiddleware),
         ],
     )
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(api_router)
     add_metrics_route(app)
+    add_docs_routes(app)
+    install_contract(app)  # after every router: it declares and guards the routes it finds
     instrument_fastapi(app)
     return app
 

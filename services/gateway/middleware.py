@@ -2,11 +2,14 @@
 
 From the outside in (see main.create_app): RequestContextMiddleware (request id, one log line per
 request, the last-resort 500), CORS, OverloadLimitMiddleware (429 when too busy), BodyLimitMiddleware
-(413 for a body over the limit), JsonDepthMiddleware (422 for JSON nested too deep, on every route).
+(413 for a body over the limit), BodyTypeMiddleware (415 for a body neither JSON nor multipart),
+JsonDepthMiddleware (422 for JSON nested too deep, on every route),
+MethodsMiddleware (OPTIONS and HEAD as HTTP defines them).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -14,12 +17,19 @@ from collections.abc import Iterable, Mapping
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.context import new_request_id, request_id_var
 from services.common.telemetry import tag_request_id
-from services.gateway.errors import error_response, unexpected_error_response
+from services.gateway.errors import (
+    error_response,
+    request_path_var,
+    unexpected_error_response,
+    validation_error_response,
+)
+from services.gateway.http_methods import allowed_methods
 
 log = logging.getLogger("services.gateway.requests")
 
@@ -58,6 +68,7 @@ class RequestContextMiddleware:
             return
         request_id = request_id_from(Headers(scope=scope))
         token = request_id_var.set(request_id)
+        path_token = request_path_var.set(_loggable_path(scope))
         tag_request_id(request_id)
         started = time.perf_counter()
         status: int | None = None
@@ -79,6 +90,7 @@ class RequestContextMiddleware:
             await unexpected_error_response()(scope, receive, send_with_request_id)
         finally:
             self._log_request(scope, status, started)
+            request_path_var.reset(path_token)
             request_id_var.reset(token)
 
     @staticmethod
@@ -228,14 +240,44 @@ def json_depth_exceeds(body: bytes, max_depth: int) -> bool:
     return False
 
 
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
 def _is_json(content_type: str | None) -> bool:
     """The bodies FastAPI parses as JSON: no content type, application/json or application/*+json."""
     if not content_type:
         return True
-    media_type = content_type.split(";", 1)[0].strip().lower()
+    media_type = _media_type(content_type)
     return media_type == "application/json" or (
         media_type.startswith("application/") and media_type.endswith("+json")
     )
+
+
+def _has_body(headers: Headers) -> bool:
+    return headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+
+
+class BodyTypeMiddleware:
+    """415 for a request body that is neither JSON nor multipart/form-data (the only two the API
+    reads), or that has no Content-Type at all, on every route. (FastAPI would read such a body as
+    bytes and answer a puzzling 422; the upload route answers 415 itself for JSON sent to it.)"""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+            headers = Headers(scope=scope)
+            content_type = headers.get("content-type")
+            if _has_body(headers) and not (
+                content_type
+                and (_is_json(content_type) or _media_type(content_type) == "multipart/form-data")
+            ):
+                detail = "send the body as application/json (multipart/form-data for file uploads)"
+                await error_response(415, "unsupported_media_type", detail)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class JsonDepthMiddleware:
@@ -265,12 +307,7 @@ class JsonDepthMiddleware:
         body = b"".join(chunks)
         if json_depth_exceeds(body, self.max_depth):
             reason = f"JSON nested deeper than {self.max_depth} levels"
-            response = error_response(
-                422,
-                "validation_error",
-                "request validation failed",
-                details=[{"field": "body", "message": reason}],
-            )
+            response = validation_error_response([{"field": "body", "message": reason}])
             await response(scope, receive, send)
             return
         await self.app(scope, _replay([body], None, receive), send)
@@ -288,3 +325,58 @@ def _replay(bodies: list[bytes], last: Message | None, receive: Receive) -> Rece
         return await receive()
 
     return replayed
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered as a problem document like every other
+    error (Starlette answers it in plain text)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        headers = {k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")}
+        detail = bytes(response.body).decode()
+        return error_response(response.status_code, "bad_request", detail, headers=headers)
+
+
+class MethodsMiddleware:
+    """OPTIONS and HEAD on every path, as HTTP defines them (RFC 9110): OPTIONS answers 204 with an
+    Allow header listing every method of the path, HEAD runs GET and sends its headers without the
+    body. CORS preflights never get here (the CORS middleware, outside this one, answers them); a path
+    no route has goes on to the router's 404."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("OPTIONS", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        methods = allowed_methods(scope["app"].router.routes, scope["path"])
+        if not methods:
+            await self.app(scope, receive, send)
+        elif scope["method"] == "OPTIONS":
+            await Response(status_code=204, headers={"Allow": ", ".join(methods)})(scope, receive, send)
+        elif "GET" not in methods:
+            await self.app(scope, receive, send)  # the router's 405, with this Allow
+        else:
+            with contextlib.suppress(_HeadersSent):
+                await self.app({**scope, "method": "GET"}, receive, _without_body(send))
+
+
+class _HeadersSent(Exception):
+    """Stops a GET run for a HEAD once its headers are out: a stream (server-sent events) would
+    otherwise go on producing a body nobody receives."""
+
+
+def _without_body(send: Send) -> Send:
+    async def send_headers_only(message: Message) -> None:
+        if message["type"] != "http.response.body":
+            await send(message)
+            return
+        await send({"type": "http.response.body", "body": b""})
+        if message.get("more_body", False):
+            raise _HeadersSent
+
+    return send_headers_only

@@ -156,7 +156,7 @@ async def test_reply_without_a_language_model_is_409_naming_the_settings_and_sto
 
     error = assert_error_body(response, 409, "failed_precondition")
     for setting in SETTINGS:
-        assert setting in error["message"]
+        assert setting in error["detail"]
     assert await messages_of(http, user, project) == []
 
 
@@ -185,7 +185,7 @@ async def test_reply_is_only_for_user_messages(http, body, field):
     response = await http.post(f"/api/projects/{project['id']}/messages", json=body, headers=user["headers"])
 
     error = assert_error_body(response, 422, "validation_error")
-    assert field in [d["field"] for d in error["details"]]
+    assert field in [d["field"] for d in error["errors"]]
     assert await messages_of(http, user, project) == []
 
 
@@ -196,7 +196,7 @@ async def test_reply_on_another_users_project_is_404_like_a_missing_one(http):
     theirs = await say(http, stranger, project, "hijacked", reply=True)
     nobodys = await say(http, stranger, {"id": str(uuid.uuid4())}, "hijacked", reply=True)
 
-    assert assert_error_body(theirs, 404, "not_found")["message"] == nobodys.json()["error"]["message"]
+    assert assert_error_body(theirs, 404, "not_found")["detail"] == nobodys.json()["detail"]
     assert await messages_of(http, owner, project) == []
 
 
@@ -288,8 +288,8 @@ async def test_when_the_model_fails_the_reply_is_503_and_nothing_is_stored(
     response = await say(llm_http, user, project, "Will this work?", reply=True)
 
     error = assert_error_body(response, 503, "unavailable")
-    assert error["message"].startswith("assistant unavailable: ")
-    assert says in error["message"]
+    assert error["detail"].startswith("assistant unavailable: ")
+    assert says in error["detail"]
     assert API_KEY not in response.text
     assert response.headers["retry-after"]
     assert await messages_of(llm_http, user, project) == [("user", "Before.")]
@@ -436,7 +436,7 @@ async def test_draft_rejects_bad_requests_and_saves_nothing(http, body, field):
     response = await draft(http, user, project, body)
 
     error = assert_error_body(response, 422, "validation_error")
-    assert field in [d["field"] for d in error["details"]]
+    assert field in [d["field"] for d in error["errors"]]
     assert_error_body(await script_of(http, user, project), 404)
 
 
@@ -452,7 +452,7 @@ async def test_draft_on_another_users_project_is_404_and_leaves_their_script(htt
     theirs = await draft(http, stranger, project)
     nobodys = await draft(http, stranger, {"id": str(uuid.uuid4())})
 
-    assert assert_error_body(theirs, 404, "not_found")["message"] == nobodys.json()["error"]["message"]
+    assert assert_error_body(theirs, 404, "not_found")["detail"] == nobodys.json()["detail"]
     assert (await script_of(http, owner, project)).json() == written.json()
 
 
@@ -585,5 +585,5 @@ async def test_when_the_model_fails_a_draft_saves_nothing_and_keeps_the_script(
 
     error = assert_error_body(response, status)
     if status == 503:
-        assert error["message"].startswith("assistant unavailable: ")
+        assert error["detail"].startswith("assistant unavailable: ")
     assert (await script_of(llm_http, user, project)).json() == written.json()

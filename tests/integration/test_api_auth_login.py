@@ -74,7 +74,7 @@ async def test_wrong_password_and_unknown_email_fail_alike(http):
 
     first = assert_unauthorized(wrong_password)
     second = assert_unauthorized(unknown_email)
-    assert (first["code"], first["message"]) == (second["code"], second["message"])
+    assert (first["code"], first["detail"]) == (second["code"], second["detail"])
     assert_reveals_nothing(wrong_password, "not the password")
     assert_reveals_nothing(unknown_email, PASSWORD)
 
@@ -168,7 +168,7 @@ async def test_a_flood_of_signups_does_not_starve_logins(http, gateway_url):
     assert statuses <= {201, 429, 503}, statuses
     for answer in answers:
         if answer.status_code == 429:
-            assert "too many passwords being set" in answer.json()["error"]["message"]
+            assert "too many passwords being set" in answer.json()["detail"]
             assert answer.headers["retry-after"] == "1"
 
 

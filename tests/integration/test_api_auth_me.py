@@ -93,7 +93,7 @@ async def test_changing_the_password_needs_the_current_one(http):
     )
 
     error = assert_error_body(response, 403, "permission_denied")
-    assert "current_password" in error["message"]
+    assert "current_password" in error["detail"]
     assert_reveals_nothing(response, "not my password", "brand new password")
     # Nothing changed: not the name, not the password, no session ended.
     assert (await http.get(ME, headers=user["headers"])).json()["name"] == "Test User"

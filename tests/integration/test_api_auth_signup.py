@@ -97,11 +97,11 @@ async def test_nul_characters_are_422_not_500(http):
     rename = await http.patch(ME, json={"name": "x\x00"}, headers=user["headers"])
 
     assert_error_body(name, 422)
-    assert "name" in name.json()["error"]["message"]
+    assert "name" in name.json()["detail"]
     assert_validation_error(email, "body.email")
     assert_validation_error(login, "body.email")
     assert_error_body(rename, 422)
-    assert "name" in rename.json()["error"]["message"]
+    assert "name" in rename.json()["detail"]
     assert (await http.get(ME, headers=user["headers"])).json()["name"] == "Test User"
 
 
@@ -133,7 +133,7 @@ async def test_signup_with_a_taken_email_in_any_case_is_409(http):
             headers=client_ip_headers(),
         )
         error = assert_error_body(response, 409)
-        assert "already exists" in error["message"]
+        assert "already exists" in error["detail"]
 
 
 @pytest.mark.parametrize(

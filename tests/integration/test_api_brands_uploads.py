@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from services.gateway.uploads import sign_ticket
-from tests.support.api import new_brand
+from tests.support.api import assert_error_body, new_brand
 from tests.support.brands import (
     ASSET_LIMIT,
     IMAGE_LIMIT,
@@ -119,8 +119,7 @@ async def test_presigned_upload_of_each_allowed_type(http, owner, brand, kind, c
 async def test_upload_request_rejects_bad_files(http, owner, brand, body, status, media_stub):
     request = {"kind": "product_image", "filename": "a.png", "content_type": "image/png", "size": 100} | body
     response = await http.post(f"/api/brands/{brand['id']}/uploads", json=request, headers=owner["headers"])
-    assert response.status_code == status, response.text
-    assert "error" in response.json()
+    assert_error_body(response, status)
 
 
 @pytest.mark.parametrize(
@@ -167,7 +166,7 @@ async def test_a_bad_confirm_body_is_422(http, owner, brand, body):
         f"/api/brands/{brand['id']}/uploads/confirm", json=body, headers=owner["headers"]
     )
     assert response.status_code == 422, response.text
-    assert response.json()["error"]["code"] == "validation_error"
+    assert response.json()["code"] == "validation_error"
 
 
 async def test_someone_elses_upload_id_is_404_even_on_their_own_brand(http, owner, other, brand):
@@ -203,8 +202,8 @@ async def test_a_put_of_another_size_is_refused_and_removed(http, owner, brand, 
     assert put.status_code == 200, put.text
     response = await confirm(http, owner, brand["id"], ticket["upload_id"])
     assert response.status_code == 409, response.text
-    assert response.json()["error"]["code"] == "failed_precondition"
-    assert "size" in response.json()["error"]["message"]
+    assert response.json()["code"] == "failed_precondition"
+    assert "size" in response.json()["detail"]
     assert not await exists(media_stub, ticket["key"])
     assert db.execute("SELECT 1 FROM media.media_objects WHERE key = %s", (ticket["key"],)).fetchone() is None
     assert (await http.get(f"/api/brands/{brand['id']}", headers=owner["headers"])).json()[
@@ -219,7 +218,7 @@ async def test_a_put_of_another_type_is_refused_and_removed(http, owner, brand, 
     assert put.status_code == 200, put.text
     response = await confirm(http, owner, brand["id"], ticket["upload_id"])
     assert response.status_code == 409, response.text
-    assert "content type" in response.json()["error"]["message"]
+    assert "content type" in response.json()["detail"]
     assert not await exists(media_stub, ticket["key"])
 
 
@@ -232,7 +231,7 @@ async def test_an_expired_upload_id_is_422(http, owner, brand):
     expired = sign_ticket(SECRET_KEY.encode(), payload | {"exp": int(time.time()) - 1})
     response = await confirm(http, owner, brand["id"], expired)
     assert response.status_code == 422, response.text
-    assert "expired" in response.json()["error"]["message"]
+    assert "expired" in response.json()["detail"]
     assert (await confirm(http, owner, brand["id"], ticket["upload_id"])).status_code == 200
 
 
@@ -254,7 +253,7 @@ async def test_html_sent_as_a_png_is_422_and_nothing_is_kept(http, owner, brand,
 
     response = await confirm(http, owner, brand["id"], ticket["upload_id"])
     assert response.status_code == 422, response.text
-    assert response.json()["error"]["message"] == "the file's content is not image/png"
+    assert response.json()["detail"] == "the file's content is not image/png"
     # Neither the upload nor anything under the brand's files is left, and nothing is recorded.
     staged = urlsplit(ticket["url"]).path.split("/", 2)[2]
     assert staged.startswith(f"incoming/product-images/{brand['id']}/")

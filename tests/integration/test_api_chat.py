@@ -128,7 +128,7 @@ async def test_text_with_nul_characters_is_422(http):
         (voiceover, "voiceover_text"),
     ]:
         assert_error_body(response, 422)
-        assert field in response.json()["error"]["message"] or field in response.text
+        assert field in response.json()["detail"] or field in response.text
     assert (await http.get(f"{base}/messages", headers=user["headers"])).json()["items"] == []
     assert_not_found(await http.get(f"{base}/script", headers=user["headers"]))
 

@@ -74,7 +74,7 @@ async def test_create_project_needs_one_of_the_callers_brands(http):
         "/api/projects", json={"brand_id": str(uuid.uuid4())}, headers=stranger["headers"]
     )
 
-    assert (assert_not_found(others)["message"]) == assert_not_found(missing)["message"]
+    assert (assert_not_found(others)["detail"]) == assert_not_found(missing)["detail"]
     listed = await http.get("/api/projects", headers=owner["headers"])
     assert listed.json()["items"] == []
 
@@ -362,10 +362,10 @@ async def test_another_users_project_looks_like_no_project(http):
         nobodys = await http.request(method, missing_path, json=body, headers=stranger["headers"])
 
         error = assert_not_found(theirs)
-        assert (theirs.status_code, error["code"], error["message"]) == (
+        assert (theirs.status_code, error["code"], error["detail"]) == (
             nobodys.status_code,
-            nobodys.json()["error"]["code"],
-            nobodys.json()["error"]["message"],
+            nobodys.json()["code"],
+            nobodys.json()["detail"],
         ), f"{method} {path}"
 
     assert (await http.get(base, headers=owner["headers"])).json() == project

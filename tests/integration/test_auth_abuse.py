@@ -62,7 +62,7 @@ async def fail(api, email: str, address: dict) -> None:
 
 def assert_refused(response, reason: str, window_s: int) -> None:
     error = assert_error_body(response, 429, "resource_exhausted")
-    assert reason in error["message"], error
+    assert reason in error["detail"], error
     assert 1 <= int(response.headers["retry-after"]) <= window_s
 
 

@@ -141,7 +141,7 @@ async def test_a_route_names_the_service_that_is_down(stack, http):
     for response, service in ((streamed, "media"), (unary, "media"), (first_call, "accounts")):
         error = assert_error_body(response, 503, "unavailable")
         assert error["service"] == service, response.text
-        assert error["message"] == f"{service} service unavailable"
+        assert error["detail"] == f"{service} service unavailable"
         assert response.headers["retry-after"] == "1"
 
 
@@ -191,7 +191,7 @@ async def test_an_unsafe_request_id_is_replaced(http, bad):
     replaced = response.headers["x-request-id"]
     assert replaced != bad
     assert HEX_ID.fullmatch(replaced)
-    assert response.json()["error"]["request_id"] == replaced
+    assert response.json()["request_id"] == replaced
 
 
 async def test_each_request_is_logged_once_without_secrets(stack, http):
@@ -257,7 +257,7 @@ async def test_the_frontend_can_read_the_request_id(http):
 
 async def test_an_unknown_route_is_a_json_404(http):
     error = assert_error_body(await http.get("/api/nothing-here"), 404, "not_found")
-    assert error["message"]
+    assert error["detail"]
 
 
 async def test_a_wrong_method_is_a_json_405(http):
@@ -292,7 +292,7 @@ async def test_a_body_over_one_mib_is_a_json_413(http):
     assert "content-length" not in chunked.request.headers
     for response in (declared, chunked):
         error = assert_error_body(response, 413, "payload_too_large")
-        assert error["message"] == f"request body is larger than {MIB} bytes"
+        assert error["detail"] == f"request body is larger than {MIB} bytes"
 
 
 async def test_a_body_at_the_limit_is_not_refused_for_its_size(http):
@@ -304,7 +304,7 @@ async def test_a_body_at_the_limit_is_not_refused_for_its_size(http):
     # Read and parsed whole, then refused for what it says (a password over 128 characters).
     for response in (declared, chunked):
         error = assert_error_body(response, 422, "validation_error")
-        assert [d["field"] for d in error["details"]] == ["body.password"], error
+        assert [d["field"] for d in error["errors"]] == ["body.password"], error
 
 
 def _nested(levels: int) -> dict:
@@ -330,7 +330,7 @@ async def test_deeply_nested_json_is_422_not_a_server_error(http):
     )
 
     error = assert_error_body(deep, 422, "validation_error")
-    assert error["details"] == [{"field": "body", "message": "JSON nested deeper than 32 levels"}]
+    assert error["errors"] == [{"field": "body", "message": "JSON nested deeper than 32 levels"}]
     assert at_limit.status_code == 201, at_limit.text  # the body is 32 levels deep: allowed
     assert_error_body(over, 422, "validation_error")
 
@@ -360,7 +360,7 @@ async def test_deeply_nested_json_is_422_whatever_the_route(http, method, path):
     )
 
     error = assert_error_body(response, 422, "validation_error")
-    assert error["details"][0]["field"] == "body"
+    assert error["errors"][0]["field"] == "body"
 
 
 # --- OpenAPI -----------------------------------------------------------------------------------

@@ -79,7 +79,9 @@ async def test_a_generation_makes_a_real_ad(http, db, media_stub):
     assert video.content.find(b"moov") < video.content.find(b"mdat")
 
     await project_becomes(http, user, project["id"], "completed")
-    listed = (await http.get(f"/api/projects/{project['id']}/generations", headers=user["headers"])).json()
+    listed = (await http.get(f"/api/projects/{project['id']}/generations", headers=user["headers"])).json()[
+        "items"
+    ]
     assert [g["id"] for g in listed] == [generation["id"]]
 
     # The same document as server-sent events: here the generation has ended, so one event and done.
@@ -103,7 +105,7 @@ async def test_generation_needs_an_approved_script_and_something_to_pay_with(htt
     db.execute("UPDATE accounts.users SET free_videos_used = 3, credits = 0 WHERE id = %s", (user["id"],))
     reply = await start(http, user, project["id"])
     assert reply.status_code == 402, reply.text
-    assert reply.json()["error"]["code"] == "payment_required"
+    assert reply.json()["code"] == "payment_required"
     assert (
         await http.get(f"/api/projects/{project['id']}/generation", headers=user["headers"])
     ).status_code == 404

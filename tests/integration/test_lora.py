@@ -53,7 +53,7 @@ async def test_lora_training_status_flow_and_approval(http, stack_replicate):
 
     few = await brand_with_images(http, user, 4)
     reply = await http.post(f"/api/brands/{few['id']}/lora", headers=user["headers"])
-    assert reply.status_code == 409 and "at least 5" in reply.json()["error"]["message"]
+    assert reply.status_code == 409 and "at least 5" in reply.json()["detail"]
     assert (await http.get(f"/api/brands/{few['id']}/lora", headers=user["headers"])).status_code == 404
 
     brand = await brand_with_images(http, user, 5)

@@ -112,15 +112,21 @@ async def new_project(http, headers: dict, brand_id: str) -> dict:
 
 
 def assert_error_body(response, status: int, code: str | None = None) -> dict:
+    """The RFC 9457 problem document every error is (services/gateway/errors.py)."""
     assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    error = response.json()["error"]
-    assert {"code", "message", "request_id"} <= set(error)
-    assert error["request_id"] == response.headers["x-request-id"]
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert {"type", "title", "status", "detail", "instance", "code", "request_id"} <= set(problem)
+    assert problem["status"] == status
+    assert problem["type"] == f"/problems/{problem['code']}"
+    assert problem["instance"] == response.request.url.raw_path.decode().partition("?")[0]
+    assert problem["request_id"] == response.headers["x-request-id"]
     assert "Traceback" not in response.text
+    if status == 422:
+        assert isinstance(problem["errors"], list)
     if code is not None:
-        assert error["code"] == code
-    return error
+        assert problem["code"] == code
+    return problem
 
 
 async def wait_until_healthy(http, path: str = "/api/health", timeout_s: float = 30) -> None:

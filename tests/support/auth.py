@@ -33,8 +33,8 @@ def assert_validation_error(response, field: str | None = None) -> list[dict]:
     """422 with where and why; `field` is the dotted location that must be among the details."""
     error = assert_error_body(response, 422)
     if field is None:
-        return error.get("details", [])
-    details = error["details"]
+        return error.get("errors", [])
+    details = error["errors"]
     assert all(d["message"] for d in details), details
     assert field in [d["field"] for d in details], details
     return details
@@ -61,7 +61,7 @@ def login_rate_limit(stack) -> int:
 
 def assert_rate_limited(response, reason: str, window_s: int) -> None:
     error = assert_error_body(response, 429, "resource_exhausted")
-    assert reason in error["message"], error
+    assert reason in error["detail"], error
     assert 1 <= int(response.headers["retry-after"]) <= window_s
 
 

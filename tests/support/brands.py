@@ -81,8 +81,8 @@ async def download(url: str) -> bytes:
 
 
 def error_of(response: httpx.Response) -> tuple[int, str, str]:
-    error = response.json()["error"]
-    return response.status_code, error["code"], error["message"]
+    error = response.json()
+    return response.status_code, error["code"], error["detail"]
 
 
 async def stored_keys(media_stub, prefix: str) -> list[str]:

@@ -98,7 +98,7 @@ async def generate(http, user, project_id: str, **body) -> dict:
 async def history(http, user, project_id: str) -> dict[str, dict]:
     reply = await http.get(f"/api/projects/{project_id}/generations", headers=user["headers"])
     assert reply.status_code == 200, reply.text
-    return {g["id"]: g for g in reply.json()}
+    return {g["id"]: g for g in reply.json()["items"]}
 
 
 async def outputs(generation: dict) -> dict[str, bytes]:

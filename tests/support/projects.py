@@ -10,7 +10,7 @@ XSS = "<script>alert(1)</script>"
 
 def assert_validation_error(response, field: str | None = None) -> list[dict]:
     error = assert_error_body(response, 422)
-    details = error.get("details", [])
+    details = error.get("errors", [])
     if field is not None:
         assert field in [d["field"] for d in details], details
     return details

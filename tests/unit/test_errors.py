@@ -62,10 +62,12 @@ def test_every_grpc_status_has_its_http_status_and_the_error_body(code, request_
 
     assert response.status_code == EXPECTED_STATUS.get(code, 500)
     assert http_status_for(code) == response.status_code
-    error = body_of(response)["error"]
-    assert {"code", "message", "request_id"} <= set(error)
-    assert error["request_id"] == request_id
-    assert error["code"] and error["message"]
+    problem = body_of(response)
+    assert response.media_type == "application/problem+json"
+    assert {"type", "title", "status", "detail", "code", "request_id"} <= set(problem)
+    assert problem["status"] == response.status_code
+    assert problem["request_id"] == request_id
+    assert problem["code"] and problem["detail"] and problem["title"]
 
 
 def test_the_mapping_is_exactly_the_designed_one():
@@ -82,7 +84,14 @@ def test_a_client_error_keeps_the_services_message(request_id):
 
     body = body_of(service_error_response(error))
 
-    assert body == {"error": {"code": "not_found", "message": "brand not found", "request_id": request_id}}
+    assert body == {
+        "type": "/problems/not_found",
+        "title": "Not found",
+        "status": 404,
+        "detail": "brand not found",
+        "code": "not_found",
+        "request_id": request_id,
+    }
 
 
 @pytest.mark.parametrize("code", [grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED])
@@ -92,10 +101,10 @@ def test_an_unreachable_service_is_named(code, request_id):
     response = service_error_response(error)
 
     assert response.status_code == 503
-    body = body_of(response)["error"]
+    body = body_of(response)
     assert body["service"] == "accounts"
-    assert body["message"].startswith("accounts service ")
-    assert "127.0.0.1" not in body["message"]
+    assert body["detail"].startswith("accounts service ")
+    assert "127.0.0.1" not in body["detail"]
 
 
 def test_an_internal_failure_does_not_leak_the_services_details(request_id):
@@ -106,7 +115,7 @@ def test_an_internal_failure_does_not_leak_the_services_details(request_id):
     response = service_error_response(error)
 
     assert response.status_code == 500
-    assert body_of(response)["error"]["code"] == "internal_error"
+    assert body_of(response)["code"] == "internal_error"
     assert "x.py" not in response.body.decode()
 
 
@@ -156,10 +165,13 @@ async def test_validation_error_lists_each_field_without_echoing_input():
         response = await client.post("/signup", json={"password": "hunter2-secret"})
 
     assert response.status_code == 422
-    error = response.json()["error"]
-    assert error["code"] == "validation_error"
-    assert error["request_id"] == response.headers["x-request-id"]
-    assert error["details"] == [{"field": "body.email", "message": "Field required"}]
+    problem = response.json()
+    assert response.headers["content-type"] == "application/problem+json"
+    assert problem["code"] == "validation_error"
+    assert problem["type"] == "/problems/validation_error"
+    assert problem["instance"] == "/signup"
+    assert problem["request_id"] == response.headers["x-request-id"]
+    assert problem["errors"] == [{"field": "body.email", "message": "Field required"}]
     assert "hunter2-secret" not in response.text
 
 
@@ -178,8 +190,8 @@ async def test_an_unexpected_exception_is_a_500_without_a_traceback():
             response = await client.get("/boom")
 
         assert response.status_code == 500
-        assert response.json()["error"]["code"] == "internal_error"
-        assert response.json()["error"]["message"] == "internal error"
+        assert response.json()["code"] == "internal_error"
+        assert response.json()["detail"] == "internal error"
         assert "Traceback" not in response.text
         assert "secret internals" not in response.text
 
@@ -190,9 +202,9 @@ async def test_a_raw_rpc_error_from_a_route_is_mapped():
         unavailable = await client.get("/upstream/UNAVAILABLE")
 
     assert not_found.status_code == 404
-    assert not_found.json()["error"]["message"] == "from the service"
+    assert not_found.json()["detail"] == "from the service"
     assert unavailable.status_code == 503
-    assert unavailable.json()["error"]["code"] == "unavailable"
+    assert unavailable.json()["code"] == "unavailable"
 
 
 async def test_a_chunked_body_growing_past_the_limit_is_413():
@@ -213,7 +225,7 @@ async def test_a_chunked_body_growing_past_the_limit_is_413():
     assert small.status_code == 200
     assert "content-length" not in large.request.headers
     assert large.status_code == 413
-    assert large.json()["error"]["code"] == "payload_too_large"
+    assert large.json()["code"] == "payload_too_large"
 
 
 def test_a_path_can_have_its_own_body_limit():
@@ -244,4 +256,4 @@ async def test_requests_beyond_the_concurrency_limit_get_429_with_retry_after():
 
     assert busy.status_code == 429
     assert busy.headers["retry-after"] == "3"
-    assert busy.json()["error"]["code"] == "too_many_requests"
+    assert busy.json()["code"] == "too_many_requests"

@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Self
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from services.common.password_policy import password_problem
-from services.gateway.schemas.common import Email, RequestBody, timestamp
+from services.gateway.schemas.common import Email, RequestBody, examples, timestamp
 from zapcut.accounts.v1 import accounts_pb2 as pb
 
 
@@ -22,17 +22,28 @@ NewPassword = Annotated[str, Field(min_length=8, max_length=128), AfterValidator
 
 
 class SignUp(RequestBody):
+    model_config = examples(
+        {"email": "ada@example.com", "name": "Ada Lovelace", "password": "correct horse battery"}
+    )
+
     email: Email
     name: str = Field(min_length=1, max_length=100)
     password: NewPassword
 
 
 class LogIn(RequestBody):
+    model_config = examples({"email": "ada@example.com", "password": "correct horse battery"})
+
     email: Email
     password: str = Field(min_length=1, max_length=128)
 
 
 class UpdateMe(RequestBody):
+    model_config = examples(
+        {"name": "Ada King"},
+        {"current_password": "correct horse battery", "new_password": "a longer passphrase"},
+    )
+
     name: str | None = Field(None, min_length=1, max_length=100)
     current_password: str | None = Field(None, max_length=128)
     new_password: NewPassword | None = None
@@ -45,6 +56,18 @@ class UpdateMe(RequestBody):
 
 
 class UserOut(BaseModel):
+    model_config = examples(
+        {
+            "id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+            "email": "ada@example.com",
+            "name": "Ada Lovelace",
+            "subscription_tier": "free",
+            "credits": 0,
+            "free_videos_used": 1,
+            "created_at": "2026-12-02T10:00:00Z",
+        }
+    )
+
     id: str
     email: str
     name: str
@@ -67,6 +90,14 @@ class UserOut(BaseModel):
 
 
 class TokenOut(BaseModel):
+    model_config = examples(
+        {
+            "access_token": "q1w2e3r4t5y6u7i8o9p0a1s2d3f4g5h6j7k8l9z0x1c",
+            "token_type": "bearer",
+            "expires_at": "2026-12-09T10:00:00Z",
+        }
+    )
+
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the scheme name
     expires_at: datetime

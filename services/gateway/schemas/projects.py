@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
 
-from services.gateway.schemas.common import JsonObject, RequestBody
+from services.gateway.schemas.common import Integer, JsonObject, RequestBody, Uuid, examples, integral
 
 ProjectStatus = Literal["draft", "scripting", "generating", "completed", "failed"]
 # What a client may set: the generation pipeline sets generating, completed and failed.
@@ -15,11 +14,20 @@ Role = Literal["user", "assistant", "system"]
 
 
 class ProjectCreate(RequestBody):
-    brand_id: uuid.UUID
+    model_config = examples(
+        {
+            "brand_id": "0b6e4f2c-1c4e-4a7b-9f2e-3d1a5c7b9e01",
+            "ad_details": {"duration_s": 30, "audience": "commuters"},
+        }
+    )
+
+    brand_id: Uuid
     ad_details: JsonObject = Field(default_factory=dict)
 
 
 class ProjectUpdate(RequestBody):
+    model_config = examples({"status": "scripting"})
+
     status: ClientProjectStatus | None = Field(
         None,
         description="`draft` or `scripting`. `generating`, `completed` and `failed` are the generation "
@@ -30,6 +38,18 @@ class ProjectUpdate(RequestBody):
 
 
 class ProjectOut(BaseModel):
+    model_config = examples(
+        {
+            "id": "5d2c8a1e-7b3f-4e6a-9c0d-1f2e3a4b5c6d",
+            "brand_id": "0b6e4f2c-1c4e-4a7b-9f2e-3d1a5c7b9e01",
+            "status": "draft",
+            "ad_details": {"duration_s": 30},
+            "zapcut_project_id": None,
+            "created_at": "2026-12-02T10:00:00Z",
+            "updated_at": "2026-12-02T10:00:00Z",
+        }
+    )
+
     id: str
     brand_id: str
     status: ProjectStatus
@@ -40,6 +60,10 @@ class ProjectOut(BaseModel):
 
 
 class MessageCreate(RequestBody):
+    model_config = examples(
+        {"role": "user", "content": "A 30-second summer ad: cold cans, a beach, a bright tone."}
+    )
+
     role: Literal["user"] = Field(
         "user",
         description="Always `user`. The assistant's messages are written by the assistant (`reply: true`), "
@@ -54,6 +78,15 @@ class MessageCreate(RequestBody):
 
 
 class MessageOut(BaseModel):
+    model_config = examples(
+        {
+            "id": "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
+            "role": "user",
+            "content": "A 30-second summer ad.",
+            "created_at": "2026-12-02T10:00:00Z",
+        }
+    )
+
     id: str
     role: Role
     content: str
@@ -63,12 +96,31 @@ class MessageOut(BaseModel):
 class MessageExchange(BaseModel):
     """A user message and the assistant's reply to it, as stored (the reply comes after it)."""
 
+    model_config = examples(
+        {
+            "message": {
+                "id": "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
+                "role": "user",
+                "content": "Any ideas for the hook?",
+                "created_at": "2026-12-02T10:00:00Z",
+            },
+            "reply": {
+                "id": "4d5e6f7a-8b9c-4d0e-8f1a-2b3c4d5e6f7a",
+                "role": "assistant",
+                "content": "Open on a can hissing open in the heat.",
+                "created_at": "2026-12-02T10:00:02Z",
+            },
+        }
+    )
+
     message: MessageOut
     reply: MessageOut
 
 
 class Scene(RequestBody):
-    order: int = Field(ge=0, le=1000)
+    model_config = examples({"order": 1, "description": "A hot city street at noon", "duration_s": 5})
+
+    order: Integer = Field(ge=0, le=1000)
     description: str = Field(min_length=1, max_length=2000)
     duration_s: float = Field(ge=1, le=60)
     voiceover_text: str | None = Field(None, max_length=2000)
@@ -76,6 +128,22 @@ class Scene(RequestBody):
 
 
 class ScriptPut(RequestBody):
+    model_config = examples(
+        {
+            "storyline": "Heat, a can opens, relief.",
+            "scenes": [
+                {"order": 1, "description": "A hot city street at noon", "duration_s": 5},
+                {
+                    "order": 2,
+                    "description": "A can of Acme opens in close-up",
+                    "duration_s": 3,
+                    "voiceover_text": "Real fruit. Real fizz.",
+                    "on_screen_text": "Acme Sparkling Water",
+                },
+            ],
+        }
+    )
+
     storyline: str = Field("", max_length=10_000)
     scenes: list[Scene] = Field(min_length=1, max_length=12)
 
@@ -89,6 +157,16 @@ class ScriptPut(RequestBody):
 
 
 class SceneOut(BaseModel):
+    model_config = examples(
+        {
+            "order": 1,
+            "description": "A hot city street at noon",
+            "duration_s": 5.0,
+            "voiceover_text": None,
+            "on_screen_text": None,
+        }
+    )
+
     order: int
     description: str
     duration_s: float
@@ -97,6 +175,25 @@ class SceneOut(BaseModel):
 
 
 class ScriptOut(BaseModel):
+    model_config = examples(
+        {
+            "id": "6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c",
+            "storyline": "Heat, a can opens, relief.",
+            "scenes": [
+                {
+                    "order": 1,
+                    "description": "A hot city street at noon",
+                    "duration_s": 5.0,
+                    "voiceover_text": None,
+                    "on_screen_text": None,
+                }
+            ],
+            "approved_at": None,
+            "created_at": "2026-12-02T10:00:00Z",
+            "updated_at": "2026-12-02T10:00:00Z",
+        }
+    )
+
     id: str
     storyline: str
     scenes: list[SceneOut]
@@ -106,13 +203,15 @@ class ScriptOut(BaseModel):
 
 
 class ScriptDraft(RequestBody):
-    duration_s: int = Field(
+    model_config = examples({"duration_s": 15})
+
+    duration_s: Integer = Field(
         30, ge=6, le=120, description="The ad's length in seconds; the scenes add up to it."
     )
-    scene_count: int | None = Field(
+    # The bounds before the validator: after it they reach the OpenAPI document as keywords no
+    # JSON Schema validator knows (`ge`, `le`), leaving scene_count unbounded there.
+    scene_count: Annotated[int, Field(ge=3, le=12), BeforeValidator(integral)] | None = Field(
         None,
-        ge=3,
-        le=12,
         description="How many scenes; unset, the drafter chooses (template: 3 + one per image).",
     )
 
@@ -124,6 +223,29 @@ class ScriptDraft(RequestBody):
 
 
 class ScriptDraftOut(BaseModel):
+    model_config = examples(
+        {
+            "script": {
+                "id": "6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c",
+                "storyline": "Heat, a can opens, relief.",
+                "scenes": [
+                    {
+                        "order": 1,
+                        "description": "A hot city street at noon",
+                        "duration_s": 15.0,
+                        "voiceover_text": None,
+                        "on_screen_text": None,
+                    }
+                ],
+                "approved_at": None,
+                "created_at": "2026-12-02T10:00:00Z",
+                "updated_at": "2026-12-02T10:00:00Z",
+            },
+            "source": "template",
+            "note": None,
+        }
+    )
+
     script: ScriptOut = Field(description="The drafted script, saved as the project's script (unapproved).")
     source: Literal["llm", "template"] = Field(
         description="`llm`: written by the language model; `template`: the deterministic template."

@@ -103,8 +103,12 @@ class JobsServicer(jobs_pb2_grpc.JobsServicer):
         )
 
     async def ListGenerations(self, request, context):
-        found = await queries.list_all(self.engine, request.ad_project_id)
-        return jobs_pb2.ListGenerationsResponse(generations=[generation_message(g, s) for g, s in found])
+        found, next_cursor = await queries.list_page(
+            self.engine, request.ad_project_id, request.limit, request.cursor
+        )
+        return jobs_pb2.ListGenerationsResponse(
+            generations=[generation_message(g, s) for g, s in found], next_cursor=next_cursor
+        )
 
     async def CancelGeneration(self, request, context):
         generation_id = await cancel.cancel(

@@ -9,6 +9,7 @@ from services.common.context import caller_id
 from services.common.db import table_of
 from services.common.errors import NotFound
 from services.common.ids import parse_id
+from services.common.pagination import keyset_page, page_of
 from services.jobs.models import Generation, GenerationJob
 
 generations = table_of(Generation)
@@ -39,22 +40,19 @@ async def get(engine: AsyncEngine, project_id: str, generation_id: str = ""):
     return gen, rows
 
 
-async def list_all(engine: AsyncEngine, project_id: str):
+async def list_page(engine: AsyncEngine, project_id: str, limit: int, cursor: str):
+    """One page of the project's generations, newest first, and the next page's cursor ("" on the
+    last): keyset-paged on (created_at, id), so a generation started meanwhile shifts nothing."""
     user_id = caller_id()
     project = parse_id(project_id, "ad_project_id")
+    query = select(generations).where(
+        generations.c.ad_project_id == project,
+        generations.c.user_id == user_id,
+        generations.c.status != "rejected",
+    )
     async with engine.connect() as conn:
-        gens = (
-            await conn.execute(
-                select(generations)
-                .where(
-                    generations.c.ad_project_id == project,
-                    generations.c.user_id == user_id,
-                    generations.c.status != "rejected",
-                )
-                .order_by(generations.c.created_at.desc())
-                .limit(100)
-            )
-        ).all()
+        fetched = (await conn.execute(keyset_page(query, generations.c, limit, cursor))).all()
+        gens, next_cursor = page_of(fetched, limit)
         rows = (
             await conn.execute(
                 select(steps)
@@ -65,4 +63,4 @@ async def list_all(engine: AsyncEngine, project_id: str):
     by_generation: dict = {}
     for row in rows:
         by_generation.setdefault(row.generation_id, []).append(row)
-    return [(g, by_generation.get(g.id, [])) for g in gens]
+    return [(g, by_generation.get(g.id, [])) for g in gens], next_cursor

@@ -225,15 +225,23 @@ class ListGenerationsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     AD_PROJECT_ID_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    CURSOR_FIELD_NUMBER: _builtins.int
     ad_project_id: _builtins.str
+    limit: _builtins.int
+    """1..100; 0 means 20"""
+    cursor: _builtins.str
+    """next_cursor of the previous page; "" for the first"""
     def __init__(
         self,
         *,
         ad_project_id: _builtins.str = ...,
+        limit: _builtins.int = ...,
+        cursor: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ad_project_id", b"ad_project_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ad_project_id", b"ad_project_id", "cursor", b"cursor", "limit", b"limit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -384,16 +392,20 @@ class ListGenerationsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     GENERATIONS_FIELD_NUMBER: _builtins.int
+    NEXT_CURSOR_FIELD_NUMBER: _builtins.int
+    next_cursor: _builtins.str
+    """"" on the last page"""
     @_builtins.property
     def generations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Generation]: ...
     def __init__(
         self,
         *,
         generations: _abc.Iterable[Global___Generation] | None = ...,
+        next_cursor: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["generations", b"generations"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["generations", b"generations", "next_cursor", b"next_cursor"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -21,7 +21,12 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-@router.post("/signup", status_code=201, response_model=UserOut)
+@router.post(
+    "/signup",
+    status_code=201,
+    response_model=UserOut,
+    responses={409: {"description": "The email is taken"}},
+)
 async def sign_up(body: SignUp, request: Request, accounts: Accounts) -> UserOut:
     user = await accounts.SignUp(
         pb.SignUpRequest(
@@ -31,7 +36,11 @@ async def sign_up(body: SignUp, request: Request, accounts: Accounts) -> UserOut
     return UserOut.from_pb(user)
 
 
-@router.post("/login", response_model=TokenOut)
+@router.post(
+    "/login",
+    response_model=TokenOut,
+    responses={401: {"description": "Wrong email or password"}},
+)
 async def log_in(body: LogIn, request: Request, accounts: Accounts) -> TokenOut:
     session = await accounts.LogIn(
         pb.LogInRequest(email=body.email, password=body.password, client_ip=client_ip(request))
@@ -55,7 +64,7 @@ async def get_me(caller: CurrentCaller, accounts: Accounts) -> UserOut:
     return UserOut.from_pb(await accounts.GetMe(empty_pb2.Empty()))
 
 
-@router.patch("/me", response_model=UserOut)
+@router.patch("/me", response_model=UserOut, responses={403: {"description": "current_password is wrong"}})
 async def update_me(body: UpdateMe, request: Request, caller: CurrentCaller, accounts: Accounts) -> UserOut:
     update = pb.UpdateMeRequest(
         current_password=body.current_password or "", token=caller.token, client_ip=client_ip(request)

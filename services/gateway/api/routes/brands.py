@@ -138,7 +138,7 @@ async def delete_brand(brand_id: uuid.UUID, caller: CurrentCaller, accounts: Acc
 
 
 @router.post("/{brand_id}/uploads", status_code=201, response_model=UploadTicket)
-async def request_upload(
+async def create_brand_upload(
     brand_id: uuid.UUID,
     body: UploadRequest,
     caller: CurrentCaller,
@@ -181,8 +181,12 @@ async def request_upload(
     )
 
 
-@router.post("/{brand_id}/uploads/confirm", response_model=BrandOut)
-async def confirm_upload(
+@router.post(
+    "/{brand_id}/uploads/confirm",
+    response_model=BrandOut,
+    responses={409: {"description": "What arrived differs in size or type from what was announced"}},
+)
+async def confirm_brand_upload(
     brand_id: uuid.UUID,
     body: UploadConfirm,
     caller: CurrentCaller,
@@ -259,7 +263,7 @@ async def _delete_quietly(media: MediaAsyncStub, key: str) -> None:
         }
     },
 )
-async def upload_file(
+async def upload_brand_file(
     brand_id: uuid.UUID,
     request: Request,
     caller: CurrentCaller,

@@ -16,8 +16,8 @@ from fastapi.responses import StreamingResponse
 
 from services.gateway.auth import CurrentCaller
 from services.gateway.clients import Accounts, Jobs, Media, MediaAsyncStub, presigned_urls
-from services.gateway.errors import ServiceCallError
-from services.gateway.schemas.common import timestamp
+from services.gateway.errors import ServiceCallError, service_error_response
+from services.gateway.schemas.common import Limit, Page, timestamp
 from services.gateway.schemas.generations import GenerationOut, GenerationStart, StepOut
 from zapcut.accounts.v1 import accounts_pb2
 from zapcut.jobs.v1 import jobs_pb2
@@ -114,17 +114,28 @@ async def get_generation(
     return await generation_out(media, generation)
 
 
-@router.get("/{project_id}/generations", response_model=list[GenerationOut])
+@router.get("/{project_id}/generations", response_model=Page[GenerationOut])
 async def list_generations(
-    project_id: uuid.UUID, caller: CurrentCaller, accounts: Accounts, jobs: Jobs, media: Media
-) -> list[GenerationOut]:
+    project_id: uuid.UUID,
+    caller: CurrentCaller,
+    accounts: Accounts,
+    jobs: Jobs,
+    media: Media,
+    limit: Limit = 20,
+    cursor: str = "",
+) -> Page[GenerationOut]:
     """Newest first. 404 for a project that isn't the caller's, like every other project route: jobs
     alone would answer an empty list, indistinguishable from a project with no generations yet."""
     _project, reply = await asyncio.gather(
         accounts.GetProject(accounts_pb2.GetProjectRequest(id=str(project_id))),
-        jobs.ListGenerations(jobs_pb2.ListGenerationsRequest(ad_project_id=str(project_id))),
+        jobs.ListGenerations(
+            jobs_pb2.ListGenerationsRequest(ad_project_id=str(project_id), limit=limit, cursor=cursor)
+        ),
     )
-    return [await generation_out(media, g) for g in reply.generations]
+    return Page(
+        items=[await generation_out(media, g) for g in reply.generations],
+        next_cursor=reply.next_cursor or None,
+    )
 
 
 @router.post("/{project_id}/generation/cancel", response_model=GenerationOut)
@@ -143,7 +154,7 @@ async def cancel_generation(
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "generation events"}},
 )
-async def generation_events(
+async def stream_generation_events(
     project_id: uuid.UUID, request: Request, caller: CurrentCaller, jobs: Jobs, media: Media
 ) -> StreamingResponse:
     """The GET .../generation document as server-sent events (`event: generation`), sent whenever it
@@ -174,7 +185,8 @@ async def generation_events(
                     jobs_pb2.GetGenerationRequest(ad_project_id=str(project_id))
                 )
             except ServiceCallError as exc:
-                yield f"event: error\ndata: {json.dumps({'message': exc.details, 'code': exc.code.name})}\n\n"
+                # The same problem document the request would have got, had it failed before streaming.
+                yield f"event: error\ndata: {bytes(service_error_response(exc).body).decode()}\n\n"
                 return
 
     return StreamingResponse(

@@ -21,6 +21,7 @@ from services.common.logging import redact
 from services.gateway.clients import SERVICES, Clients, ServiceClients
 from services.gateway.config import AppSettings
 from services.gateway.errors import ServiceCallError
+from services.gateway.schemas.common import examples
 from zapcut.common.v1 import dependencies_pb2
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -45,6 +46,8 @@ def _flag(results: list[ServiceHealth], dependency: str) -> bool | None:
 
 
 class DependencyOut(BaseModel):
+    model_config = examples({"name": "postgres", "ok": True, "latency_ms": 1.2, "detail": "ok"})
+
     name: str
     ok: bool
     latency_ms: float
@@ -52,6 +55,17 @@ class DependencyOut(BaseModel):
 
 
 class ServiceHealthOut(BaseModel):
+    model_config = examples(
+        {
+            "service": "accounts",
+            "status": "SERVING",
+            "dependencies": [
+                {"name": "postgres", "ok": True, "latency_ms": 1.2, "detail": "ok"},
+                {"name": "redis", "ok": True, "latency_ms": 0.4, "detail": "ok"},
+            ],
+        }
+    )
+
     service: str
     status: str
     dependencies: list[DependencyOut] = Field(
@@ -64,6 +78,17 @@ UNKNOWN_FLAG = "absent when no service that uses the server answered (unknown, n
 
 
 class HealthOut(BaseModel):
+    model_config = examples(
+        {
+            "status": "healthy",
+            "timestamp": "2026-12-02T10:00:00.000Z",
+            "db_connected": True,
+            "redis_connected": True,
+            "s3_connected": True,
+            "services": {"accounts": "SERVING", "media": "SERVING", "jobs": "SERVING"},
+        }
+    )
+
     status: str
     timestamp: str
     db_connected: bool | None = Field(None, description=f"PostgreSQL; {UNKNOWN_FLAG}")
@@ -152,7 +177,7 @@ def _timestamp() -> str:
     summary="Health of the gateway, every service and the servers they use",
     responses={503: {"model": HealthOut, "description": "Some part is down"}},
 )
-async def system_health(clients: Clients, settings: AppSettings) -> HealthOut | JSONResponse:
+async def get_health(clients: Clients, settings: AppSettings) -> HealthOut | JSONResponse:
     results = await asyncio.gather(
         *(
             check_service(clients, service, settings.health_call_timeout_s, settings.health_deadline_s)
@@ -185,7 +210,7 @@ async def system_health(clients: Clients, settings: AppSettings) -> HealthOut | 
         503: {"model": ServiceHealthOut, "description": "The service or one of its servers is down"},
     },
 )
-async def service_health(
+async def get_service_health(
     service: str, clients: Clients, settings: AppSettings
 ) -> ServiceHealthOut | JSONResponse:
     if service not in SERVICES:

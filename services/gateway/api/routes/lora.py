@@ -11,13 +11,27 @@ from pydantic import BaseModel
 
 from services.gateway.auth import CurrentCaller
 from services.gateway.clients import Jobs
-from services.gateway.schemas.common import timestamp
+from services.gateway.schemas.common import examples, timestamp
 from zapcut.jobs.v1 import jobs_pb2
 
 router = APIRouter(prefix="/brands", tags=["lora"])
 
 
 class LoraOut(BaseModel):
+    model_config = examples(
+        {
+            "id": "8a9b0c1d-2e3f-4a5b-8c6d-7e8f9a0b1c2d",
+            "status": "training",
+            "user_approved": False,
+            "model_url": None,
+            "preview_image_url": None,
+            "training_job_id": "r8x2k1",
+            "error_message": None,
+            "trained_at": None,
+            "created_at": "2026-12-02T10:00:00Z",
+        }
+    )
+
     id: str
     status: Literal["pending", "training", "completed", "failed"]
     user_approved: bool
@@ -49,7 +63,7 @@ def lora_out(m: jobs_pb2.LoraModel) -> LoraOut:
     response_model=LoraOut,
     responses={409: {"description": "Fewer than 5 product images, Replicate not configured, or one running"}},
 )
-async def start_training(brand_id: uuid.UUID, caller: CurrentCaller, jobs: Jobs) -> LoraOut:
+async def start_lora_training(brand_id: uuid.UUID, caller: CurrentCaller, jobs: Jobs) -> LoraOut:
     """Trains a LoRA on the brand's product images (at least 5); follow it with GET."""
     return lora_out(await jobs.StartLoraTraining(jobs_pb2.LoraRequest(brand_id=str(brand_id)), timeout=15))
 

@@ -78,7 +78,12 @@ def script_out(s: pb.Script) -> ScriptOut:
     )
 
 
-@router.post("", status_code=201, response_model=ProjectOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=ProjectOut,
+    responses={404: {"description": "No such brand among the caller's"}},
+)
 async def create_project(body: ProjectCreate, caller: CurrentCaller, accounts: Accounts) -> ProjectOut:
     project = await accounts.CreateProject(
         pb.CreateProjectRequest(brand_id=str(body.brand_id), ad_details_json=json.dumps(body.ad_details)),
@@ -108,7 +113,11 @@ async def get_project(project_id: uuid.UUID, caller: CurrentCaller, accounts: Ac
     return project_out(await accounts.GetProject(pb.GetProjectRequest(id=str(project_id))))
 
 
-@router.patch("/{project_id}", response_model=ProjectOut)
+@router.patch(
+    "/{project_id}",
+    response_model=ProjectOut,
+    responses={409: {"description": "A status change while a generation runs"}},
+)
 async def update_project(
     project_id: uuid.UUID, body: ProjectUpdate, caller: CurrentCaller, accounts: Accounts
 ) -> ProjectOut:
@@ -181,7 +190,11 @@ async def list_messages(
     return Page(items=[message_out(m) for m in reply.messages], next_cursor=reply.next_cursor or None)
 
 
-@router.put("/{project_id}/script", response_model=ScriptOut)
+@router.put(
+    "/{project_id}/script",
+    response_model=ScriptOut,
+    responses={409: {"description": "A generation of the project is running"}},
+)
 async def put_script(
     project_id: uuid.UUID, body: ScriptPut, caller: CurrentCaller, accounts: Accounts
 ) -> ScriptOut:
@@ -196,7 +209,11 @@ async def get_script(project_id: uuid.UUID, caller: CurrentCaller, accounts: Acc
     return script_out(await accounts.GetScript(pb.GetProjectRequest(id=str(project_id))))
 
 
-@router.post("/{project_id}/script/approve", response_model=ScriptOut)
+@router.post(
+    "/{project_id}/script/approve",
+    response_model=ScriptOut,
+    responses={409: {"description": "The project has no script, or a generation is running"}},
+)
 async def approve_script(project_id: uuid.UUID, caller: CurrentCaller, accounts: Accounts) -> ScriptOut:
     return script_out(await accounts.ApproveScript(pb.GetProjectRequest(id=str(project_id))))
 
