@@ -145,11 +145,23 @@ def test_every_schema_has_a_valid_example(document):
 def test_every_model_example_validates_against_its_model():
     from pydantic import BaseModel
 
-    from services.gateway.api.routes import health, lora
-    from services.gateway.schemas import auth, brands, generations, problems, projects
+    from services.gateway.api.routes import health, lora, replicate_webhooks
+    from services.gateway.schemas import auth, brands, credits, generations, problems, projects, webhooks
 
     checked = 0
-    for module in (auth, brands, generations, projects, problems, health, lora):
+    modules = (
+        auth,
+        brands,
+        generations,
+        projects,
+        problems,
+        credits,
+        webhooks,
+        health,
+        lora,
+        replicate_webhooks,
+    )
+    for module in modules:
         for model in vars(module).values():
             if (
                 isinstance(model, type)

@@ -7,7 +7,7 @@ import { deflateSync } from "node:zlib";
 
 import { client } from "../src/generated/client.gen.js";
 import * as api from "../src/generated/sdk.gen.js";
-import type { GenerationOut } from "../src/generated/types.gen.js";
+import type { GenerationOut, Problem } from "../src/generated/types.gen.js";
 
 const baseUrl = process.env.ZAPCUT_API ?? "http://127.0.0.1:8000";
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
@@ -66,7 +66,7 @@ function png(width: number, height: number): Uint8Array<ArrayBuffer> {
 
 async function followUntilEnded(projectId: string): Promise<GenerationOut> {
   // Server-sent events: one `generation` event whenever the document changes, until it ends.
-  const { stream } = await api.generationEventsApiProjectsProjectIdGenerationEventsGet({
+  const { stream } = await api.streamGenerationEvents({
     path: { project_id: projectId },
     sseMaxRetryAttempts: 3,
   });
@@ -85,13 +85,15 @@ async function main(): Promise<void> {
   const email = `ts-client-${Date.now()}-${Math.random().toString(16).slice(2, 8)}@example.com`;
   const password = "a typed client passphrase 42";
 
-  ok(await api.signUpApiAuthSignupPost({ body: { email, name: "TS Client", password } }), "sign up");
-  const session = ok(await api.logInApiAuthLoginPost({ body: { email, password } }), "log in");
-  client.setConfig({ headers: { Authorization: `Bearer ${session.access_token}` } });
+  ok(await api.signUp({ body: { email, name: "TS Client", password } }), "sign up");
+  const session = ok(await api.logIn({ body: { email, password } }), "log in");
+  // Every operation that needs it declares the bearer scheme, so the client adds the token itself.
+  const token = session.access_token;
+  client.setConfig({ auth: () => token });
   step(`signed up and logged in as ${email}`);
 
   const brand = ok(
-    await api.createBrandApiBrandsPost({
+    await api.createBrand({
       body: { title: "Typed Fizz", description: "Sparkling water, typed", brand_guidelines: { tone: "bright" } },
     }),
     "create brand",
@@ -100,7 +102,7 @@ async function main(): Promise<void> {
 
   const image = png(320, 320);
   const ticket = ok(
-    await api.requestUploadApiBrandsBrandIdUploadsPost({
+    await api.createBrandUpload({
       path: { brand_id: brand.id },
       body: { kind: "product_image", filename: "fizz.png", content_type: "image/png", size: image.length },
     }),
@@ -109,7 +111,7 @@ async function main(): Promise<void> {
   const put = await fetch(ticket.url, { method: "PUT", headers: ticket.headers, body: new Uint8Array(image) });
   if (!put.ok) throw new Error(`presigned PUT: HTTP ${put.status} ${await put.text()}`);
   const uploaded = ok(
-    await api.confirmUploadApiBrandsBrandIdUploadsConfirmPost({
+    await api.confirmBrandUpload({
       path: { brand_id: brand.id },
       body: { upload_id: ticket.upload_id },
     }),
@@ -118,11 +120,11 @@ async function main(): Promise<void> {
   step(`uploaded ${uploaded.product_images.length} product image(s) through a presigned URL`);
 
   const project = ok(
-    await api.createProjectApiProjectsPost({ body: { brand_id: brand.id, ad_details: { duration_s: 6 } } }),
+    await api.createProject({ body: { brand_id: brand.id, ad_details: { duration_s: 6 } } }),
     "create project",
   );
   ok(
-    await api.putScriptApiProjectsProjectIdScriptPut({
+    await api.putScript({
       path: { project_id: project.id },
       body: {
         scenes: [
@@ -133,11 +135,11 @@ async function main(): Promise<void> {
     }),
     "write script",
   );
-  ok(await api.approveScriptApiProjectsProjectIdScriptApprovePost({ path: { project_id: project.id } }), "approve");
+  ok(await api.approveScript({ path: { project_id: project.id } }), "approve");
   step(`project ${project.id} with an approved script`);
 
   const started = ok(
-    await api.startGenerationApiProjectsProjectIdGeneratePost({
+    await api.startGeneration({
       path: { project_id: project.id },
       body: { aspect: "9:16", resolution: 360 },
     }),
@@ -155,11 +157,11 @@ async function main(): Promise<void> {
   step(`downloaded the final video: ${bytes.length} bytes, ${video.headers.get("content-type")}`);
 
   const second = ok(
-    await api.startGenerationApiProjectsProjectIdGeneratePost({ path: { project_id: project.id }, body: {} }),
+    await api.startGeneration({ path: { project_id: project.id }, body: {} }),
     "start a second generation",
   );
   const cancelled = ok(
-    await api.cancelGenerationApiProjectsProjectIdGenerationCancelPost({ path: { project_id: project.id } }),
+    await api.cancelGeneration({ path: { project_id: project.id } }),
     "cancel",
   );
   if (cancelled.id !== second.id || cancelled.status !== "cancelled") {
@@ -168,20 +170,26 @@ async function main(): Promise<void> {
   step(`cancelled the second generation ${second.id}`);
 
   // Errors are typed problem details (RFC 9457).
-  const invalid = await api.createBrandApiBrandsPost({ body: { title: "" } });
-  if (invalid.response.status !== 422 || invalid.error === undefined) {
-    throw new Error(`an empty title answered HTTP ${invalid.response.status}`);
+  const invalid = await api.createBrand({ body: { title: "" } });
+  const invalidProblem: Problem | undefined = invalid.error;
+  const field = invalidProblem?.errors?.[0]?.field;
+  if (invalid.response.status !== 422 || invalidProblem?.status !== 422 || field !== "body.title") {
+    throw new Error(`an empty title answered HTTP ${invalid.response.status}: ${JSON.stringify(invalid.error)}`);
   }
-  step(`a brand with an empty title: ${invalid.response.status} ${JSON.stringify(invalid.error)}`);
-  const missing = await api.getBrandApiBrandsBrandIdGet({ path: { brand_id: "00000000-0000-4000-8000-000000000000" } });
-  if (missing.response.status !== 404 || missing.error === undefined) {
-    throw new Error(`an unknown brand answered HTTP ${missing.response.status}`);
+  if (invalid.response.headers.get("content-type") !== "application/problem+json") {
+    throw new Error(`a problem came as ${invalid.response.headers.get("content-type")}`);
   }
-  step(`an unknown brand: ${missing.response.status} ${JSON.stringify(missing.error)}`);
+  step(`a brand with an empty title: ${invalidProblem.status} ${invalidProblem.title}: ${field} ${invalidProblem.errors?.[0]?.message}`);
+  const missing = await api.getBrand({ path: { brand_id: "00000000-0000-4000-8000-000000000000" } });
+  const missingProblem: Problem | undefined = missing.error;
+  if (missing.response.status !== 404 || missingProblem?.status !== 404 || missingProblem.code !== "not_found") {
+    throw new Error(`an unknown brand answered HTTP ${missing.response.status}: ${JSON.stringify(missing.error)}`);
+  }
+  step(`an unknown brand: ${missingProblem.status} ${missingProblem.title} (${missingProblem.type}): ${missingProblem.detail}`);
 
-  const loggedOut = await api.logOutApiAuthLogoutPost();
+  const loggedOut = await api.logOut();
   if (loggedOut.response.status !== 204) throw new Error(`log out: HTTP ${loggedOut.response.status}`);
-  const after = await api.getMeApiAuthMeGet();
+  const after = await api.getMe();  // the same token, refused now
   if (after.response.status !== 401) throw new Error(`after log out: HTTP ${after.response.status}`);
   step("logged out; the token is refused");
   step("done");

@@ -82,6 +82,14 @@ class WebhookEndpointWithSecret(WebhookEndpointOut):
 
 
 class WebhookAttemptOut(BaseModel):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"at": "2026-12-02T10:15:03Z", "status_code": 503, "error": "HTTP 503", "duration_ms": 212}
+            ]
+        }
+    }
+
     at: datetime
     status_code: int | None = Field(description="The endpoint's HTTP status; null when it did not answer.")
     error: str | None

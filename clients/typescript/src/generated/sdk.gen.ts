@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, formDataBodySerializer, type Options as Options2, type TDataShape } from './client/index.js';
-import type { AddMessageApiProjectsProjectIdMessagesPostData, AddMessageApiProjectsProjectIdMessagesPostErrors, AddMessageApiProjectsProjectIdMessagesPostResponses, ApproveLoraApiBrandsBrandIdLoraApprovePostData, ApproveLoraApiBrandsBrandIdLoraApprovePostErrors, ApproveLoraApiBrandsBrandIdLoraApprovePostResponses, ApproveScriptApiProjectsProjectIdScriptApprovePostData, ApproveScriptApiProjectsProjectIdScriptApprovePostErrors, ApproveScriptApiProjectsProjectIdScriptApprovePostResponses, CancelGenerationApiProjectsProjectIdGenerationCancelPostData, CancelGenerationApiProjectsProjectIdGenerationCancelPostErrors, CancelGenerationApiProjectsProjectIdGenerationCancelPostResponses, ConfirmUploadApiBrandsBrandIdUploadsConfirmPostData, ConfirmUploadApiBrandsBrandIdUploadsConfirmPostErrors, ConfirmUploadApiBrandsBrandIdUploadsConfirmPostResponses, CreateBrandApiBrandsPostData, CreateBrandApiBrandsPostErrors, CreateBrandApiBrandsPostResponses, CreateProjectApiProjectsPostData, CreateProjectApiProjectsPostErrors, CreateProjectApiProjectsPostResponses, CreateWebhookEndpointData, CreateWebhookEndpointErrors, CreateWebhookEndpointResponses, DeleteBrandApiBrandsBrandIdDeleteData, DeleteBrandApiBrandsBrandIdDeleteErrors, DeleteBrandApiBrandsBrandIdDeleteResponses, DeleteMeApiAuthMeDeleteData, DeleteMeApiAuthMeDeleteResponses, DeleteProjectApiProjectsProjectIdDeleteData, DeleteProjectApiProjectsProjectIdDeleteErrors, DeleteProjectApiProjectsProjectIdDeleteResponses, DeleteWebhookEndpointData, DeleteWebhookEndpointErrors, DeleteWebhookEndpointResponses, DraftScriptApiProjectsProjectIdScriptDraftPostData, DraftScriptApiProjectsProjectIdScriptDraftPostErrors, DraftScriptApiProjectsProjectIdScriptDraftPostResponses, GenerationEventsApiProjectsProjectIdGenerationEventsGetData, GenerationEventsApiProjectsProjectIdGenerationEventsGetErrors, GenerationEventsApiProjectsProjectIdGenerationEventsGetResponses, GetBrandApiBrandsBrandIdGetData, GetBrandApiBrandsBrandIdGetErrors, GetBrandApiBrandsBrandIdGetResponses, GetGenerationApiProjectsProjectIdGenerationGetData, GetGenerationApiProjectsProjectIdGenerationGetErrors, GetGenerationApiProjectsProjectIdGenerationGetResponses, GetLoraApiBrandsBrandIdLoraGetData, GetLoraApiBrandsBrandIdLoraGetErrors, GetLoraApiBrandsBrandIdLoraGetResponses, GetMeApiAuthMeGetData, GetMeApiAuthMeGetResponses, GetMyCreditsData, GetMyCreditsErrors, GetMyCreditsResponses, GetProjectApiProjectsProjectIdGetData, GetProjectApiProjectsProjectIdGetErrors, GetProjectApiProjectsProjectIdGetResponses, GetScriptApiProjectsProjectIdScriptGetData, GetScriptApiProjectsProjectIdScriptGetErrors, GetScriptApiProjectsProjectIdScriptGetResponses, GetWebhookEndpointData, GetWebhookEndpointErrors, GetWebhookEndpointResponses, ListBrandsApiBrandsGetData, ListBrandsApiBrandsGetErrors, ListBrandsApiBrandsGetResponses, ListGenerationsApiProjectsProjectIdGenerationsGetData, ListGenerationsApiProjectsProjectIdGenerationsGetErrors, ListGenerationsApiProjectsProjectIdGenerationsGetResponses, ListMessagesApiProjectsProjectIdMessagesGetData, ListMessagesApiProjectsProjectIdMessagesGetErrors, ListMessagesApiProjectsProjectIdMessagesGetResponses, ListProjectsApiProjectsGetData, ListProjectsApiProjectsGetErrors, ListProjectsApiProjectsGetResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhookEndpointsData, ListWebhookEndpointsErrors, ListWebhookEndpointsResponses, LogInApiAuthLoginPostData, LogInApiAuthLoginPostErrors, LogInApiAuthLoginPostResponses, LogOutApiAuthLogoutPostData, LogOutApiAuthLogoutPostResponses, PutScriptApiProjectsProjectIdScriptPutData, PutScriptApiProjectsProjectIdScriptPutErrors, PutScriptApiProjectsProjectIdScriptPutResponses, ReceiveReplicateWebhookData, ReceiveReplicateWebhookErrors, ReceiveReplicateWebhookResponses, RejectLoraApiBrandsBrandIdLoraRejectPostData, RejectLoraApiBrandsBrandIdLoraRejectPostErrors, RejectLoraApiBrandsBrandIdLoraRejectPostResponses, RemoveBrandAssetApiBrandsBrandIdBrandAssetsNameDeleteData, RemoveBrandAssetApiBrandsBrandIdBrandAssetsNameDeleteErrors, RemoveBrandAssetApiBrandsBrandIdBrandAssetsNameDeleteResponses, RemoveProductImageApiBrandsBrandIdProductImagesNameDeleteData, RemoveProductImageApiBrandsBrandIdProductImagesNameDeleteErrors, RemoveProductImageApiBrandsBrandIdProductImagesNameDeleteResponses, RequestUploadApiBrandsBrandIdUploadsPostData, RequestUploadApiBrandsBrandIdUploadsPostErrors, RequestUploadApiBrandsBrandIdUploadsPostResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, ServiceHealthApiHealthServiceGetData, ServiceHealthApiHealthServiceGetErrors, ServiceHealthApiHealthServiceGetResponses, SignUpApiAuthSignupPostData, SignUpApiAuthSignupPostErrors, SignUpApiAuthSignupPostResponses, StartGenerationApiProjectsProjectIdGeneratePostData, StartGenerationApiProjectsProjectIdGeneratePostErrors, StartGenerationApiProjectsProjectIdGeneratePostResponses, StartTrainingApiBrandsBrandIdLoraPostData, StartTrainingApiBrandsBrandIdLoraPostErrors, StartTrainingApiBrandsBrandIdLoraPostResponses, SystemHealthApiHealthGetData, SystemHealthApiHealthGetErrors, SystemHealthApiHealthGetResponses, UpdateBrandApiBrandsBrandIdPatchData, UpdateBrandApiBrandsBrandIdPatchErrors, UpdateBrandApiBrandsBrandIdPatchResponses, UpdateMeApiAuthMePatchData, UpdateMeApiAuthMePatchErrors, UpdateMeApiAuthMePatchResponses, UpdateProjectApiProjectsProjectIdPatchData, UpdateProjectApiProjectsProjectIdPatchErrors, UpdateProjectApiProjectsProjectIdPatchResponses, UpdateWebhookEndpointData, UpdateWebhookEndpointErrors, UpdateWebhookEndpointResponses, UploadFileApiBrandsBrandIdFilesPostData, UploadFileApiBrandsBrandIdFilesPostErrors, UploadFileApiBrandsBrandIdFilesPostResponses } from './types.gen.js';
+import type { AddMessageData, AddMessageErrors, AddMessageResponses, ApproveLoraData, ApproveLoraErrors, ApproveLoraResponses, ApproveScriptData, ApproveScriptErrors, ApproveScriptResponses, CancelGenerationData, CancelGenerationErrors, CancelGenerationResponses, ConfirmBrandUploadData, ConfirmBrandUploadErrors, ConfirmBrandUploadResponses, CreateBrandData, CreateBrandErrors, CreateBrandResponses, CreateBrandUploadData, CreateBrandUploadErrors, CreateBrandUploadResponses, CreateProjectData, CreateProjectErrors, CreateProjectResponses, CreateWebhookEndpointData, CreateWebhookEndpointErrors, CreateWebhookEndpointResponses, DeleteBrandData, DeleteBrandErrors, DeleteBrandResponses, DeleteMeData, DeleteMeErrors, DeleteMeResponses, DeleteProjectData, DeleteProjectErrors, DeleteProjectResponses, DeleteWebhookEndpointData, DeleteWebhookEndpointErrors, DeleteWebhookEndpointResponses, DraftScriptData, DraftScriptErrors, DraftScriptResponses, GetBrandData, GetBrandErrors, GetBrandResponses, GetGenerationData, GetGenerationErrors, GetGenerationResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetLoraData, GetLoraErrors, GetLoraResponses, GetMeData, GetMeErrors, GetMeResponses, GetMyCreditsData, GetMyCreditsErrors, GetMyCreditsResponses, GetProjectData, GetProjectErrors, GetProjectResponses, GetScriptData, GetScriptErrors, GetScriptResponses, GetServiceHealthData, GetServiceHealthErrors, GetServiceHealthResponses, GetWebhookEndpointData, GetWebhookEndpointErrors, GetWebhookEndpointResponses, ListBrandsData, ListBrandsErrors, ListBrandsResponses, ListGenerationsData, ListGenerationsErrors, ListGenerationsResponses, ListMessagesData, ListMessagesErrors, ListMessagesResponses, ListProjectsData, ListProjectsErrors, ListProjectsResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhookEndpointsData, ListWebhookEndpointsErrors, ListWebhookEndpointsResponses, LogInData, LogInErrors, LogInResponses, LogOutData, LogOutErrors, LogOutResponses, PutScriptData, PutScriptErrors, PutScriptResponses, ReceiveReplicateWebhookData, ReceiveReplicateWebhookErrors, ReceiveReplicateWebhookResponses, RejectLoraData, RejectLoraErrors, RejectLoraResponses, RemoveBrandAssetData, RemoveBrandAssetErrors, RemoveBrandAssetResponses, RemoveProductImageData, RemoveProductImageErrors, RemoveProductImageResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, SignUpData, SignUpErrors, SignUpResponses, StartGenerationData, StartGenerationErrors, StartGenerationResponses, StartLoraTrainingData, StartLoraTrainingErrors, StartLoraTrainingResponses, StreamGenerationEventsData, StreamGenerationEventsErrors, StreamGenerationEventsResponses, UpdateBrandData, UpdateBrandErrors, UpdateBrandResponses, UpdateMeData, UpdateMeErrors, UpdateMeResponses, UpdateProjectData, UpdateProjectErrors, UpdateProjectResponses, UpdateWebhookEndpointData, UpdateWebhookEndpointErrors, UpdateWebhookEndpointResponses, UploadBrandFileData, UploadBrandFileErrors, UploadBrandFileResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -21,17 +21,17 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
 /**
  * Health of the gateway, every service and the servers they use
  */
-export const systemHealthApiHealthGet = <ThrowOnError extends boolean = false>(options?: Options<SystemHealthApiHealthGetData, ThrowOnError>) => (options?.client ?? client).get<SystemHealthApiHealthGetResponses, SystemHealthApiHealthGetErrors, ThrowOnError>({ url: '/api/health', ...options });
+export const getHealth = <ThrowOnError extends boolean = false>(options?: Options<GetHealthData, ThrowOnError>) => (options?.client ?? client).get<GetHealthResponses, GetHealthErrors, ThrowOnError>({ url: '/api/health', ...options });
 
 /**
  * Health of one service and of the servers it owns
  */
-export const serviceHealthApiHealthServiceGet = <ThrowOnError extends boolean = false>(options: Options<ServiceHealthApiHealthServiceGetData, ThrowOnError>) => (options.client ?? client).get<ServiceHealthApiHealthServiceGetResponses, ServiceHealthApiHealthServiceGetErrors, ThrowOnError>({ url: '/api/health/{service}', ...options });
+export const getServiceHealth = <ThrowOnError extends boolean = false>(options: Options<GetServiceHealthData, ThrowOnError>) => (options.client ?? client).get<GetServiceHealthResponses, GetServiceHealthErrors, ThrowOnError>({ url: '/api/health/{service}', ...options });
 
 /**
  * Sign Up
  */
-export const signUpApiAuthSignupPost = <ThrowOnError extends boolean = false>(options: Options<SignUpApiAuthSignupPostData, ThrowOnError>) => (options.client ?? client).post<SignUpApiAuthSignupPostResponses, SignUpApiAuthSignupPostErrors, ThrowOnError>({
+export const signUp = <ThrowOnError extends boolean = false>(options: Options<SignUpData, ThrowOnError>) => (options.client ?? client).post<SignUpResponses, SignUpErrors, ThrowOnError>({
     url: '/api/auth/signup',
     ...options,
     headers: {
@@ -43,7 +43,7 @@ export const signUpApiAuthSignupPost = <ThrowOnError extends boolean = false>(op
 /**
  * Log In
  */
-export const logInApiAuthLoginPost = <ThrowOnError extends boolean = false>(options: Options<LogInApiAuthLoginPostData, ThrowOnError>) => (options.client ?? client).post<LogInApiAuthLoginPostResponses, LogInApiAuthLoginPostErrors, ThrowOnError>({
+export const logIn = <ThrowOnError extends boolean = false>(options: Options<LogInData, ThrowOnError>) => (options.client ?? client).post<LogInResponses, LogInErrors, ThrowOnError>({
     url: '/api/auth/login',
     ...options,
     headers: {
@@ -55,22 +55,35 @@ export const logInApiAuthLoginPost = <ThrowOnError extends boolean = false>(opti
 /**
  * Log Out
  */
-export const logOutApiAuthLogoutPost = <ThrowOnError extends boolean = false>(options?: Options<LogOutApiAuthLogoutPostData, ThrowOnError>) => (options?.client ?? client).post<LogOutApiAuthLogoutPostResponses, unknown, ThrowOnError>({ url: '/api/auth/logout', ...options });
+export const logOut = <ThrowOnError extends boolean = false>(options?: Options<LogOutData, ThrowOnError>) => (options?.client ?? client).post<LogOutResponses, LogOutErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/auth/logout',
+    ...options
+});
 
 /**
  * Delete Me
  */
-export const deleteMeApiAuthMeDelete = <ThrowOnError extends boolean = false>(options?: Options<DeleteMeApiAuthMeDeleteData, ThrowOnError>) => (options?.client ?? client).delete<DeleteMeApiAuthMeDeleteResponses, unknown, ThrowOnError>({ url: '/api/auth/me', ...options });
+export const deleteMe = <ThrowOnError extends boolean = false>(options?: Options<DeleteMeData, ThrowOnError>) => (options?.client ?? client).delete<DeleteMeResponses, DeleteMeErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/auth/me',
+    ...options
+});
 
 /**
  * Get Me
  */
-export const getMeApiAuthMeGet = <ThrowOnError extends boolean = false>(options?: Options<GetMeApiAuthMeGetData, ThrowOnError>) => (options?.client ?? client).get<GetMeApiAuthMeGetResponses, unknown, ThrowOnError>({ url: '/api/auth/me', ...options });
+export const getMe = <ThrowOnError extends boolean = false>(options?: Options<GetMeData, ThrowOnError>) => (options?.client ?? client).get<GetMeResponses, GetMeErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/auth/me',
+    ...options
+});
 
 /**
  * Update Me
  */
-export const updateMeApiAuthMePatch = <ThrowOnError extends boolean = false>(options: Options<UpdateMeApiAuthMePatchData, ThrowOnError>) => (options.client ?? client).patch<UpdateMeApiAuthMePatchResponses, UpdateMeApiAuthMePatchErrors, ThrowOnError>({
+export const updateMe = <ThrowOnError extends boolean = false>(options: Options<UpdateMeData, ThrowOnError>) => (options.client ?? client).patch<UpdateMeResponses, UpdateMeErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/auth/me',
     ...options,
     headers: {
@@ -82,17 +95,26 @@ export const updateMeApiAuthMePatch = <ThrowOnError extends boolean = false>(opt
 /**
  * The current user's credits: balance, tier, free videos left, and the ledger (newest first)
  */
-export const getMyCredits = <ThrowOnError extends boolean = false>(options?: Options<GetMyCreditsData, ThrowOnError>) => (options?.client ?? client).get<GetMyCreditsResponses, GetMyCreditsErrors, ThrowOnError>({ url: '/api/auth/me/credits', ...options });
+export const getMyCredits = <ThrowOnError extends boolean = false>(options?: Options<GetMyCreditsData, ThrowOnError>) => (options?.client ?? client).get<GetMyCreditsResponses, GetMyCreditsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/auth/me/credits',
+    ...options
+});
 
 /**
  * List Brands
  */
-export const listBrandsApiBrandsGet = <ThrowOnError extends boolean = false>(options?: Options<ListBrandsApiBrandsGetData, ThrowOnError>) => (options?.client ?? client).get<ListBrandsApiBrandsGetResponses, ListBrandsApiBrandsGetErrors, ThrowOnError>({ url: '/api/brands', ...options });
+export const listBrands = <ThrowOnError extends boolean = false>(options?: Options<ListBrandsData, ThrowOnError>) => (options?.client ?? client).get<ListBrandsResponses, ListBrandsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/brands',
+    ...options
+});
 
 /**
  * Create Brand
  */
-export const createBrandApiBrandsPost = <ThrowOnError extends boolean = false>(options: Options<CreateBrandApiBrandsPostData, ThrowOnError>) => (options.client ?? client).post<CreateBrandApiBrandsPostResponses, CreateBrandApiBrandsPostErrors, ThrowOnError>({
+export const createBrand = <ThrowOnError extends boolean = false>(options: Options<CreateBrandData, ThrowOnError>) => (options.client ?? client).post<CreateBrandResponses, CreateBrandErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/brands',
     ...options,
     headers: {
@@ -104,17 +126,26 @@ export const createBrandApiBrandsPost = <ThrowOnError extends boolean = false>(o
 /**
  * Delete Brand
  */
-export const deleteBrandApiBrandsBrandIdDelete = <ThrowOnError extends boolean = false>(options: Options<DeleteBrandApiBrandsBrandIdDeleteData, ThrowOnError>) => (options.client ?? client).delete<DeleteBrandApiBrandsBrandIdDeleteResponses, DeleteBrandApiBrandsBrandIdDeleteErrors, ThrowOnError>({ url: '/api/brands/{brand_id}', ...options });
+export const deleteBrand = <ThrowOnError extends boolean = false>(options: Options<DeleteBrandData, ThrowOnError>) => (options.client ?? client).delete<DeleteBrandResponses, DeleteBrandErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/brands/{brand_id}',
+    ...options
+});
 
 /**
  * Get Brand
  */
-export const getBrandApiBrandsBrandIdGet = <ThrowOnError extends boolean = false>(options: Options<GetBrandApiBrandsBrandIdGetData, ThrowOnError>) => (options.client ?? client).get<GetBrandApiBrandsBrandIdGetResponses, GetBrandApiBrandsBrandIdGetErrors, ThrowOnError>({ url: '/api/brands/{brand_id}', ...options });
+export const getBrand = <ThrowOnError extends boolean = false>(options: Options<GetBrandData, ThrowOnError>) => (options.client ?? client).get<GetBrandResponses, GetBrandErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/brands/{brand_id}',
+    ...options
+});
 
 /**
  * Update Brand
  */
-export const updateBrandApiBrandsBrandIdPatch = <ThrowOnError extends boolean = false>(options: Options<UpdateBrandApiBrandsBrandIdPatchData, ThrowOnError>) => (options.client ?? client).patch<UpdateBrandApiBrandsBrandIdPatchResponses, UpdateBrandApiBrandsBrandIdPatchErrors, ThrowOnError>({
+export const updateBrand = <ThrowOnError extends boolean = false>(options: Options<UpdateBrandData, ThrowOnError>) => (options.client ?? client).patch<UpdateBrandResponses, UpdateBrandErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/brands/{brand_id}',
     ...options,
     headers: {
@@ -124,9 +155,10 @@ export const updateBrandApiBrandsBrandIdPatch = <ThrowOnError extends boolean = 
 });
 
 /**
- * Request Upload
+ * Create Brand Upload
  */
-export const requestUploadApiBrandsBrandIdUploadsPost = <ThrowOnError extends boolean = false>(options: Options<RequestUploadApiBrandsBrandIdUploadsPostData, ThrowOnError>) => (options.client ?? client).post<RequestUploadApiBrandsBrandIdUploadsPostResponses, RequestUploadApiBrandsBrandIdUploadsPostErrors, ThrowOnError>({
+export const createBrandUpload = <ThrowOnError extends boolean = false>(options: Options<CreateBrandUploadData, ThrowOnError>) => (options.client ?? client).post<CreateBrandUploadResponses, CreateBrandUploadErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/brands/{brand_id}/uploads',
     ...options,
     headers: {
@@ -136,9 +168,10 @@ export const requestUploadApiBrandsBrandIdUploadsPost = <ThrowOnError extends bo
 });
 
 /**
- * Confirm Upload
+ * Confirm Brand Upload
  */
-export const confirmUploadApiBrandsBrandIdUploadsConfirmPost = <ThrowOnError extends boolean = false>(options: Options<ConfirmUploadApiBrandsBrandIdUploadsConfirmPostData, ThrowOnError>) => (options.client ?? client).post<ConfirmUploadApiBrandsBrandIdUploadsConfirmPostResponses, ConfirmUploadApiBrandsBrandIdUploadsConfirmPostErrors, ThrowOnError>({
+export const confirmBrandUpload = <ThrowOnError extends boolean = false>(options: Options<ConfirmBrandUploadData, ThrowOnError>) => (options.client ?? client).post<ConfirmBrandUploadResponses, ConfirmBrandUploadErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/brands/{brand_id}/uploads/confirm',
     ...options,
     headers: {
@@ -148,13 +181,14 @@ export const confirmUploadApiBrandsBrandIdUploadsConfirmPost = <ThrowOnError ext
 });
 
 /**
- * Upload File
+ * Upload Brand File
  *
  * For clients that can't PUT to S3: the file streams through to media in chunks, so memory
  * stays bounded whatever its size.
  */
-export const uploadFileApiBrandsBrandIdFilesPost = <ThrowOnError extends boolean = false>(options: Options<UploadFileApiBrandsBrandIdFilesPostData, ThrowOnError>) => (options.client ?? client).post<UploadFileApiBrandsBrandIdFilesPostResponses, UploadFileApiBrandsBrandIdFilesPostErrors, ThrowOnError>({
+export const uploadBrandFile = <ThrowOnError extends boolean = false>(options: Options<UploadBrandFileData, ThrowOnError>) => (options.client ?? client).post<UploadBrandFileResponses, UploadBrandFileErrors, ThrowOnError>({
     ...formDataBodySerializer,
+    security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/brands/{brand_id}/files',
     ...options,
     headers: {
@@ -166,46 +200,75 @@ export const uploadFileApiBrandsBrandIdFilesPost = <ThrowOnError extends boolean
 /**
  * Remove Product Image
  */
-export const removeProductImageApiBrandsBrandIdProductImagesNameDelete = <ThrowOnError extends boolean = false>(options: Options<RemoveProductImageApiBrandsBrandIdProductImagesNameDeleteData, ThrowOnError>) => (options.client ?? client).delete<RemoveProductImageApiBrandsBrandIdProductImagesNameDeleteResponses, RemoveProductImageApiBrandsBrandIdProductImagesNameDeleteErrors, ThrowOnError>({ url: '/api/brands/{brand_id}/product-images/{name}', ...options });
+export const removeProductImage = <ThrowOnError extends boolean = false>(options: Options<RemoveProductImageData, ThrowOnError>) => (options.client ?? client).delete<RemoveProductImageResponses, RemoveProductImageErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/brands/{brand_id}/product-images/{name}',
+    ...options
+});
 
 /**
  * Remove Brand Asset
  */
-export const removeBrandAssetApiBrandsBrandIdBrandAssetsNameDelete = <ThrowOnError extends boolean = false>(options: Options<RemoveBrandAssetApiBrandsBrandIdBrandAssetsNameDeleteData, ThrowOnError>) => (options.client ?? client).delete<RemoveBrandAssetApiBrandsBrandIdBrandAssetsNameDeleteResponses, RemoveBrandAssetApiBrandsBrandIdBrandAssetsNameDeleteErrors, ThrowOnError>({ url: '/api/brands/{brand_id}/brand-assets/{name}', ...options });
+export const removeBrandAsset = <ThrowOnError extends boolean = false>(options: Options<RemoveBrandAssetData, ThrowOnError>) => (options.client ?? client).delete<RemoveBrandAssetResponses, RemoveBrandAssetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/brands/{brand_id}/brand-assets/{name}',
+    ...options
+});
 
 /**
  * Get Lora
  */
-export const getLoraApiBrandsBrandIdLoraGet = <ThrowOnError extends boolean = false>(options: Options<GetLoraApiBrandsBrandIdLoraGetData, ThrowOnError>) => (options.client ?? client).get<GetLoraApiBrandsBrandIdLoraGetResponses, GetLoraApiBrandsBrandIdLoraGetErrors, ThrowOnError>({ url: '/api/brands/{brand_id}/lora', ...options });
+export const getLora = <ThrowOnError extends boolean = false>(options: Options<GetLoraData, ThrowOnError>) => (options.client ?? client).get<GetLoraResponses, GetLoraErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/brands/{brand_id}/lora',
+    ...options
+});
 
 /**
- * Start Training
+ * Start Lora Training
  *
  * Trains a LoRA on the brand's product images (at least 5); follow it with GET.
  */
-export const startTrainingApiBrandsBrandIdLoraPost = <ThrowOnError extends boolean = false>(options: Options<StartTrainingApiBrandsBrandIdLoraPostData, ThrowOnError>) => (options.client ?? client).post<StartTrainingApiBrandsBrandIdLoraPostResponses, StartTrainingApiBrandsBrandIdLoraPostErrors, ThrowOnError>({ url: '/api/brands/{brand_id}/lora', ...options });
+export const startLoraTraining = <ThrowOnError extends boolean = false>(options: Options<StartLoraTrainingData, ThrowOnError>) => (options.client ?? client).post<StartLoraTrainingResponses, StartLoraTrainingErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/brands/{brand_id}/lora',
+    ...options
+});
 
 /**
  * Approve Lora
  *
  * An approved LoRA is given to the replicate video model for this brand's scenes.
  */
-export const approveLoraApiBrandsBrandIdLoraApprovePost = <ThrowOnError extends boolean = false>(options: Options<ApproveLoraApiBrandsBrandIdLoraApprovePostData, ThrowOnError>) => (options.client ?? client).post<ApproveLoraApiBrandsBrandIdLoraApprovePostResponses, ApproveLoraApiBrandsBrandIdLoraApprovePostErrors, ThrowOnError>({ url: '/api/brands/{brand_id}/lora/approve', ...options });
+export const approveLora = <ThrowOnError extends boolean = false>(options: Options<ApproveLoraData, ThrowOnError>) => (options.client ?? client).post<ApproveLoraResponses, ApproveLoraErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/brands/{brand_id}/lora/approve',
+    ...options
+});
 
 /**
  * Reject Lora
  */
-export const rejectLoraApiBrandsBrandIdLoraRejectPost = <ThrowOnError extends boolean = false>(options: Options<RejectLoraApiBrandsBrandIdLoraRejectPostData, ThrowOnError>) => (options.client ?? client).post<RejectLoraApiBrandsBrandIdLoraRejectPostResponses, RejectLoraApiBrandsBrandIdLoraRejectPostErrors, ThrowOnError>({ url: '/api/brands/{brand_id}/lora/reject', ...options });
+export const rejectLora = <ThrowOnError extends boolean = false>(options: Options<RejectLoraData, ThrowOnError>) => (options.client ?? client).post<RejectLoraResponses, RejectLoraErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/brands/{brand_id}/lora/reject',
+    ...options
+});
 
 /**
  * List Projects
  */
-export const listProjectsApiProjectsGet = <ThrowOnError extends boolean = false>(options?: Options<ListProjectsApiProjectsGetData, ThrowOnError>) => (options?.client ?? client).get<ListProjectsApiProjectsGetResponses, ListProjectsApiProjectsGetErrors, ThrowOnError>({ url: '/api/projects', ...options });
+export const listProjects = <ThrowOnError extends boolean = false>(options?: Options<ListProjectsData, ThrowOnError>) => (options?.client ?? client).get<ListProjectsResponses, ListProjectsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/projects',
+    ...options
+});
 
 /**
  * Create Project
  */
-export const createProjectApiProjectsPost = <ThrowOnError extends boolean = false>(options: Options<CreateProjectApiProjectsPostData, ThrowOnError>) => (options.client ?? client).post<CreateProjectApiProjectsPostResponses, CreateProjectApiProjectsPostErrors, ThrowOnError>({
+export const createProject = <ThrowOnError extends boolean = false>(options: Options<CreateProjectData, ThrowOnError>) => (options.client ?? client).post<CreateProjectResponses, CreateProjectErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/projects',
     ...options,
     headers: {
@@ -217,17 +280,26 @@ export const createProjectApiProjectsPost = <ThrowOnError extends boolean = fals
 /**
  * Delete Project
  */
-export const deleteProjectApiProjectsProjectIdDelete = <ThrowOnError extends boolean = false>(options: Options<DeleteProjectApiProjectsProjectIdDeleteData, ThrowOnError>) => (options.client ?? client).delete<DeleteProjectApiProjectsProjectIdDeleteResponses, DeleteProjectApiProjectsProjectIdDeleteErrors, ThrowOnError>({ url: '/api/projects/{project_id}', ...options });
+export const deleteProject = <ThrowOnError extends boolean = false>(options: Options<DeleteProjectData, ThrowOnError>) => (options.client ?? client).delete<DeleteProjectResponses, DeleteProjectErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/projects/{project_id}',
+    ...options
+});
 
 /**
  * Get Project
  */
-export const getProjectApiProjectsProjectIdGet = <ThrowOnError extends boolean = false>(options: Options<GetProjectApiProjectsProjectIdGetData, ThrowOnError>) => (options.client ?? client).get<GetProjectApiProjectsProjectIdGetResponses, GetProjectApiProjectsProjectIdGetErrors, ThrowOnError>({ url: '/api/projects/{project_id}', ...options });
+export const getProject = <ThrowOnError extends boolean = false>(options: Options<GetProjectData, ThrowOnError>) => (options.client ?? client).get<GetProjectResponses, GetProjectErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/projects/{project_id}',
+    ...options
+});
 
 /**
  * Update Project
  */
-export const updateProjectApiProjectsProjectIdPatch = <ThrowOnError extends boolean = false>(options: Options<UpdateProjectApiProjectsProjectIdPatchData, ThrowOnError>) => (options.client ?? client).patch<UpdateProjectApiProjectsProjectIdPatchResponses, UpdateProjectApiProjectsProjectIdPatchErrors, ThrowOnError>({
+export const updateProject = <ThrowOnError extends boolean = false>(options: Options<UpdateProjectData, ThrowOnError>) => (options.client ?? client).patch<UpdateProjectResponses, UpdateProjectErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/projects/{project_id}',
     ...options,
     headers: {
@@ -239,14 +311,19 @@ export const updateProjectApiProjectsProjectIdPatch = <ThrowOnError extends bool
 /**
  * List Messages
  */
-export const listMessagesApiProjectsProjectIdMessagesGet = <ThrowOnError extends boolean = false>(options: Options<ListMessagesApiProjectsProjectIdMessagesGetData, ThrowOnError>) => (options.client ?? client).get<ListMessagesApiProjectsProjectIdMessagesGetResponses, ListMessagesApiProjectsProjectIdMessagesGetErrors, ThrowOnError>({ url: '/api/projects/{project_id}/messages', ...options });
+export const listMessages = <ThrowOnError extends boolean = false>(options: Options<ListMessagesData, ThrowOnError>) => (options.client ?? client).get<ListMessagesResponses, ListMessagesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/projects/{project_id}/messages',
+    ...options
+});
 
 /**
  * Add Message
  *
  * Add a message to the project's chat. With `reply: true` (role `user` only) the assistant answers it and the response is `{message, reply}`: both are stored, or neither when the assistant fails (503 or 429; send the same message again). 409 when no language model is configured (LLM_BASE_URL, LLM_API_KEY, LLM_MODEL).
  */
-export const addMessageApiProjectsProjectIdMessagesPost = <ThrowOnError extends boolean = false>(options: Options<AddMessageApiProjectsProjectIdMessagesPostData, ThrowOnError>) => (options.client ?? client).post<AddMessageApiProjectsProjectIdMessagesPostResponses, AddMessageApiProjectsProjectIdMessagesPostErrors, ThrowOnError>({
+export const addMessage = <ThrowOnError extends boolean = false>(options: Options<AddMessageData, ThrowOnError>) => (options.client ?? client).post<AddMessageResponses, AddMessageErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/projects/{project_id}/messages',
     ...options,
     headers: {
@@ -258,12 +335,17 @@ export const addMessageApiProjectsProjectIdMessagesPost = <ThrowOnError extends 
 /**
  * Get Script
  */
-export const getScriptApiProjectsProjectIdScriptGet = <ThrowOnError extends boolean = false>(options: Options<GetScriptApiProjectsProjectIdScriptGetData, ThrowOnError>) => (options.client ?? client).get<GetScriptApiProjectsProjectIdScriptGetResponses, GetScriptApiProjectsProjectIdScriptGetErrors, ThrowOnError>({ url: '/api/projects/{project_id}/script', ...options });
+export const getScript = <ThrowOnError extends boolean = false>(options: Options<GetScriptData, ThrowOnError>) => (options.client ?? client).get<GetScriptResponses, GetScriptErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/projects/{project_id}/script',
+    ...options
+});
 
 /**
  * Put Script
  */
-export const putScriptApiProjectsProjectIdScriptPut = <ThrowOnError extends boolean = false>(options: Options<PutScriptApiProjectsProjectIdScriptPutData, ThrowOnError>) => (options.client ?? client).put<PutScriptApiProjectsProjectIdScriptPutResponses, PutScriptApiProjectsProjectIdScriptPutErrors, ThrowOnError>({
+export const putScript = <ThrowOnError extends boolean = false>(options: Options<PutScriptData, ThrowOnError>) => (options.client ?? client).put<PutScriptResponses, PutScriptErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/projects/{project_id}/script',
     ...options,
     headers: {
@@ -275,14 +357,19 @@ export const putScriptApiProjectsProjectIdScriptPut = <ThrowOnError extends bool
 /**
  * Approve Script
  */
-export const approveScriptApiProjectsProjectIdScriptApprovePost = <ThrowOnError extends boolean = false>(options: Options<ApproveScriptApiProjectsProjectIdScriptApprovePostData, ThrowOnError>) => (options.client ?? client).post<ApproveScriptApiProjectsProjectIdScriptApprovePostResponses, ApproveScriptApiProjectsProjectIdScriptApprovePostErrors, ThrowOnError>({ url: '/api/projects/{project_id}/script/approve', ...options });
+export const approveScript = <ThrowOnError extends boolean = false>(options: Options<ApproveScriptData, ThrowOnError>) => (options.client ?? client).post<ApproveScriptResponses, ApproveScriptErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/projects/{project_id}/script/approve',
+    ...options
+});
 
 /**
  * Draft Script
  *
  * Draft the project's script from its brand, ad details and chat, and save it like PUT script (unapproved, replacing the current one). With a language model configured it writes the draft (`source: llm`); without one, or when its answer is not a usable script, a deterministic template does (`source: template`; `note` says why when a model was configured). Scene durations add up exactly to `duration_s`. 503 or 429 when the language model fails: nothing is saved then.
  */
-export const draftScriptApiProjectsProjectIdScriptDraftPost = <ThrowOnError extends boolean = false>(options: Options<DraftScriptApiProjectsProjectIdScriptDraftPostData, ThrowOnError>) => (options.client ?? client).post<DraftScriptApiProjectsProjectIdScriptDraftPostResponses, DraftScriptApiProjectsProjectIdScriptDraftPostErrors, ThrowOnError>({
+export const draftScript = <ThrowOnError extends boolean = false>(options: Options<DraftScriptData, ThrowOnError>) => (options.client ?? client).post<DraftScriptResponses, DraftScriptErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/projects/{project_id}/script/draft',
     ...options,
     headers: {
@@ -297,7 +384,8 @@ export const draftScriptApiProjectsProjectIdScriptDraftPost = <ThrowOnError exte
  * Charges a free video or a credit and starts the steps. A retry with the same Idempotency-Key
  * returns the same generation without charging again.
  */
-export const startGenerationApiProjectsProjectIdGeneratePost = <ThrowOnError extends boolean = false>(options: Options<StartGenerationApiProjectsProjectIdGeneratePostData, ThrowOnError>) => (options.client ?? client).post<StartGenerationApiProjectsProjectIdGeneratePostResponses, StartGenerationApiProjectsProjectIdGeneratePostErrors, ThrowOnError>({
+export const startGeneration = <ThrowOnError extends boolean = false>(options: Options<StartGenerationData, ThrowOnError>) => (options.client ?? client).post<StartGenerationResponses, StartGenerationErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/projects/{project_id}/generate',
     ...options,
     headers: {
@@ -311,7 +399,11 @@ export const startGenerationApiProjectsProjectIdGeneratePost = <ThrowOnError ext
  *
  * The latest generation: overall status and percentage, every job, and the final ad's URL.
  */
-export const getGenerationApiProjectsProjectIdGenerationGet = <ThrowOnError extends boolean = false>(options: Options<GetGenerationApiProjectsProjectIdGenerationGetData, ThrowOnError>) => (options.client ?? client).get<GetGenerationApiProjectsProjectIdGenerationGetResponses, GetGenerationApiProjectsProjectIdGenerationGetErrors, ThrowOnError>({ url: '/api/projects/{project_id}/generation', ...options });
+export const getGeneration = <ThrowOnError extends boolean = false>(options: Options<GetGenerationData, ThrowOnError>) => (options.client ?? client).get<GetGenerationResponses, GetGenerationErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/projects/{project_id}/generation',
+    ...options
+});
 
 /**
  * List Generations
@@ -319,22 +411,34 @@ export const getGenerationApiProjectsProjectIdGenerationGet = <ThrowOnError exte
  * Newest first. 404 for a project that isn't the caller's, like every other project route: jobs
  * alone would answer an empty list, indistinguishable from a project with no generations yet.
  */
-export const listGenerationsApiProjectsProjectIdGenerationsGet = <ThrowOnError extends boolean = false>(options: Options<ListGenerationsApiProjectsProjectIdGenerationsGetData, ThrowOnError>) => (options.client ?? client).get<ListGenerationsApiProjectsProjectIdGenerationsGetResponses, ListGenerationsApiProjectsProjectIdGenerationsGetErrors, ThrowOnError>({ url: '/api/projects/{project_id}/generations', ...options });
+export const listGenerations = <ThrowOnError extends boolean = false>(options: Options<ListGenerationsData, ThrowOnError>) => (options.client ?? client).get<ListGenerationsResponses, ListGenerationsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/projects/{project_id}/generations',
+    ...options
+});
 
 /**
  * Cancel Generation
  *
  * Queued jobs never start, running ones stop at their next checkpoint, stored parts are deleted.
  */
-export const cancelGenerationApiProjectsProjectIdGenerationCancelPost = <ThrowOnError extends boolean = false>(options: Options<CancelGenerationApiProjectsProjectIdGenerationCancelPostData, ThrowOnError>) => (options.client ?? client).post<CancelGenerationApiProjectsProjectIdGenerationCancelPostResponses, CancelGenerationApiProjectsProjectIdGenerationCancelPostErrors, ThrowOnError>({ url: '/api/projects/{project_id}/generation/cancel', ...options });
+export const cancelGeneration = <ThrowOnError extends boolean = false>(options: Options<CancelGenerationData, ThrowOnError>) => (options.client ?? client).post<CancelGenerationResponses, CancelGenerationErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/projects/{project_id}/generation/cancel',
+    ...options
+});
 
 /**
- * Generation Events
+ * Stream Generation Events
  *
  * The GET .../generation document as server-sent events (`event: generation`), sent whenever it
  * changes, until the generation ends; a comment line keeps idle connections open.
  */
-export const generationEventsApiProjectsProjectIdGenerationEventsGet = <ThrowOnError extends boolean = false>(options: Options<GenerationEventsApiProjectsProjectIdGenerationEventsGetData, ThrowOnError, unknown>) => (options.client ?? client).sse.get<GenerationEventsApiProjectsProjectIdGenerationEventsGetResponses, GenerationEventsApiProjectsProjectIdGenerationEventsGetErrors, ThrowOnError>({ url: '/api/projects/{project_id}/generation/events', ...options });
+export const streamGenerationEvents = <ThrowOnError extends boolean = false>(options: Options<StreamGenerationEventsData, ThrowOnError, unknown>) => (options.client ?? client).sse.get<StreamGenerationEventsResponses, StreamGenerationEventsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/projects/{project_id}/generation/events',
+    ...options
+});
 
 /**
  * Receive a Replicate webhook delivery
@@ -354,7 +458,11 @@ export const receiveReplicateWebhook = <ThrowOnError extends boolean = false>(op
 /**
  * List the caller's webhook endpoints, newest first
  */
-export const listWebhookEndpoints = <ThrowOnError extends boolean = false>(options?: Options<ListWebhookEndpointsData, ThrowOnError>) => (options?.client ?? client).get<ListWebhookEndpointsResponses, ListWebhookEndpointsErrors, ThrowOnError>({ url: '/api/webhooks', ...options });
+export const listWebhookEndpoints = <ThrowOnError extends boolean = false>(options?: Options<ListWebhookEndpointsData, ThrowOnError>) => (options?.client ?? client).get<ListWebhookEndpointsResponses, ListWebhookEndpointsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/webhooks',
+    ...options
+});
 
 /**
  * Register a webhook endpoint
@@ -362,6 +470,7 @@ export const listWebhookEndpoints = <ThrowOnError extends boolean = false>(optio
  * The answer carries the endpoint's signing secret, shown this once.
  */
 export const createWebhookEndpoint = <ThrowOnError extends boolean = false>(options: Options<CreateWebhookEndpointData, ThrowOnError>) => (options.client ?? client).post<CreateWebhookEndpointResponses, CreateWebhookEndpointErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/webhooks',
     ...options,
     headers: {
@@ -373,17 +482,26 @@ export const createWebhookEndpoint = <ThrowOnError extends boolean = false>(opti
 /**
  * Remove a webhook endpoint and its deliveries
  */
-export const deleteWebhookEndpoint = <ThrowOnError extends boolean = false>(options: Options<DeleteWebhookEndpointData, ThrowOnError>) => (options.client ?? client).delete<DeleteWebhookEndpointResponses, DeleteWebhookEndpointErrors, ThrowOnError>({ url: '/api/webhooks/{endpoint_id}', ...options });
+export const deleteWebhookEndpoint = <ThrowOnError extends boolean = false>(options: Options<DeleteWebhookEndpointData, ThrowOnError>) => (options.client ?? client).delete<DeleteWebhookEndpointResponses, DeleteWebhookEndpointErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/webhooks/{endpoint_id}',
+    ...options
+});
 
 /**
  * Read a webhook endpoint
  */
-export const getWebhookEndpoint = <ThrowOnError extends boolean = false>(options: Options<GetWebhookEndpointData, ThrowOnError>) => (options.client ?? client).get<GetWebhookEndpointResponses, GetWebhookEndpointErrors, ThrowOnError>({ url: '/api/webhooks/{endpoint_id}', ...options });
+export const getWebhookEndpoint = <ThrowOnError extends boolean = false>(options: Options<GetWebhookEndpointData, ThrowOnError>) => (options.client ?? client).get<GetWebhookEndpointResponses, GetWebhookEndpointErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/webhooks/{endpoint_id}',
+    ...options
+});
 
 /**
  * Change a webhook endpoint's URL, events, description, or enable/disable it
  */
 export const updateWebhookEndpoint = <ThrowOnError extends boolean = false>(options: Options<UpdateWebhookEndpointData, ThrowOnError>) => (options.client ?? client).patch<UpdateWebhookEndpointResponses, UpdateWebhookEndpointErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/webhooks/{endpoint_id}',
     ...options,
     headers: {
@@ -397,9 +515,17 @@ export const updateWebhookEndpoint = <ThrowOnError extends boolean = false>(opti
  *
  * The new secret is in the answer, shown this once; every attempt from now on is signed with it.
  */
-export const rotateWebhookSecret = <ThrowOnError extends boolean = false>(options: Options<RotateWebhookSecretData, ThrowOnError>) => (options.client ?? client).post<RotateWebhookSecretResponses, RotateWebhookSecretErrors, ThrowOnError>({ url: '/api/webhooks/{endpoint_id}/rotate-secret', ...options });
+export const rotateWebhookSecret = <ThrowOnError extends boolean = false>(options: Options<RotateWebhookSecretData, ThrowOnError>) => (options.client ?? client).post<RotateWebhookSecretResponses, RotateWebhookSecretErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/webhooks/{endpoint_id}/rotate-secret',
+    ...options
+});
 
 /**
  * What was sent to a webhook endpoint, newest first, with its last attempts
  */
-export const listWebhookDeliveries = <ThrowOnError extends boolean = false>(options: Options<ListWebhookDeliveriesData, ThrowOnError>) => (options.client ?? client).get<ListWebhookDeliveriesResponses, ListWebhookDeliveriesErrors, ThrowOnError>({ url: '/api/webhooks/{endpoint_id}/deliveries', ...options });
+export const listWebhookDeliveries = <ThrowOnError extends boolean = false>(options: Options<ListWebhookDeliveriesData, ThrowOnError>) => (options.client ?? client).get<ListWebhookDeliveriesResponses, ListWebhookDeliveriesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/webhooks/{endpoint_id}/deliveries',
+    ...options
+});

@@ -333,16 +333,6 @@ export type GenerationStart = {
 };
 
 /**
- * HTTPValidationError
- */
-export type HttpValidationError = {
-    /**
-     * Detail
-     */
-    detail?: Array<ValidationError>;
-};
-
-/**
  * HealthOut
  */
 export type HealthOut = {
@@ -502,6 +492,22 @@ export type PageBrandOut = {
      * Items
      */
     items: Array<BrandOut>;
+    /**
+     * Next Cursor
+     *
+     * Pass as `cursor` for the next page; null on the last.
+     */
+    next_cursor?: string | null;
+};
+
+/**
+ * Page[GenerationOut]
+ */
+export type PageGenerationOut = {
+    /**
+     * Items
+     */
+    items: Array<GenerationOut>;
     /**
      * Next Cursor
      *
@@ -1041,34 +1047,6 @@ export type UserOut = {
 };
 
 /**
- * ValidationError
- */
-export type ValidationError = {
-    /**
-     * Location
-     */
-    loc: Array<string | number>;
-    /**
-     * Message
-     */
-    msg: string;
-    /**
-     * Error Type
-     */
-    type: string;
-    /**
-     * Input
-     */
-    input?: unknown;
-    /**
-     * Context
-     */
-    ctx?: {
-        [key: string]: unknown;
-    };
-};
-
-/**
  * WebhookAttemptOut
  */
 export type WebhookAttemptOut = {
@@ -1274,32 +1252,115 @@ export type WebhookEndpointWithSecret = {
     secret: string;
 };
 
-export type SystemHealthApiHealthGetData = {
+/**
+ * FieldError
+ */
+export type FieldError = {
+    /**
+     * Field
+     *
+     * Where: a dotted path such as `body.name` or `query.limit`.
+     */
+    field: string;
+    /**
+     * Message
+     *
+     * Why the value was refused (the value itself is never echoed).
+     */
+    message: string;
+};
+
+/**
+ * Problem
+ */
+export type Problem = {
+    /**
+     * Type
+     *
+     * A URI reference naming the kind of problem: `/problems/{code}`, relative to the API's address, where a page describes it; `about:blank` when the status says it all.
+     */
+    type: string;
+    /**
+     * Title
+     *
+     * A short summary of the kind of problem; the same for every occurrence.
+     */
+    title: string;
+    /**
+     * Status
+     *
+     * The HTTP status code of this response.
+     */
+    status: number;
+    /**
+     * Detail
+     *
+     * What happened this time, for a person to read.
+     */
+    detail: string;
+    /**
+     * Instance
+     *
+     * The path of the request that failed.
+     */
+    instance: string;
+    /**
+     * Code
+     *
+     * The kind of problem as a short stable name (the last part of `type`).
+     */
+    code: string;
+    /**
+     * Request Id
+     *
+     * The X-Request-ID of the request; every log line it caused carries it.
+     */
+    request_id: string;
+    /**
+     * Errors
+     *
+     * On every 422: each refused field with the reason (may be empty when `detail` says it).
+     */
+    errors?: Array<FieldError> | null;
+    /**
+     * Service
+     *
+     * On a 503 (and a 500): the internal service that failed.
+     */
+    service?: string | null;
+    [key: string]: unknown;
+};
+
+export type GetHealthData = {
     body?: never;
     path?: never;
     query?: never;
     url: '/api/health';
 };
 
-export type SystemHealthApiHealthGetErrors = {
+export type GetHealthErrors = {
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
     /**
      * Some part is down
      */
     503: HealthOut;
 };
 
-export type SystemHealthApiHealthGetError = SystemHealthApiHealthGetErrors[keyof SystemHealthApiHealthGetErrors];
+export type GetHealthError = GetHealthErrors[keyof GetHealthErrors];
 
-export type SystemHealthApiHealthGetResponses = {
+export type GetHealthResponses = {
     /**
      * Successful Response
      */
     200: HealthOut;
 };
 
-export type SystemHealthApiHealthGetResponse = SystemHealthApiHealthGetResponses[keyof SystemHealthApiHealthGetResponses];
+export type GetHealthResponse = GetHealthResponses[keyof GetHealthResponses];
 
-export type ServiceHealthApiHealthServiceGetData = {
+export type GetServiceHealthData = {
     body?: never;
     path: {
         /**
@@ -1311,154 +1372,277 @@ export type ServiceHealthApiHealthServiceGetData = {
     url: '/api/health/{service}';
 };
 
-export type ServiceHealthApiHealthServiceGetErrors = {
+export type GetServiceHealthErrors = {
     /**
      * No such service
      */
-    404: unknown;
+    404: Problem;
     /**
-     * Validation Error
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
      */
-    422: HttpValidationError;
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
     /**
      * The service or one of its servers is down
      */
     503: ServiceHealthOut;
 };
 
-export type ServiceHealthApiHealthServiceGetError = ServiceHealthApiHealthServiceGetErrors[keyof ServiceHealthApiHealthServiceGetErrors];
+export type GetServiceHealthError = GetServiceHealthErrors[keyof GetServiceHealthErrors];
 
-export type ServiceHealthApiHealthServiceGetResponses = {
+export type GetServiceHealthResponses = {
     /**
      * Successful Response
      */
     200: ServiceHealthOut;
 };
 
-export type ServiceHealthApiHealthServiceGetResponse = ServiceHealthApiHealthServiceGetResponses[keyof ServiceHealthApiHealthServiceGetResponses];
+export type GetServiceHealthResponse = GetServiceHealthResponses[keyof GetServiceHealthResponses];
 
-export type SignUpApiAuthSignupPostData = {
+export type SignUpData = {
     body: SignUp;
     path?: never;
     query?: never;
     url: '/api/auth/signup';
 };
 
-export type SignUpApiAuthSignupPostErrors = {
+export type SignUpErrors = {
     /**
-     * Validation Error
+     * The email is taken
      */
-    422: HttpValidationError;
+    409: Problem;
+    /**
+     * The request body or the file is larger than allowed.
+     */
+    413: Problem;
+    /**
+     * The request's Content-Type, or the file's declared type, is not one this operation accepts.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type SignUpApiAuthSignupPostError = SignUpApiAuthSignupPostErrors[keyof SignUpApiAuthSignupPostErrors];
+export type SignUpError = SignUpErrors[keyof SignUpErrors];
 
-export type SignUpApiAuthSignupPostResponses = {
+export type SignUpResponses = {
     /**
      * Successful Response
      */
     201: UserOut;
 };
 
-export type SignUpApiAuthSignupPostResponse = SignUpApiAuthSignupPostResponses[keyof SignUpApiAuthSignupPostResponses];
+export type SignUpResponse = SignUpResponses[keyof SignUpResponses];
 
-export type LogInApiAuthLoginPostData = {
+export type LogInData = {
     body: LogIn;
     path?: never;
     query?: never;
     url: '/api/auth/login';
 };
 
-export type LogInApiAuthLoginPostErrors = {
+export type LogInErrors = {
     /**
-     * Validation Error
+     * Wrong email or password
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * The request body or the file is larger than allowed.
+     */
+    413: Problem;
+    /**
+     * The request's Content-Type, or the file's declared type, is not one this operation accepts.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type LogInApiAuthLoginPostError = LogInApiAuthLoginPostErrors[keyof LogInApiAuthLoginPostErrors];
+export type LogInError = LogInErrors[keyof LogInErrors];
 
-export type LogInApiAuthLoginPostResponses = {
+export type LogInResponses = {
     /**
      * Successful Response
      */
     200: TokenOut;
 };
 
-export type LogInApiAuthLoginPostResponse = LogInApiAuthLoginPostResponses[keyof LogInApiAuthLoginPostResponses];
+export type LogInResponse = LogInResponses[keyof LogInResponses];
 
-export type LogOutApiAuthLogoutPostData = {
+export type LogOutData = {
     body?: never;
     path?: never;
     query?: never;
     url: '/api/auth/logout';
 };
 
-export type LogOutApiAuthLogoutPostResponses = {
+export type LogOutErrors = {
+    /**
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
+     */
+    401: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
+};
+
+export type LogOutError = LogOutErrors[keyof LogOutErrors];
+
+export type LogOutResponses = {
     /**
      * Successful Response
      */
     204: void;
 };
 
-export type LogOutApiAuthLogoutPostResponse = LogOutApiAuthLogoutPostResponses[keyof LogOutApiAuthLogoutPostResponses];
+export type LogOutResponse = LogOutResponses[keyof LogOutResponses];
 
-export type DeleteMeApiAuthMeDeleteData = {
+export type DeleteMeData = {
     body?: never;
     path?: never;
     query?: never;
     url: '/api/auth/me';
 };
 
-export type DeleteMeApiAuthMeDeleteResponses = {
+export type DeleteMeErrors = {
+    /**
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
+     */
+    401: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
+};
+
+export type DeleteMeError = DeleteMeErrors[keyof DeleteMeErrors];
+
+export type DeleteMeResponses = {
     /**
      * Successful Response
      */
     204: void;
 };
 
-export type DeleteMeApiAuthMeDeleteResponse = DeleteMeApiAuthMeDeleteResponses[keyof DeleteMeApiAuthMeDeleteResponses];
+export type DeleteMeResponse = DeleteMeResponses[keyof DeleteMeResponses];
 
-export type GetMeApiAuthMeGetData = {
+export type GetMeData = {
     body?: never;
     path?: never;
     query?: never;
     url: '/api/auth/me';
 };
 
-export type GetMeApiAuthMeGetResponses = {
+export type GetMeErrors = {
+    /**
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
+     */
+    401: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
+};
+
+export type GetMeError = GetMeErrors[keyof GetMeErrors];
+
+export type GetMeResponses = {
     /**
      * Successful Response
      */
     200: UserOut;
 };
 
-export type GetMeApiAuthMeGetResponse = GetMeApiAuthMeGetResponses[keyof GetMeApiAuthMeGetResponses];
+export type GetMeResponse = GetMeResponses[keyof GetMeResponses];
 
-export type UpdateMeApiAuthMePatchData = {
+export type UpdateMeData = {
     body: UpdateMe;
     path?: never;
     query?: never;
     url: '/api/auth/me';
 };
 
-export type UpdateMeApiAuthMePatchErrors = {
+export type UpdateMeErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * current_password is wrong
+     */
+    403: Problem;
+    /**
+     * The request body or the file is larger than allowed.
+     */
+    413: Problem;
+    /**
+     * The request's Content-Type, or the file's declared type, is not one this operation accepts.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type UpdateMeApiAuthMePatchError = UpdateMeApiAuthMePatchErrors[keyof UpdateMeApiAuthMePatchErrors];
+export type UpdateMeError = UpdateMeErrors[keyof UpdateMeErrors];
 
-export type UpdateMeApiAuthMePatchResponses = {
+export type UpdateMeResponses = {
     /**
      * Successful Response
      */
     200: UserOut;
 };
 
-export type UpdateMeApiAuthMePatchResponse = UpdateMeApiAuthMePatchResponses[keyof UpdateMeApiAuthMePatchResponses];
+export type UpdateMeResponse = UpdateMeResponses[keyof UpdateMeResponses];
 
 export type GetMyCreditsData = {
     body?: never;
@@ -1478,10 +1662,24 @@ export type GetMyCreditsData = {
 
 export type GetMyCreditsErrors = {
     /**
-     * limit out of range, or a cursor this API did not hand out
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: unknown;
+    401: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
+
+export type GetMyCreditsError = GetMyCreditsErrors[keyof GetMyCreditsErrors];
 
 export type GetMyCreditsResponses = {
     /**
@@ -1492,7 +1690,7 @@ export type GetMyCreditsResponses = {
 
 export type GetMyCreditsResponse = GetMyCreditsResponses[keyof GetMyCreditsResponses];
 
-export type ListBrandsApiBrandsGetData = {
+export type ListBrandsData = {
     body?: never;
     path?: never;
     query?: {
@@ -1508,50 +1706,82 @@ export type ListBrandsApiBrandsGetData = {
     url: '/api/brands';
 };
 
-export type ListBrandsApiBrandsGetErrors = {
+export type ListBrandsErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type ListBrandsApiBrandsGetError = ListBrandsApiBrandsGetErrors[keyof ListBrandsApiBrandsGetErrors];
+export type ListBrandsError = ListBrandsErrors[keyof ListBrandsErrors];
 
-export type ListBrandsApiBrandsGetResponses = {
+export type ListBrandsResponses = {
     /**
      * Successful Response
      */
     200: PageBrandOut;
 };
 
-export type ListBrandsApiBrandsGetResponse = ListBrandsApiBrandsGetResponses[keyof ListBrandsApiBrandsGetResponses];
+export type ListBrandsResponse = ListBrandsResponses[keyof ListBrandsResponses];
 
-export type CreateBrandApiBrandsPostData = {
+export type CreateBrandData = {
     body: BrandCreate;
     path?: never;
     query?: never;
     url: '/api/brands';
 };
 
-export type CreateBrandApiBrandsPostErrors = {
+export type CreateBrandErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * The request body or the file is larger than allowed.
+     */
+    413: Problem;
+    /**
+     * The request's Content-Type, or the file's declared type, is not one this operation accepts.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type CreateBrandApiBrandsPostError = CreateBrandApiBrandsPostErrors[keyof CreateBrandApiBrandsPostErrors];
+export type CreateBrandError = CreateBrandErrors[keyof CreateBrandErrors];
 
-export type CreateBrandApiBrandsPostResponses = {
+export type CreateBrandResponses = {
     /**
      * Successful Response
      */
     201: BrandOut;
 };
 
-export type CreateBrandApiBrandsPostResponse = CreateBrandApiBrandsPostResponses[keyof CreateBrandApiBrandsPostResponses];
+export type CreateBrandResponse = CreateBrandResponses[keyof CreateBrandResponses];
 
-export type DeleteBrandApiBrandsBrandIdDeleteData = {
+export type DeleteBrandData = {
     body?: never;
     path: {
         /**
@@ -1563,25 +1793,41 @@ export type DeleteBrandApiBrandsBrandIdDeleteData = {
     url: '/api/brands/{brand_id}';
 };
 
-export type DeleteBrandApiBrandsBrandIdDeleteErrors = {
+export type DeleteBrandErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type DeleteBrandApiBrandsBrandIdDeleteError = DeleteBrandApiBrandsBrandIdDeleteErrors[keyof DeleteBrandApiBrandsBrandIdDeleteErrors];
+export type DeleteBrandError = DeleteBrandErrors[keyof DeleteBrandErrors];
 
-export type DeleteBrandApiBrandsBrandIdDeleteResponses = {
+export type DeleteBrandResponses = {
     /**
      * Successful Response
      */
     204: void;
 };
 
-export type DeleteBrandApiBrandsBrandIdDeleteResponse = DeleteBrandApiBrandsBrandIdDeleteResponses[keyof DeleteBrandApiBrandsBrandIdDeleteResponses];
+export type DeleteBrandResponse = DeleteBrandResponses[keyof DeleteBrandResponses];
 
-export type GetBrandApiBrandsBrandIdGetData = {
+export type GetBrandData = {
     body?: never;
     path: {
         /**
@@ -1593,25 +1839,41 @@ export type GetBrandApiBrandsBrandIdGetData = {
     url: '/api/brands/{brand_id}';
 };
 
-export type GetBrandApiBrandsBrandIdGetErrors = {
+export type GetBrandErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type GetBrandApiBrandsBrandIdGetError = GetBrandApiBrandsBrandIdGetErrors[keyof GetBrandApiBrandsBrandIdGetErrors];
+export type GetBrandError = GetBrandErrors[keyof GetBrandErrors];
 
-export type GetBrandApiBrandsBrandIdGetResponses = {
+export type GetBrandResponses = {
     /**
      * Successful Response
      */
     200: BrandOut;
 };
 
-export type GetBrandApiBrandsBrandIdGetResponse = GetBrandApiBrandsBrandIdGetResponses[keyof GetBrandApiBrandsBrandIdGetResponses];
+export type GetBrandResponse = GetBrandResponses[keyof GetBrandResponses];
 
-export type UpdateBrandApiBrandsBrandIdPatchData = {
+export type UpdateBrandData = {
     body: BrandUpdate;
     path: {
         /**
@@ -1623,25 +1885,49 @@ export type UpdateBrandApiBrandsBrandIdPatchData = {
     url: '/api/brands/{brand_id}';
 };
 
-export type UpdateBrandApiBrandsBrandIdPatchErrors = {
+export type UpdateBrandErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * The request body or the file is larger than allowed.
+     */
+    413: Problem;
+    /**
+     * The request's Content-Type, or the file's declared type, is not one this operation accepts.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type UpdateBrandApiBrandsBrandIdPatchError = UpdateBrandApiBrandsBrandIdPatchErrors[keyof UpdateBrandApiBrandsBrandIdPatchErrors];
+export type UpdateBrandError = UpdateBrandErrors[keyof UpdateBrandErrors];
 
-export type UpdateBrandApiBrandsBrandIdPatchResponses = {
+export type UpdateBrandResponses = {
     /**
      * Successful Response
      */
     200: BrandOut;
 };
 
-export type UpdateBrandApiBrandsBrandIdPatchResponse = UpdateBrandApiBrandsBrandIdPatchResponses[keyof UpdateBrandApiBrandsBrandIdPatchResponses];
+export type UpdateBrandResponse = UpdateBrandResponses[keyof UpdateBrandResponses];
 
-export type RequestUploadApiBrandsBrandIdUploadsPostData = {
+export type CreateBrandUploadData = {
     body: UploadRequest;
     path: {
         /**
@@ -1653,25 +1939,49 @@ export type RequestUploadApiBrandsBrandIdUploadsPostData = {
     url: '/api/brands/{brand_id}/uploads';
 };
 
-export type RequestUploadApiBrandsBrandIdUploadsPostErrors = {
+export type CreateBrandUploadErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * The request body or the file is larger than allowed.
+     */
+    413: Problem;
+    /**
+     * The request's Content-Type, or the file's declared type, is not one this operation accepts.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type RequestUploadApiBrandsBrandIdUploadsPostError = RequestUploadApiBrandsBrandIdUploadsPostErrors[keyof RequestUploadApiBrandsBrandIdUploadsPostErrors];
+export type CreateBrandUploadError = CreateBrandUploadErrors[keyof CreateBrandUploadErrors];
 
-export type RequestUploadApiBrandsBrandIdUploadsPostResponses = {
+export type CreateBrandUploadResponses = {
     /**
      * Successful Response
      */
     201: UploadTicket;
 };
 
-export type RequestUploadApiBrandsBrandIdUploadsPostResponse = RequestUploadApiBrandsBrandIdUploadsPostResponses[keyof RequestUploadApiBrandsBrandIdUploadsPostResponses];
+export type CreateBrandUploadResponse = CreateBrandUploadResponses[keyof CreateBrandUploadResponses];
 
-export type ConfirmUploadApiBrandsBrandIdUploadsConfirmPostData = {
+export type ConfirmBrandUploadData = {
     body: UploadConfirm;
     path: {
         /**
@@ -1683,25 +1993,53 @@ export type ConfirmUploadApiBrandsBrandIdUploadsConfirmPostData = {
     url: '/api/brands/{brand_id}/uploads/confirm';
 };
 
-export type ConfirmUploadApiBrandsBrandIdUploadsConfirmPostErrors = {
+export type ConfirmBrandUploadErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * What arrived differs in size or type from what was announced
+     */
+    409: Problem;
+    /**
+     * The request body or the file is larger than allowed.
+     */
+    413: Problem;
+    /**
+     * The request's Content-Type, or the file's declared type, is not one this operation accepts.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type ConfirmUploadApiBrandsBrandIdUploadsConfirmPostError = ConfirmUploadApiBrandsBrandIdUploadsConfirmPostErrors[keyof ConfirmUploadApiBrandsBrandIdUploadsConfirmPostErrors];
+export type ConfirmBrandUploadError = ConfirmBrandUploadErrors[keyof ConfirmBrandUploadErrors];
 
-export type ConfirmUploadApiBrandsBrandIdUploadsConfirmPostResponses = {
+export type ConfirmBrandUploadResponses = {
     /**
      * Successful Response
      */
     200: BrandOut;
 };
 
-export type ConfirmUploadApiBrandsBrandIdUploadsConfirmPostResponse = ConfirmUploadApiBrandsBrandIdUploadsConfirmPostResponses[keyof ConfirmUploadApiBrandsBrandIdUploadsConfirmPostResponses];
+export type ConfirmBrandUploadResponse = ConfirmBrandUploadResponses[keyof ConfirmBrandUploadResponses];
 
-export type UploadFileApiBrandsBrandIdFilesPostData = {
+export type UploadBrandFileData = {
     body: {
         file: Blob | File;
     };
@@ -1720,25 +2058,49 @@ export type UploadFileApiBrandsBrandIdFilesPostData = {
     url: '/api/brands/{brand_id}/files';
 };
 
-export type UploadFileApiBrandsBrandIdFilesPostErrors = {
+export type UploadBrandFileErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * The request body or the file is larger than allowed.
+     */
+    413: Problem;
+    /**
+     * The request's Content-Type, or the file's declared type, is not one this operation accepts.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type UploadFileApiBrandsBrandIdFilesPostError = UploadFileApiBrandsBrandIdFilesPostErrors[keyof UploadFileApiBrandsBrandIdFilesPostErrors];
+export type UploadBrandFileError = UploadBrandFileErrors[keyof UploadBrandFileErrors];
 
-export type UploadFileApiBrandsBrandIdFilesPostResponses = {
+export type UploadBrandFileResponses = {
     /**
      * Successful Response
      */
     201: BrandOut;
 };
 
-export type UploadFileApiBrandsBrandIdFilesPostResponse = UploadFileApiBrandsBrandIdFilesPostResponses[keyof UploadFileApiBrandsBrandIdFilesPostResponses];
+export type UploadBrandFileResponse = UploadBrandFileResponses[keyof UploadBrandFileResponses];
 
-export type RemoveProductImageApiBrandsBrandIdProductImagesNameDeleteData = {
+export type RemoveProductImageData = {
     body?: never;
     path: {
         /**
@@ -1754,25 +2116,41 @@ export type RemoveProductImageApiBrandsBrandIdProductImagesNameDeleteData = {
     url: '/api/brands/{brand_id}/product-images/{name}';
 };
 
-export type RemoveProductImageApiBrandsBrandIdProductImagesNameDeleteErrors = {
+export type RemoveProductImageErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type RemoveProductImageApiBrandsBrandIdProductImagesNameDeleteError = RemoveProductImageApiBrandsBrandIdProductImagesNameDeleteErrors[keyof RemoveProductImageApiBrandsBrandIdProductImagesNameDeleteErrors];
+export type RemoveProductImageError = RemoveProductImageErrors[keyof RemoveProductImageErrors];
 
-export type RemoveProductImageApiBrandsBrandIdProductImagesNameDeleteResponses = {
+export type RemoveProductImageResponses = {
     /**
      * Successful Response
      */
     200: BrandOut;
 };
 
-export type RemoveProductImageApiBrandsBrandIdProductImagesNameDeleteResponse = RemoveProductImageApiBrandsBrandIdProductImagesNameDeleteResponses[keyof RemoveProductImageApiBrandsBrandIdProductImagesNameDeleteResponses];
+export type RemoveProductImageResponse = RemoveProductImageResponses[keyof RemoveProductImageResponses];
 
-export type RemoveBrandAssetApiBrandsBrandIdBrandAssetsNameDeleteData = {
+export type RemoveBrandAssetData = {
     body?: never;
     path: {
         /**
@@ -1788,25 +2166,41 @@ export type RemoveBrandAssetApiBrandsBrandIdBrandAssetsNameDeleteData = {
     url: '/api/brands/{brand_id}/brand-assets/{name}';
 };
 
-export type RemoveBrandAssetApiBrandsBrandIdBrandAssetsNameDeleteErrors = {
+export type RemoveBrandAssetErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type RemoveBrandAssetApiBrandsBrandIdBrandAssetsNameDeleteError = RemoveBrandAssetApiBrandsBrandIdBrandAssetsNameDeleteErrors[keyof RemoveBrandAssetApiBrandsBrandIdBrandAssetsNameDeleteErrors];
+export type RemoveBrandAssetError = RemoveBrandAssetErrors[keyof RemoveBrandAssetErrors];
 
-export type RemoveBrandAssetApiBrandsBrandIdBrandAssetsNameDeleteResponses = {
+export type RemoveBrandAssetResponses = {
     /**
      * Successful Response
      */
     200: BrandOut;
 };
 
-export type RemoveBrandAssetApiBrandsBrandIdBrandAssetsNameDeleteResponse = RemoveBrandAssetApiBrandsBrandIdBrandAssetsNameDeleteResponses[keyof RemoveBrandAssetApiBrandsBrandIdBrandAssetsNameDeleteResponses];
+export type RemoveBrandAssetResponse = RemoveBrandAssetResponses[keyof RemoveBrandAssetResponses];
 
-export type GetLoraApiBrandsBrandIdLoraGetData = {
+export type GetLoraData = {
     body?: never;
     path: {
         /**
@@ -1818,25 +2212,41 @@ export type GetLoraApiBrandsBrandIdLoraGetData = {
     url: '/api/brands/{brand_id}/lora';
 };
 
-export type GetLoraApiBrandsBrandIdLoraGetErrors = {
+export type GetLoraErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type GetLoraApiBrandsBrandIdLoraGetError = GetLoraApiBrandsBrandIdLoraGetErrors[keyof GetLoraApiBrandsBrandIdLoraGetErrors];
+export type GetLoraError = GetLoraErrors[keyof GetLoraErrors];
 
-export type GetLoraApiBrandsBrandIdLoraGetResponses = {
+export type GetLoraResponses = {
     /**
      * Successful Response
      */
     200: LoraOut;
 };
 
-export type GetLoraApiBrandsBrandIdLoraGetResponse = GetLoraApiBrandsBrandIdLoraGetResponses[keyof GetLoraApiBrandsBrandIdLoraGetResponses];
+export type GetLoraResponse = GetLoraResponses[keyof GetLoraResponses];
 
-export type StartTrainingApiBrandsBrandIdLoraPostData = {
+export type StartLoraTrainingData = {
     body?: never;
     path: {
         /**
@@ -1848,29 +2258,45 @@ export type StartTrainingApiBrandsBrandIdLoraPostData = {
     url: '/api/brands/{brand_id}/lora';
 };
 
-export type StartTrainingApiBrandsBrandIdLoraPostErrors = {
+export type StartLoraTrainingErrors = {
+    /**
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
+     */
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
     /**
      * Fewer than 5 product images, Replicate not configured, or one running
      */
-    409: unknown;
+    409: Problem;
     /**
-     * Validation Error
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
      */
-    422: HttpValidationError;
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type StartTrainingApiBrandsBrandIdLoraPostError = StartTrainingApiBrandsBrandIdLoraPostErrors[keyof StartTrainingApiBrandsBrandIdLoraPostErrors];
+export type StartLoraTrainingError = StartLoraTrainingErrors[keyof StartLoraTrainingErrors];
 
-export type StartTrainingApiBrandsBrandIdLoraPostResponses = {
+export type StartLoraTrainingResponses = {
     /**
      * Successful Response
      */
     202: LoraOut;
 };
 
-export type StartTrainingApiBrandsBrandIdLoraPostResponse = StartTrainingApiBrandsBrandIdLoraPostResponses[keyof StartTrainingApiBrandsBrandIdLoraPostResponses];
+export type StartLoraTrainingResponse = StartLoraTrainingResponses[keyof StartLoraTrainingResponses];
 
-export type ApproveLoraApiBrandsBrandIdLoraApprovePostData = {
+export type ApproveLoraData = {
     body?: never;
     path: {
         /**
@@ -1882,25 +2308,41 @@ export type ApproveLoraApiBrandsBrandIdLoraApprovePostData = {
     url: '/api/brands/{brand_id}/lora/approve';
 };
 
-export type ApproveLoraApiBrandsBrandIdLoraApprovePostErrors = {
+export type ApproveLoraErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type ApproveLoraApiBrandsBrandIdLoraApprovePostError = ApproveLoraApiBrandsBrandIdLoraApprovePostErrors[keyof ApproveLoraApiBrandsBrandIdLoraApprovePostErrors];
+export type ApproveLoraError = ApproveLoraErrors[keyof ApproveLoraErrors];
 
-export type ApproveLoraApiBrandsBrandIdLoraApprovePostResponses = {
+export type ApproveLoraResponses = {
     /**
      * Successful Response
      */
     200: LoraOut;
 };
 
-export type ApproveLoraApiBrandsBrandIdLoraApprovePostResponse = ApproveLoraApiBrandsBrandIdLoraApprovePostResponses[keyof ApproveLoraApiBrandsBrandIdLoraApprovePostResponses];
+export type ApproveLoraResponse = ApproveLoraResponses[keyof ApproveLoraResponses];
 
-export type RejectLoraApiBrandsBrandIdLoraRejectPostData = {
+export type RejectLoraData = {
     body?: never;
     path: {
         /**
@@ -1912,25 +2354,41 @@ export type RejectLoraApiBrandsBrandIdLoraRejectPostData = {
     url: '/api/brands/{brand_id}/lora/reject';
 };
 
-export type RejectLoraApiBrandsBrandIdLoraRejectPostErrors = {
+export type RejectLoraErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type RejectLoraApiBrandsBrandIdLoraRejectPostError = RejectLoraApiBrandsBrandIdLoraRejectPostErrors[keyof RejectLoraApiBrandsBrandIdLoraRejectPostErrors];
+export type RejectLoraError = RejectLoraErrors[keyof RejectLoraErrors];
 
-export type RejectLoraApiBrandsBrandIdLoraRejectPostResponses = {
+export type RejectLoraResponses = {
     /**
      * Successful Response
      */
     200: LoraOut;
 };
 
-export type RejectLoraApiBrandsBrandIdLoraRejectPostResponse = RejectLoraApiBrandsBrandIdLoraRejectPostResponses[keyof RejectLoraApiBrandsBrandIdLoraRejectPostResponses];
+export type RejectLoraResponse = RejectLoraResponses[keyof RejectLoraResponses];
 
-export type ListProjectsApiProjectsGetData = {
+export type ListProjectsData = {
     body?: never;
     path?: never;
     query?: {
@@ -1954,50 +2412,86 @@ export type ListProjectsApiProjectsGetData = {
     url: '/api/projects';
 };
 
-export type ListProjectsApiProjectsGetErrors = {
+export type ListProjectsErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type ListProjectsApiProjectsGetError = ListProjectsApiProjectsGetErrors[keyof ListProjectsApiProjectsGetErrors];
+export type ListProjectsError = ListProjectsErrors[keyof ListProjectsErrors];
 
-export type ListProjectsApiProjectsGetResponses = {
+export type ListProjectsResponses = {
     /**
      * Successful Response
      */
     200: PageProjectOut;
 };
 
-export type ListProjectsApiProjectsGetResponse = ListProjectsApiProjectsGetResponses[keyof ListProjectsApiProjectsGetResponses];
+export type ListProjectsResponse = ListProjectsResponses[keyof ListProjectsResponses];
 
-export type CreateProjectApiProjectsPostData = {
+export type CreateProjectData = {
     body: ProjectCreate;
     path?: never;
     query?: never;
     url: '/api/projects';
 };
 
-export type CreateProjectApiProjectsPostErrors = {
+export type CreateProjectErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such brand among the caller's
+     */
+    404: Problem;
+    /**
+     * The request body or the file is larger than allowed.
+     */
+    413: Problem;
+    /**
+     * The request's Content-Type, or the file's declared type, is not one this operation accepts.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type CreateProjectApiProjectsPostError = CreateProjectApiProjectsPostErrors[keyof CreateProjectApiProjectsPostErrors];
+export type CreateProjectError = CreateProjectErrors[keyof CreateProjectErrors];
 
-export type CreateProjectApiProjectsPostResponses = {
+export type CreateProjectResponses = {
     /**
      * Successful Response
      */
     201: ProjectOut;
 };
 
-export type CreateProjectApiProjectsPostResponse = CreateProjectApiProjectsPostResponses[keyof CreateProjectApiProjectsPostResponses];
+export type CreateProjectResponse = CreateProjectResponses[keyof CreateProjectResponses];
 
-export type DeleteProjectApiProjectsProjectIdDeleteData = {
+export type DeleteProjectData = {
     body?: never;
     path: {
         /**
@@ -2009,25 +2503,41 @@ export type DeleteProjectApiProjectsProjectIdDeleteData = {
     url: '/api/projects/{project_id}';
 };
 
-export type DeleteProjectApiProjectsProjectIdDeleteErrors = {
+export type DeleteProjectErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type DeleteProjectApiProjectsProjectIdDeleteError = DeleteProjectApiProjectsProjectIdDeleteErrors[keyof DeleteProjectApiProjectsProjectIdDeleteErrors];
+export type DeleteProjectError = DeleteProjectErrors[keyof DeleteProjectErrors];
 
-export type DeleteProjectApiProjectsProjectIdDeleteResponses = {
+export type DeleteProjectResponses = {
     /**
      * Successful Response
      */
     204: void;
 };
 
-export type DeleteProjectApiProjectsProjectIdDeleteResponse = DeleteProjectApiProjectsProjectIdDeleteResponses[keyof DeleteProjectApiProjectsProjectIdDeleteResponses];
+export type DeleteProjectResponse = DeleteProjectResponses[keyof DeleteProjectResponses];
 
-export type GetProjectApiProjectsProjectIdGetData = {
+export type GetProjectData = {
     body?: never;
     path: {
         /**
@@ -2039,25 +2549,41 @@ export type GetProjectApiProjectsProjectIdGetData = {
     url: '/api/projects/{project_id}';
 };
 
-export type GetProjectApiProjectsProjectIdGetErrors = {
+export type GetProjectErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type GetProjectApiProjectsProjectIdGetError = GetProjectApiProjectsProjectIdGetErrors[keyof GetProjectApiProjectsProjectIdGetErrors];
+export type GetProjectError = GetProjectErrors[keyof GetProjectErrors];
 
-export type GetProjectApiProjectsProjectIdGetResponses = {
+export type GetProjectResponses = {
     /**
      * Successful Response
      */
     200: ProjectOut;
 };
 
-export type GetProjectApiProjectsProjectIdGetResponse = GetProjectApiProjectsProjectIdGetResponses[keyof GetProjectApiProjectsProjectIdGetResponses];
+export type GetProjectResponse = GetProjectResponses[keyof GetProjectResponses];
 
-export type UpdateProjectApiProjectsProjectIdPatchData = {
+export type UpdateProjectData = {
     body: ProjectUpdate;
     path: {
         /**
@@ -2069,25 +2595,53 @@ export type UpdateProjectApiProjectsProjectIdPatchData = {
     url: '/api/projects/{project_id}';
 };
 
-export type UpdateProjectApiProjectsProjectIdPatchErrors = {
+export type UpdateProjectErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * A status change while a generation runs
+     */
+    409: Problem;
+    /**
+     * The request body or the file is larger than allowed.
+     */
+    413: Problem;
+    /**
+     * The request's Content-Type, or the file's declared type, is not one this operation accepts.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type UpdateProjectApiProjectsProjectIdPatchError = UpdateProjectApiProjectsProjectIdPatchErrors[keyof UpdateProjectApiProjectsProjectIdPatchErrors];
+export type UpdateProjectError = UpdateProjectErrors[keyof UpdateProjectErrors];
 
-export type UpdateProjectApiProjectsProjectIdPatchResponses = {
+export type UpdateProjectResponses = {
     /**
      * Successful Response
      */
     200: ProjectOut;
 };
 
-export type UpdateProjectApiProjectsProjectIdPatchResponse = UpdateProjectApiProjectsProjectIdPatchResponses[keyof UpdateProjectApiProjectsProjectIdPatchResponses];
+export type UpdateProjectResponse = UpdateProjectResponses[keyof UpdateProjectResponses];
 
-export type ListMessagesApiProjectsProjectIdMessagesGetData = {
+export type ListMessagesData = {
     body?: never;
     path: {
         /**
@@ -2108,25 +2662,41 @@ export type ListMessagesApiProjectsProjectIdMessagesGetData = {
     url: '/api/projects/{project_id}/messages';
 };
 
-export type ListMessagesApiProjectsProjectIdMessagesGetErrors = {
+export type ListMessagesErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type ListMessagesApiProjectsProjectIdMessagesGetError = ListMessagesApiProjectsProjectIdMessagesGetErrors[keyof ListMessagesApiProjectsProjectIdMessagesGetErrors];
+export type ListMessagesError = ListMessagesErrors[keyof ListMessagesErrors];
 
-export type ListMessagesApiProjectsProjectIdMessagesGetResponses = {
+export type ListMessagesResponses = {
     /**
      * Successful Response
      */
     200: PageMessageOut;
 };
 
-export type ListMessagesApiProjectsProjectIdMessagesGetResponse = ListMessagesApiProjectsProjectIdMessagesGetResponses[keyof ListMessagesApiProjectsProjectIdMessagesGetResponses];
+export type ListMessagesResponse = ListMessagesResponses[keyof ListMessagesResponses];
 
-export type AddMessageApiProjectsProjectIdMessagesPostData = {
+export type AddMessageData = {
     body: MessageCreate;
     path: {
         /**
@@ -2138,24 +2708,44 @@ export type AddMessageApiProjectsProjectIdMessagesPostData = {
     url: '/api/projects/{project_id}/messages';
 };
 
-export type AddMessageApiProjectsProjectIdMessagesPostErrors = {
+export type AddMessageErrors = {
+    /**
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
+     */
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
     /**
      * reply asked for, but the assistant is not configured
      */
-    409: unknown;
+    409: Problem;
     /**
-     * Validation Error
+     * The request body or the file is larger than allowed.
      */
-    422: HttpValidationError;
+    413: Problem;
+    /**
+     * The request's Content-Type, or the file's declared type, is not one this operation accepts.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
     /**
      * reply asked for, but the language model failed; nothing was stored
      */
-    503: unknown;
+    503: Problem;
 };
 
-export type AddMessageApiProjectsProjectIdMessagesPostError = AddMessageApiProjectsProjectIdMessagesPostErrors[keyof AddMessageApiProjectsProjectIdMessagesPostErrors];
+export type AddMessageError = AddMessageErrors[keyof AddMessageErrors];
 
-export type AddMessageApiProjectsProjectIdMessagesPostResponses = {
+export type AddMessageResponses = {
     /**
      * Response Add Message Api Projects  Project Id  Messages Post
      *
@@ -2164,9 +2754,9 @@ export type AddMessageApiProjectsProjectIdMessagesPostResponses = {
     201: MessageOut | MessageExchange;
 };
 
-export type AddMessageApiProjectsProjectIdMessagesPostResponse = AddMessageApiProjectsProjectIdMessagesPostResponses[keyof AddMessageApiProjectsProjectIdMessagesPostResponses];
+export type AddMessageResponse = AddMessageResponses[keyof AddMessageResponses];
 
-export type GetScriptApiProjectsProjectIdScriptGetData = {
+export type GetScriptData = {
     body?: never;
     path: {
         /**
@@ -2178,25 +2768,41 @@ export type GetScriptApiProjectsProjectIdScriptGetData = {
     url: '/api/projects/{project_id}/script';
 };
 
-export type GetScriptApiProjectsProjectIdScriptGetErrors = {
+export type GetScriptErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type GetScriptApiProjectsProjectIdScriptGetError = GetScriptApiProjectsProjectIdScriptGetErrors[keyof GetScriptApiProjectsProjectIdScriptGetErrors];
+export type GetScriptError = GetScriptErrors[keyof GetScriptErrors];
 
-export type GetScriptApiProjectsProjectIdScriptGetResponses = {
+export type GetScriptResponses = {
     /**
      * Successful Response
      */
     200: ScriptOut;
 };
 
-export type GetScriptApiProjectsProjectIdScriptGetResponse = GetScriptApiProjectsProjectIdScriptGetResponses[keyof GetScriptApiProjectsProjectIdScriptGetResponses];
+export type GetScriptResponse = GetScriptResponses[keyof GetScriptResponses];
 
-export type PutScriptApiProjectsProjectIdScriptPutData = {
+export type PutScriptData = {
     body: ScriptPut;
     path: {
         /**
@@ -2208,25 +2814,53 @@ export type PutScriptApiProjectsProjectIdScriptPutData = {
     url: '/api/projects/{project_id}/script';
 };
 
-export type PutScriptApiProjectsProjectIdScriptPutErrors = {
+export type PutScriptErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * A generation of the project is running
+     */
+    409: Problem;
+    /**
+     * The request body or the file is larger than allowed.
+     */
+    413: Problem;
+    /**
+     * The request's Content-Type, or the file's declared type, is not one this operation accepts.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type PutScriptApiProjectsProjectIdScriptPutError = PutScriptApiProjectsProjectIdScriptPutErrors[keyof PutScriptApiProjectsProjectIdScriptPutErrors];
+export type PutScriptError = PutScriptErrors[keyof PutScriptErrors];
 
-export type PutScriptApiProjectsProjectIdScriptPutResponses = {
+export type PutScriptResponses = {
     /**
      * Successful Response
      */
     200: ScriptOut;
 };
 
-export type PutScriptApiProjectsProjectIdScriptPutResponse = PutScriptApiProjectsProjectIdScriptPutResponses[keyof PutScriptApiProjectsProjectIdScriptPutResponses];
+export type PutScriptResponse = PutScriptResponses[keyof PutScriptResponses];
 
-export type ApproveScriptApiProjectsProjectIdScriptApprovePostData = {
+export type ApproveScriptData = {
     body?: never;
     path: {
         /**
@@ -2238,25 +2872,45 @@ export type ApproveScriptApiProjectsProjectIdScriptApprovePostData = {
     url: '/api/projects/{project_id}/script/approve';
 };
 
-export type ApproveScriptApiProjectsProjectIdScriptApprovePostErrors = {
+export type ApproveScriptErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * The project has no script, or a generation is running
+     */
+    409: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type ApproveScriptApiProjectsProjectIdScriptApprovePostError = ApproveScriptApiProjectsProjectIdScriptApprovePostErrors[keyof ApproveScriptApiProjectsProjectIdScriptApprovePostErrors];
+export type ApproveScriptError = ApproveScriptErrors[keyof ApproveScriptErrors];
 
-export type ApproveScriptApiProjectsProjectIdScriptApprovePostResponses = {
+export type ApproveScriptResponses = {
     /**
      * Successful Response
      */
     200: ScriptOut;
 };
 
-export type ApproveScriptApiProjectsProjectIdScriptApprovePostResponse = ApproveScriptApiProjectsProjectIdScriptApprovePostResponses[keyof ApproveScriptApiProjectsProjectIdScriptApprovePostResponses];
+export type ApproveScriptResponse = ApproveScriptResponses[keyof ApproveScriptResponses];
 
-export type DraftScriptApiProjectsProjectIdScriptDraftPostData = {
+export type DraftScriptData = {
     /**
      * Body
      */
@@ -2271,29 +2925,49 @@ export type DraftScriptApiProjectsProjectIdScriptDraftPostData = {
     url: '/api/projects/{project_id}/script/draft';
 };
 
-export type DraftScriptApiProjectsProjectIdScriptDraftPostErrors = {
+export type DraftScriptErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * The request body or the file is larger than allowed.
+     */
+    413: Problem;
+    /**
+     * The request's Content-Type, or the file's declared type, is not one this operation accepts.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
     /**
      * the language model failed; the current script is unchanged
      */
-    503: unknown;
+    503: Problem;
 };
 
-export type DraftScriptApiProjectsProjectIdScriptDraftPostError = DraftScriptApiProjectsProjectIdScriptDraftPostErrors[keyof DraftScriptApiProjectsProjectIdScriptDraftPostErrors];
+export type DraftScriptError = DraftScriptErrors[keyof DraftScriptErrors];
 
-export type DraftScriptApiProjectsProjectIdScriptDraftPostResponses = {
+export type DraftScriptResponses = {
     /**
      * Successful Response
      */
     200: ScriptDraftOut;
 };
 
-export type DraftScriptApiProjectsProjectIdScriptDraftPostResponse = DraftScriptApiProjectsProjectIdScriptDraftPostResponses[keyof DraftScriptApiProjectsProjectIdScriptDraftPostResponses];
+export type DraftScriptResponse = DraftScriptResponses[keyof DraftScriptResponses];
 
-export type StartGenerationApiProjectsProjectIdGeneratePostData = {
+export type StartGenerationData = {
     /**
      * Body
      */
@@ -2314,33 +2988,57 @@ export type StartGenerationApiProjectsProjectIdGeneratePostData = {
     url: '/api/projects/{project_id}/generate';
 };
 
-export type StartGenerationApiProjectsProjectIdGeneratePostErrors = {
+export type StartGenerationErrors = {
+    /**
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
+     */
+    401: Problem;
     /**
      * No free video or credit left
      */
-    402: unknown;
+    402: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
     /**
      * The script is not approved, or a generation is still running
      */
-    409: unknown;
+    409: Problem;
     /**
-     * Validation Error
+     * The request body or the file is larger than allowed.
      */
-    422: HttpValidationError;
+    413: Problem;
+    /**
+     * The request's Content-Type, or the file's declared type, is not one this operation accepts.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type StartGenerationApiProjectsProjectIdGeneratePostError = StartGenerationApiProjectsProjectIdGeneratePostErrors[keyof StartGenerationApiProjectsProjectIdGeneratePostErrors];
+export type StartGenerationError = StartGenerationErrors[keyof StartGenerationErrors];
 
-export type StartGenerationApiProjectsProjectIdGeneratePostResponses = {
+export type StartGenerationResponses = {
     /**
      * Successful Response
      */
     202: GenerationOut;
 };
 
-export type StartGenerationApiProjectsProjectIdGeneratePostResponse = StartGenerationApiProjectsProjectIdGeneratePostResponses[keyof StartGenerationApiProjectsProjectIdGeneratePostResponses];
+export type StartGenerationResponse = StartGenerationResponses[keyof StartGenerationResponses];
 
-export type GetGenerationApiProjectsProjectIdGenerationGetData = {
+export type GetGenerationData = {
     body?: never;
     path: {
         /**
@@ -2352,25 +3050,41 @@ export type GetGenerationApiProjectsProjectIdGenerationGetData = {
     url: '/api/projects/{project_id}/generation';
 };
 
-export type GetGenerationApiProjectsProjectIdGenerationGetErrors = {
+export type GetGenerationErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type GetGenerationApiProjectsProjectIdGenerationGetError = GetGenerationApiProjectsProjectIdGenerationGetErrors[keyof GetGenerationApiProjectsProjectIdGenerationGetErrors];
+export type GetGenerationError = GetGenerationErrors[keyof GetGenerationErrors];
 
-export type GetGenerationApiProjectsProjectIdGenerationGetResponses = {
+export type GetGenerationResponses = {
     /**
      * Successful Response
      */
     200: GenerationOut;
 };
 
-export type GetGenerationApiProjectsProjectIdGenerationGetResponse = GetGenerationApiProjectsProjectIdGenerationGetResponses[keyof GetGenerationApiProjectsProjectIdGenerationGetResponses];
+export type GetGenerationResponse = GetGenerationResponses[keyof GetGenerationResponses];
 
-export type ListGenerationsApiProjectsProjectIdGenerationsGetData = {
+export type ListGenerationsData = {
     body?: never;
     path: {
         /**
@@ -2378,31 +3092,54 @@ export type ListGenerationsApiProjectsProjectIdGenerationsGetData = {
          */
         project_id: string;
     };
-    query?: never;
+    query?: {
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Cursor
+         */
+        cursor?: string;
+    };
     url: '/api/projects/{project_id}/generations';
 };
 
-export type ListGenerationsApiProjectsProjectIdGenerationsGetErrors = {
+export type ListGenerationsErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type ListGenerationsApiProjectsProjectIdGenerationsGetError = ListGenerationsApiProjectsProjectIdGenerationsGetErrors[keyof ListGenerationsApiProjectsProjectIdGenerationsGetErrors];
+export type ListGenerationsError = ListGenerationsErrors[keyof ListGenerationsErrors];
 
-export type ListGenerationsApiProjectsProjectIdGenerationsGetResponses = {
+export type ListGenerationsResponses = {
     /**
-     * Response List Generations Api Projects  Project Id  Generations Get
-     *
      * Successful Response
      */
-    200: Array<GenerationOut>;
+    200: PageGenerationOut;
 };
 
-export type ListGenerationsApiProjectsProjectIdGenerationsGetResponse = ListGenerationsApiProjectsProjectIdGenerationsGetResponses[keyof ListGenerationsApiProjectsProjectIdGenerationsGetResponses];
+export type ListGenerationsResponse = ListGenerationsResponses[keyof ListGenerationsResponses];
 
-export type CancelGenerationApiProjectsProjectIdGenerationCancelPostData = {
+export type CancelGenerationData = {
     body?: never;
     path: {
         /**
@@ -2414,25 +3151,41 @@ export type CancelGenerationApiProjectsProjectIdGenerationCancelPostData = {
     url: '/api/projects/{project_id}/generation/cancel';
 };
 
-export type CancelGenerationApiProjectsProjectIdGenerationCancelPostErrors = {
+export type CancelGenerationErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type CancelGenerationApiProjectsProjectIdGenerationCancelPostError = CancelGenerationApiProjectsProjectIdGenerationCancelPostErrors[keyof CancelGenerationApiProjectsProjectIdGenerationCancelPostErrors];
+export type CancelGenerationError = CancelGenerationErrors[keyof CancelGenerationErrors];
 
-export type CancelGenerationApiProjectsProjectIdGenerationCancelPostResponses = {
+export type CancelGenerationResponses = {
     /**
      * Successful Response
      */
     200: GenerationOut;
 };
 
-export type CancelGenerationApiProjectsProjectIdGenerationCancelPostResponse = CancelGenerationApiProjectsProjectIdGenerationCancelPostResponses[keyof CancelGenerationApiProjectsProjectIdGenerationCancelPostResponses];
+export type CancelGenerationResponse = CancelGenerationResponses[keyof CancelGenerationResponses];
 
-export type GenerationEventsApiProjectsProjectIdGenerationEventsGetData = {
+export type StreamGenerationEventsData = {
     body?: never;
     path: {
         /**
@@ -2444,16 +3197,32 @@ export type GenerationEventsApiProjectsProjectIdGenerationEventsGetData = {
     url: '/api/projects/{project_id}/generation/events';
 };
 
-export type GenerationEventsApiProjectsProjectIdGenerationEventsGetErrors = {
+export type StreamGenerationEventsErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
-export type GenerationEventsApiProjectsProjectIdGenerationEventsGetError = GenerationEventsApiProjectsProjectIdGenerationEventsGetErrors[keyof GenerationEventsApiProjectsProjectIdGenerationEventsGetErrors];
+export type StreamGenerationEventsError = StreamGenerationEventsErrors[keyof StreamGenerationEventsErrors];
 
-export type GenerationEventsApiProjectsProjectIdGenerationEventsGetResponses = {
+export type StreamGenerationEventsResponses = {
     /**
      * generation events
      */
@@ -2496,23 +3265,31 @@ export type ReceiveReplicateWebhookErrors = {
     /**
      * Bad or missing signature, timestamp over 5 minutes off, or replayed webhook-id
      */
-    401: unknown;
+    401: Problem;
     /**
      * Replicate webhooks are not configured (REPLICATE_WEBHOOK_SECRET)
      */
-    404: unknown;
+    404: Problem;
     /**
      * Larger than REPLICATE_WEBHOOK_MAX_BYTES: polling finishes the step instead
      */
-    413: unknown;
+    413: Problem;
     /**
-     * Validation Error
+     * The request's Content-Type, or the file's declared type, is not one this operation accepts.
      */
-    422: HttpValidationError;
+    415: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
     /**
      * The jobs service or its Redis is down; Replicate retries
      */
-    503: unknown;
+    503: Problem;
 };
 
 export type ReceiveReplicateWebhookError = ReceiveReplicateWebhookErrors[keyof ReceiveReplicateWebhookErrors];
@@ -2544,9 +3321,21 @@ export type ListWebhookEndpointsData = {
 
 export type ListWebhookEndpointsErrors = {
     /**
-     * Validation Error
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: HttpValidationError;
+    401: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
 export type ListWebhookEndpointsError = ListWebhookEndpointsErrors[keyof ListWebhookEndpointsErrors];
@@ -2569,10 +3358,32 @@ export type CreateWebhookEndpointData = {
 
 export type CreateWebhookEndpointErrors = {
     /**
-     * A URL that is not https to a public address, an unknown event, or too many endpoints.
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
      */
-    422: unknown;
+    401: Problem;
+    /**
+     * The request body or the file is larger than allowed.
+     */
+    413: Problem;
+    /**
+     * The request's Content-Type, or the file's declared type, is not one this operation accepts.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
+
+export type CreateWebhookEndpointError = CreateWebhookEndpointErrors[keyof CreateWebhookEndpointErrors];
 
 export type CreateWebhookEndpointResponses = {
     /**
@@ -2597,13 +3408,25 @@ export type DeleteWebhookEndpointData = {
 
 export type DeleteWebhookEndpointErrors = {
     /**
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
+     */
+    401: Problem;
+    /**
      * No such endpoint of the caller's (another user's is unknown too).
      */
-    404: unknown;
+    404: Problem;
     /**
-     * Validation Error
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
      */
-    422: HttpValidationError;
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
 export type DeleteWebhookEndpointError = DeleteWebhookEndpointErrors[keyof DeleteWebhookEndpointErrors];
@@ -2631,13 +3454,25 @@ export type GetWebhookEndpointData = {
 
 export type GetWebhookEndpointErrors = {
     /**
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
+     */
+    401: Problem;
+    /**
      * No such endpoint of the caller's (another user's is unknown too).
      */
-    404: unknown;
+    404: Problem;
     /**
-     * Validation Error
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
      */
-    422: HttpValidationError;
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
 export type GetWebhookEndpointError = GetWebhookEndpointErrors[keyof GetWebhookEndpointErrors];
@@ -2665,14 +3500,36 @@ export type UpdateWebhookEndpointData = {
 
 export type UpdateWebhookEndpointErrors = {
     /**
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
+     */
+    401: Problem;
+    /**
      * No such endpoint of the caller's (another user's is unknown too).
      */
-    404: unknown;
+    404: Problem;
     /**
-     * A URL that is not https to a public address, an unknown event, or too many endpoints.
+     * The request body or the file is larger than allowed.
      */
-    422: unknown;
+    413: Problem;
+    /**
+     * The request's Content-Type, or the file's declared type, is not one this operation accepts.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
+
+export type UpdateWebhookEndpointError = UpdateWebhookEndpointErrors[keyof UpdateWebhookEndpointErrors];
 
 export type UpdateWebhookEndpointResponses = {
     /**
@@ -2697,13 +3554,25 @@ export type RotateWebhookSecretData = {
 
 export type RotateWebhookSecretErrors = {
     /**
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
+     */
+    401: Problem;
+    /**
      * No such endpoint of the caller's (another user's is unknown too).
      */
-    404: unknown;
+    404: Problem;
     /**
-     * Validation Error
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
      */
-    422: HttpValidationError;
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
 export type RotateWebhookSecretError = RotateWebhookSecretErrors[keyof RotateWebhookSecretErrors];
@@ -2740,13 +3609,25 @@ export type ListWebhookDeliveriesData = {
 
 export type ListWebhookDeliveriesErrors = {
     /**
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
+     */
+    401: Problem;
+    /**
      * No such endpoint of the caller's (another user's is unknown too).
      */
-    404: unknown;
+    404: Problem;
     /**
-     * Validation Error
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
      */
-    422: HttpValidationError;
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
 };
 
 export type ListWebhookDeliveriesError = ListWebhookDeliveriesErrors[keyof ListWebhookDeliveriesErrors];
