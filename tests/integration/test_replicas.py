@@ -68,6 +68,16 @@ async def poll(check, what: str, timeout_s: float = WAIT_S, every_s: float = 0.3
     return value
 
 
+def connections_to(pid: int, port: int) -> int:
+    """How many established TCP connections the process (not its children) holds to the port: a
+    gateway holds one per channel (its calls' and, on accounts, the revocation stream's)."""
+    try:
+        connections = psutil.Process(pid).net_connections("tcp")
+    except psutil.NoSuchProcess:
+        return 0
+    return sum(1 for c in connections if c.raddr and c.raddr.port == port and c.status == "ESTABLISHED")
+
+
 def connected_ports(pid: int) -> set[int]:
     """The remote ports of the process's established TCP connections (its children's too: a worker's
     calls come from its work horses)."""
@@ -234,23 +244,25 @@ def _worker_registered(stack, pid: int) -> bool:
         return any(w.pid == pid for w in Worker.all(connection=connection))
 
 
-def clients_of(stack, port: int) -> list[str]:
-    """The processes holding a connection to a replica's port (not workers: their work horses'
-    connections come and go with each job)."""
-    return [
-        name
+def clients_of(stack, port: int) -> dict[str, int]:
+    """The processes holding connections to a replica's port, with how many (not workers: their
+    work horses' connections come and go with each job)."""
+    held = {
+        name: connections_to(proc.pid, port)
         for name, proc in stack.apps.items()
-        if proc.running and not name.startswith("worker") and port in connected_ports(proc.pid)
-    ]
+        if proc.running and not name.startswith("worker")
+    }
+    return {name: count for name, count in held.items() if count}
 
 
-async def reconnected(stack, clients: list[str], port: int) -> None:
-    """Until every client of the replica is connected to it again: as a rolling update waits for a
-    new pod to be ready before it stops the next, so that the other replica is not stopped while
-    the clients can reach neither."""
+async def reconnected(stack, clients: dict[str, int], port: int) -> None:
+    """Until every client of the replica holds as many connections to it as before: as a rolling
+    update waits for a new pod to be ready before it stops the next, so that the other replica is
+    not stopped while a client can reach neither. Every channel counts: a gateway whose revocation
+    stream is back while its calls' channel still waits to reconnect would fail the next create."""
 
     async def all_connected():
-        return all(port in connected_ports(stack.apps[c].pid) for c in clients)
+        return all(connections_to(stack.apps[c].pid, port) >= n for c, n in clients.items())
 
     await poll(all_connected, f"{clients} to connect to port {port} again")
 
@@ -280,7 +292,7 @@ async def test_restarting_every_replica_one_at_a_time_under_traffic_fails_no_req
         for name in order:
             old_pid = replicated.apps[name].pid
             grpc_port = replicated.listen_port(name) if name.partition("-")[0] in GRPC_APPS else None
-            clients = clients_of(replicated, grpc_port) if grpc_port else []
+            clients = clients_of(replicated, grpc_port) if grpc_port else {}
             await asyncio.to_thread(restart, replicated, name)
             assert replicated.apps[name].pid != old_pid
             await wait_serving(replicated, name)

@@ -131,7 +131,7 @@ async def list_endpoints(
 
 
 @router.get(
-    "/{endpoint_id}",
+    "/{endpoint_id:uuid}",
     response_model=WebhookEndpointOut,
     operation_id="getWebhookEndpoint",
     summary="Read a webhook endpoint",
@@ -142,7 +142,7 @@ async def get_endpoint(endpoint_id: uuid.UUID, caller: CurrentCaller, jobs: Jobs
 
 
 @router.patch(
-    "/{endpoint_id}",
+    "/{endpoint_id:uuid}",
     response_model=WebhookEndpointOut,
     operation_id="updateWebhookEndpoint",
     summary="Change a webhook endpoint's URL, events, description, or enable/disable it",
@@ -165,7 +165,7 @@ async def update_endpoint(
 
 
 @router.delete(
-    "/{endpoint_id}",
+    "/{endpoint_id:uuid}",
     status_code=204,
     operation_id="deleteWebhookEndpoint",
     summary="Remove a webhook endpoint and its deliveries",
@@ -177,7 +177,7 @@ async def delete_endpoint(endpoint_id: uuid.UUID, caller: CurrentCaller, jobs: J
 
 
 @router.post(
-    "/{endpoint_id}/rotate-secret",
+    "/{endpoint_id:uuid}/rotate-secret",
     response_model=WebhookEndpointWithSecret,
     operation_id="rotateWebhookSecret",
     summary="Replace a webhook endpoint's signing secret",
@@ -191,7 +191,7 @@ async def rotate_secret(
 
 
 @router.get(
-    "/{endpoint_id}/deliveries",
+    "/{endpoint_id:uuid}/deliveries",
     response_model=Page[WebhookDeliveryOut],
     operation_id="listWebhookDeliveries",
     summary="What was sent to a webhook endpoint, newest first, with its last attempts",
