@@ -18,7 +18,7 @@ import pytest
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 from rq.utils import now, utcformat
 
-from services.jobs.worker import horse_tempdirs, scheduler_lock
+from services.jobs.worker import horse_tempdirs, metrics_dir, scheduler_lock
 
 # --- temporary directories of work horses ------------------------------------------------------------
 
@@ -51,6 +51,20 @@ def test_only_the_directories_of_horses_that_no_longer_run_are_removed(tmp_path)
 
     assert sorted(horse_tempdirs.remove_stale(tmp_path)) == sorted([gone, reused])
     assert mine.exists() and other.exists() and not gone.exists() and not reused.exists()
+
+
+def test_a_killed_workers_metrics_directory_is_removed_by_the_next_worker(tmp_path):
+    dead = a_dead_process()
+    killed = tmp_path / f"{metrics_dir.PREFIX}{dead.pid}-{round(dead.create_time() * 100)}"
+    killed.mkdir()
+    (killed / "counter_horse123.db").write_bytes(b"\0" * 16)
+    me = psutil.Process()
+    live = tmp_path / f"{metrics_dir.PREFIX}{me.pid}-{round(me.create_time() * 100)}"
+    live.mkdir()
+    horse = horse_dir(tmp_path, me.pid, me.create_time())
+
+    assert horse_tempdirs.remove_stale(tmp_path, prefix=metrics_dir.PREFIX) == [killed]
+    assert live.exists() and horse.exists()
 
 
 def test_a_horse_sends_its_temporary_files_to_its_own_directory(tmp_path):

@@ -6,6 +6,8 @@ A horse killed with SIGKILL cannot clean up after itself, so its worker removes 
 the horse has ended, and a worker starting removes those of horses that are gone (its predecessor's,
 killed with it). A directory whose process is alive is never touched: several workers, and their
 horses, may share the temp directory. The start time in the name tells a reused pid from the horse.
+The worker names its metrics directory the same way (services.jobs.worker.metrics_dir), so one
+killed with SIGKILL has it removed by the next worker too.
 """
 
 from __future__ import annotations
@@ -22,31 +24,37 @@ import psutil
 log = logging.getLogger(__name__)
 
 PREFIX = "zapcut-horse-"
-_NAME = re.compile(rf"^{PREFIX}(?P<pid>\d+)-(?P<started>\d+)$")
+_NAME = re.compile(r"^(?P<prefix>.+?)(?P<pid>\d+)-(?P<started>\d+)$")
+
+
+def own_directory(prefix: str) -> Path:
+    """`<temp dir>/<prefix><pid>-<start time>` of this process, made (0700) if missing."""
+    me = psutil.Process()
+    path = Path(tempfile.gettempdir()) / f"{prefix}{me.pid}-{_centiseconds(me.create_time())}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
 
 
 def use_own() -> Path:
     """In a new work horse: make its directory and send every temporary file there."""
-    me = psutil.Process()
-    path = Path(tempfile.gettempdir()) / f"{PREFIX}{me.pid}-{_centiseconds(me.create_time())}"
-    path.mkdir(mode=0o700, exist_ok=True)
+    path = own_directory(PREFIX)
     tempfile.tempdir = str(path)
     os.environ["TMPDIR"] = str(path)
     return path
 
 
-def remove_stale(root: Path | None = None) -> list[Path]:
-    """Remove the directories of horses that no longer run; returns them."""
+def remove_stale(root: Path | None = None, prefix: str = PREFIX) -> list[Path]:
+    """Remove the directories of processes that no longer run; returns them."""
     root = root or Path(tempfile.gettempdir())
     removed = []
-    for path in root.glob(f"{PREFIX}*"):
+    for path in root.glob(f"{prefix}*"):
         match = _NAME.match(path.name)
-        if match is None or _running(int(match["pid"]), int(match["started"])):
+        if match is None or match["prefix"] != prefix or _running(int(match["pid"]), int(match["started"])):
             continue
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
     if removed:
-        log.info("removed the temporary directories of %d ended work horse(s)", len(removed))
+        log.info("removed %d directories of ended processes (%s*)", len(removed), prefix)
     return removed
 
 

@@ -21,13 +21,14 @@ import atexit
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from services.common.settings import load_settings
 from services.jobs.config import Settings
+from services.jobs.worker import horse_tempdirs
 
 VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+PREFIX = "zapcut-worker-metrics-"
 
 _horse_of: int | None = None  # in a work horse: the pid of the worker that forked it
 
@@ -60,8 +61,11 @@ def use_own_directory() -> None:
         for stale in Path(given).glob("*.db"):
             stale.unlink(missing_ok=True)
     else:
-        path = tempfile.mkdtemp(prefix="zapcut-worker-metrics-")
-        os.environ[VARIABLE] = path
+        # Named by this process (as horses' temporary directories are), so that the next worker
+        # removes it when this one was killed before its atexit could.
+        horse_tempdirs.remove_stale(prefix=PREFIX)
+        path = horse_tempdirs.own_directory(PREFIX)
+        os.environ[VARIABLE] = str(path)
         atexit.register(shutil.rmtree, path, ignore_errors=True)
     from prometheus_client import values  # reads VARIABLE, set now
 
