@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Itera
 from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias, TypeVar, cast
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.common.context import (
     INTERNAL_TOKEN_HEADER,
@@ -153,6 +153,57 @@ def _wrap_handler(
     return handler
 
 
+class HealthService(health_pb2_grpc.HealthServicer):
+    """The standard grpc.health.v1 service, whose Watch streams end once shutdown has begun, after
+    telling the watcher NOT_SERVING. grpcio-health-checking's never end, and would hold the
+    server's whole grace period now that every client watches (client-side health checking); a
+    client whose watch ends keeps the last status it saw (gRFC A17)."""
+
+    def __init__(self) -> None:
+        self._status: dict[str, int] = {"": health_pb2.HealthCheckResponse.SERVING}
+        self._changed = asyncio.Condition()
+        self._shutting_down = False
+
+    async def set(self, service: str, status: int) -> None:
+        async with self._changed:
+            if not self._shutting_down:
+                self._status[service] = status
+                self._changed.notify_all()
+
+    async def enter_graceful_shutdown(self) -> None:
+        async with self._changed:
+            self._shutting_down = True
+            for service in self._status:
+                self._status[service] = health_pb2.HealthCheckResponse.NOT_SERVING
+            self._changed.notify_all()
+
+    async def Check(
+        self, request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext
+    ) -> health_pb2.HealthCheckResponse:
+        status = self._status.get(request.service)
+        if status is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"unknown service {request.service!r}")
+        return health_pb2.HealthCheckResponse(status=status)
+
+    async def Watch(
+        self, request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[health_pb2.HealthCheckResponse]:
+        unknown = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
+        last = None
+        while True:
+            async with self._changed:
+                while (
+                    status := self._status.get(request.service, unknown)
+                ) == last and not self._shutting_down:
+                    await self._changed.wait()
+                ending = self._shutting_down
+            if status != last:
+                yield health_pb2.HealthCheckResponse(status=status)
+                last = status
+            if ending:
+                return
+
+
 async def run_server(
     *,
     service_name: str,
@@ -178,7 +229,7 @@ async def run_server(
         ],
     )
     register(server)
-    health_servicer = health.aio.HealthServicer()
+    health_servicer = HealthService()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     address = grpc_target(settings.grpc_bind_host, port)
     try:
@@ -211,6 +262,8 @@ async def run_server(
         await health_servicer.enter_graceful_shutdown()
         if on_draining is not None:
             on_draining()
+        # Clients watching our health stop sending here; calls already on their way are served.
+        await asyncio.sleep(settings.shutdown_drain_s)
         await server.stop(grace)
         for task in tasks:
             task.cancel()

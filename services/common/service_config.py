@@ -119,6 +119,12 @@ def service_config() -> dict[str, Any]:
         names.append({"service": service, "method": name})
     return {
         "loadBalancingConfig": [{"round_robin": {}}],
+        # Client-side health checking (gRFC A17): each connection watches the server's overall
+        # health (grpc.health.v1 Watch, service ""), and round_robin sends nothing to a replica
+        # that says NOT_SERVING. A stopping replica says so first and keeps serving for
+        # SHUTDOWN_DRAIN_S (services/common/grpc_server.py), so no call reaches it as it stops:
+        # a create, which is not retried, would fail there (CANCELLED) rather than go elsewhere.
+        "healthCheckConfig": {"serviceName": ""},
         "methodConfig": [{"name": names, "retryPolicy": RETRY_POLICY}],
     }
 

@@ -66,6 +66,9 @@ class BaseConfig(BaseSettings):
     # How long a stopping server (a gRPC service, the gateway) lets in-flight calls finish after
     # SIGTERM; Kubernetes' terminationGracePeriodSeconds and devstack's stop wait a little longer.
     shutdown_grace_s: float = Field(25.0, ge=0)
+    # A stopping gRPC service says NOT_SERVING and goes on serving this long before it stops
+    # taking calls, so that its clients' health watches move new calls to the other replicas.
+    shutdown_drain_s: float = Field(1.0, ge=0, le=10)
     # Where a gRPC service or a worker serves its Prometheus metrics over HTTP (on GRPC_BIND_HOST);
     # 0: no metrics server. The gateway serves /metrics on its own port instead.
     metrics_port: int = Field(0, ge=0, le=65535)

@@ -12,7 +12,9 @@ import time
 import uuid
 from datetime import datetime
 
+import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.support.api import assert_error_body, client_ip_headers, new_user, wait_until_healthy
 from tests.support.brands import file_bytes, multipart_upload
@@ -378,3 +380,39 @@ async def test_docs_and_openapi_describe_the_api(http):
     assert body["info"]["version"]
     assert {"auth", "brands", "projects"} <= {tag["name"] for tag in body["tags"]}
     assert "/api/health" in body["paths"]
+
+
+# --- a stopping service ------------------------------------------------------------------------
+
+
+@needs("media")
+async def test_a_stopping_service_tells_its_watchers_first_and_serves_while_they_move_away(
+    stack, grpc_channel
+):
+    """Clients watch each replica's health (client-side health checking in the service config):
+    a stopping service says NOT_SERVING on every Watch, ends the watches, and goes on answering
+    for SHUTDOWN_DRAIN_S before it stops taking calls, so nothing is sent to it as it stops."""
+    channel = grpc_channel("media")
+    health = health_pb2_grpc.HealthStub(channel)
+    watch = health.Watch(health_pb2.HealthCheckRequest(service=""))
+    assert (await watch.read()).status == health_pb2.HealthCheckResponse.SERVING
+
+    os.kill(stack.apps["media"].pid, signal.SIGTERM)
+    try:
+        assert (await watch.read()).status == health_pb2.HealthCheckResponse.NOT_SERVING
+        assert await watch.read() is grpc.aio.EOF  # the watch ends rather than hold the grace period
+        assert await watch.code() == grpc.StatusCode.OK
+        # Our channels send it nothing more (with one replica, that is UNAVAILABLE at once) ...
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "backend unhealthy" in (refused.value.details() or "")
+        # ... while it still answers a channel that does not watch its health.
+        async with grpc.aio.insecure_channel(stack.grpc_address("media")) as plain:
+            reply = await health_pb2_grpc.HealthStub(plain).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=5
+            )
+        assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
+    finally:
+        stack.stop_app("media")
+        stack.start_app("media")
