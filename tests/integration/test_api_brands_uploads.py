@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from services.gateway.uploads import sign_ticket
-from tests.support.api import assert_error_body, new_brand
+from tests.support.api import assert_error_body, new_brand, wait_until_healthy
 from tests.support.brands import (
     ASSET_LIMIT,
     IMAGE_LIMIT,
@@ -347,6 +347,7 @@ async def test_a_ticket_for_a_key_outside_the_brand_is_refused_before_media_is_a
         assert response.status_code == 404, response.text
     finally:
         stack.start_app("media")
+    await wait_until_healthy(http)  # the gateway's channels back, for this test and the next module
 
     assert await download((await listed_file(http, other, theirs["id"], their_key))["url"]) == their_bytes
     assert await download((await listed_file(http, owner, brand["id"], my_asset_key))["url"]) == mine

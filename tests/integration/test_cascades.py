@@ -11,7 +11,14 @@ import uuid
 
 from psycopg import sql
 
-from tests.support.api import assert_error_body, client_ip_headers, new_brand, new_project, new_user
+from tests.support.api import (
+    assert_error_body,
+    client_ip_headers,
+    new_brand,
+    new_project,
+    new_user,
+    wait_until_healthy,
+)
 from tests.support.events import STREAM, stream_events
 from tests.support.generation import generate, history, outputs, ready_project, start, wait_for
 from tests.support.logs import log_size, wait_for_log_lines
@@ -115,6 +122,7 @@ async def test_deleting_a_user_while_jobs_and_media_are_down_removes_everything_
     finally:
         stack.start_app("media")
         stack.start_app("jobs")
+    await wait_until_healthy(http)  # the gateway's channels back, for this test and the next module
 
     await _wait_until_gone(db, media_stub, w)
     await _wait_until_nothing_names(db, [user["id"], w["brand"], w["project"]])

@@ -387,7 +387,7 @@ async def test_docs_and_openapi_describe_the_api(http):
 
 @needs("media")
 async def test_a_stopping_service_tells_its_watchers_first_and_serves_while_they_move_away(
-    stack, grpc_channel
+    stack, grpc_channel, http
 ):
     """Clients watch each replica's health (client-side health checking in the service config):
     a stopping service says NOT_SERVING on every Watch, ends the watches, and goes on answering
@@ -416,3 +416,4 @@ async def test_a_stopping_service_tells_its_watchers_first_and_serves_while_they
     finally:
         stack.stop_app("media")
         stack.start_app("media")
+    await wait_until_healthy(http)  # the gateway's channels back, for the next tests

@@ -17,7 +17,7 @@ import time
 import uuid
 
 from services.common.context import USER_ID_HEADER
-from tests.support.api import new_brand, new_project, new_user
+from tests.support.api import new_brand, new_project, new_user, wait_until_healthy
 from tests.support.events import STREAM, stream_events
 from tests.support.generation import generate, me, project_becomes, ready_project
 from zapcut.accounts.v1 import accounts_pb2
@@ -122,6 +122,7 @@ async def test_a_generation_failed_while_accounts_is_down_is_refunded_when_accou
         assert _one(db, "SELECT free_videos_used FROM accounts.users WHERE id = %s", user["id"]) == 1
     finally:
         stack.start_app("accounts")
+    await wait_until_healthy(http)  # the gateway's channels back, for this test and the next module
 
     async def refunded():
         return (await me(http, user))["free_videos_used"] == 0 and (

@@ -25,7 +25,7 @@ from psycopg.rows import dict_row
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 
 from services.jobs.config import Settings
-from tests.support.api import new_user
+from tests.support.api import new_user, wait_until_healthy
 from tests.support.generation import SCENES, me, ready_project, start, wait_for
 from tests.support.jobs import create, row, wait_for_status
 
@@ -189,6 +189,7 @@ async def test_a_step_that_starts_while_media_is_down_is_retried_and_the_ad_is_m
         await poll(retrying_or_ended, "a step to fail to reach media", timeout_s=120)
     finally:
         stack.start_app("media")
+    await wait_until_healthy(http)  # the gateway's channels back, for this test and the next module
     done = await wait_for(http, user, user["project"]["id"], {"completed", "failed"}, timeout_s=300)
     for body in [*seen, done]:
         assert_readable(body)
