@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime
 
@@ -22,7 +21,7 @@ import grpc
 import pytest
 
 from services.common.context import USER_ID_HEADER
-from tests.support.api import new_user
+from tests.support.api import new_user, wait_until
 from tests.support.generation import me, ready_project, start, wait_for
 from tests.support.stack import ADMIN_TOKEN
 from zapcut.accounts.v1 import accounts_pb2 as pb
@@ -100,14 +99,6 @@ def settle_failed(db, user: dict, generation_id: str) -> None:
         "INSERT INTO jobs.outbox (event_type, aggregate_id, payload) VALUES ('generation.settled', %s, %s)",
         (generation_id, json.dumps(payload)),
     )
-
-
-async def poll(check, what: str, timeout_s: float = 60):
-    deadline = time.monotonic() + timeout_s
-    while not (value := await check()):
-        assert time.monotonic() < deadline, f"timed out after {timeout_s:.0f} s waiting for {what}"
-        await asyncio.sleep(0.2)
-    return value
 
 
 async def test_a_user_out_of_credits_gets_402_and_generates_again_after_a_grant(http, stack, db):
@@ -250,7 +241,7 @@ async def test_charges_and_refunds_are_ledger_rows_once_each(http, db, accounts_
     async def given_back():
         return (await credits(http, user))["free_videos_remaining"] == 1
 
-    await poll(given_back, "the free video given back")
+    await wait_until(given_back, "the free video given back")
     # Now one free video is left again: the paid generation takes it.
     assert (await charge(accounts_stub, user, paid)).kind == "free_video"
     rows = db.execute(
@@ -305,7 +296,7 @@ async def test_the_ledger_sums_to_the_balance_after_concurrent_grants_charges_re
         ).fetchone()
         return count == len(owed)
 
-    await poll(refunded, "the refunds")
+    await wait_until(refunded, "the refunds")
     for user in users:
         total, balance, newest = ledger_and_balance(db, user["id"])
         assert total == balance == newest, user

@@ -13,24 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 
 from services.common.context import USER_ID_HEADER
-from tests.support.api import new_brand, new_project, new_user, wait_until_healthy
+from tests.support.api import new_brand, new_project, new_user, wait_until, wait_until_healthy
 from tests.support.events import STREAM, stream_events
 from tests.support.generation import generate, me, project_becomes, ready_project
 from zapcut.accounts.v1 import accounts_pb2
 
 ONE_SCENE = [{"order": 1, "description": "The can on a sunny table", "duration_s": 1}]
-
-
-async def poll(check, what: str, timeout_s: float = 60):
-    deadline = time.monotonic() + timeout_s
-    while not (value := await check()):
-        assert time.monotonic() < deadline, f"timed out after {timeout_s:.0f} s waiting for {what}"
-        await asyncio.sleep(0.2)
-    return value
 
 
 async def _user_with_project(http) -> tuple[dict, dict]:
@@ -89,7 +80,7 @@ async def _handled_by(redis_client, group: str, entry_id: bytes) -> None:
             and found["pending"] == 0
         )
 
-    await poll(handled, f"the {group} group to handle {entry_id!r}")
+    await wait_until(handled, f"the {group} group to handle {entry_id!r}")
 
 
 def _events(redis_client, aggregate_id: str, event_type: str) -> list[tuple[bytes, dict]]:
@@ -113,7 +104,7 @@ async def test_a_generation_failed_while_accounts_is_down_is_refunded_when_accou
     try:
         _insert_failed_generation(db, generation_id, project, user, "free_video")
         # Settled by the reconciler and published, with the refund owed, while nobody can apply it.
-        [(_, fields)] = await poll(
+        [(_, fields)] = await wait_until(
             lambda: asyncio.to_thread(_events, redis_client, generation_id, "generation.settled"),
             "the generation.settled event",
         )
@@ -129,7 +120,7 @@ async def test_a_generation_failed_while_accounts_is_down_is_refunded_when_accou
             await _generation(http, user, project["id"])
         )["refunded"]
 
-    await poll(refunded, "the refund, once accounts is back")
+    await wait_until(refunded, "the refund, once accounts is back")
     assert (await project_becomes(http, user, project["id"], "failed"))["status"] == "failed"
     # Nothing of it is left unpublished in either outbox.
     assert _one(db, "SELECT count(*) FROM jobs.outbox WHERE aggregate_id = %s", generation_id) == 0
@@ -147,7 +138,7 @@ async def test_a_redelivered_generation_settled_refunds_once(http, db, accounts_
     assert (await me(http, user))["credits"] == 0
 
     _insert_failed_generation(db, generation_id, project, user, "credit")
-    await poll(lambda: _generation_refunded(http, user, project["id"]), "the refund")
+    await wait_until(lambda: _generation_refunded(http, user, project["id"]), "the refund")
     assert (await me(http, user))["credits"] == 1
     refunded_at = _one(db, REFUND_TIME, generation_id)
 
@@ -217,7 +208,7 @@ async def test_the_jobs_outbox_keeps_an_event_while_redis_is_down_and_publishes_
     finally:
         stack.restart_backing_server("redis")
 
-    await poll(lambda: asyncio.to_thread(lambda: _one(db, waiting, generation_id) == 0), "the relay")
+    await wait_until(lambda: asyncio.to_thread(lambda: _one(db, waiting, generation_id) == 0), "the relay")
     [(_, fields)] = _events(redis_client, generation_id, "generation.settled")
     assert json.loads(fields[b"payload"])["status"] == "cancelled"
     # accounts reads it: a cancelled generation's project goes back to scripting.

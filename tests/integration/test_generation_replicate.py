@@ -16,43 +16,28 @@ import psycopg
 import pytest
 from psycopg.types.json import Json
 
-from devstack.backing import create_database
-from services.common.migrations import upgrade_head
 from services.jobs.config import Settings
 from services.jobs.generation import steps as generation_steps
 from services.jobs.generation.plan import make_plan
 from services.jobs.media_types import PermanentProviderError
 from services.jobs.queue.job_types import JobContext
 from services.jobs.runtime import Runtime
-from tests.support.api import new_brand, new_user
-from tests.support.fake_replicate import TOKEN
-from tests.support.generation import png
-from tests.support.stack import INTERNAL_TOKEN, SECRET_KEY
+from tests.support.replicate_steps import replicate_settings, scratch_jobs_db, user_with_brand_image
 
 VIDEO = "wavespeedai/wan-2.1-i2v-480p"
 
 
 @pytest.fixture(scope="module")
 def jobs_db(stack):
-    url = create_database(stack.env["DATABASE_URL"], f"replicate_steps_{uuid.uuid4().hex[:8]}")
-    upgrade_head("jobs", url)
-    return url
+    return scratch_jobs_db(stack, "replicate_steps")
 
 
 def settings_for(stack, fake, jobs_db) -> Settings:
-    return Settings(
-        _env_file=None,
-        database_url=jobs_db,
-        redis_url=stack.env["REDIS_URL"],
-        internal_token=INTERNAL_TOKEN,
-        secret_key=SECRET_KEY,
-        media_addr=stack.grpc_address("media"),
-        accounts_addr=stack.grpc_address("accounts"),
-        generation_provider="replicate",
+    return replicate_settings(
+        stack,
+        fake,
+        jobs_db,
         generation_retry_base_s=0.2,
-        replicate_api_token=TOKEN,
-        replicate_base_url=fake.base_url,
-        replicate_max_retries=1,
         replicate_poll_initial_s=0.1,
         replicate_poll_max_s=0.2,
     )
@@ -60,15 +45,7 @@ def settings_for(stack, fake, jobs_db) -> Settings:
 
 async def scene_step(http, jobs_db) -> tuple[str, str]:
     """A brand image in S3, and a pending generation with one scene step in the scratch database."""
-    user = await new_user(http)
-    brand = await new_brand(http, user["headers"])
-    reply = await http.post(
-        f"/api/brands/{brand['id']}/files?kind=product_image",
-        files={"file": ("p.png", png((200, 90, 40)), "image/png")},
-        headers=user["headers"],
-    )
-    assert reply.status_code == 201, reply.text
-    image_key = reply.json()["product_images"][0]["key"]
+    user, image_key = await user_with_brand_image(http)
     project_id = str(uuid.uuid4())
     plan = make_plan(
         [{"order": 1, "description": "a can", "duration_s": 1}], [image_key], "16:9", 240, "replicate"

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 from dataclasses import dataclass, field
+from functools import partial
 
 import httpx
 import psutil
@@ -25,7 +25,7 @@ from psycopg.rows import dict_row
 
 from devstack.processes import grpc_loopback_target
 from services.common.grpc_client import health_status, open_channel
-from tests.support.api import new_brand, new_project, new_user, register_database
+from tests.support.api import new_brand, new_project, new_user, register_database, wait_until
 from tests.support.generation import png, ready_project, start, wait_for
 from tests.support.stack import INTERNAL_TOKEN, stack_env, start_stack
 
@@ -60,12 +60,8 @@ async def http(replicated):
         yield client
 
 
-async def poll(check, what: str, timeout_s: float = WAIT_S, every_s: float = 0.3):
-    deadline = time.monotonic() + timeout_s
-    while not (value := await check()):
-        assert time.monotonic() < deadline, f"timed out after {timeout_s:.0f} s waiting for {what}"
-        await asyncio.sleep(every_s)
-    return value
+# Restarts and re-runs take a while: longer waits, checked less often.
+poll = partial(wait_until, timeout_s=WAIT_S, every_s=0.3)
 
 
 def connections_to(pid: int, port: int) -> int:

@@ -24,8 +24,6 @@ import psycopg
 import pytest
 from psycopg.types.json import Json
 
-from devstack.backing import create_database
-from services.common.migrations import upgrade_head
 from services.jobs.config import Settings
 from services.jobs.generation import outcome
 from services.jobs.generation import steps as generation_steps
@@ -36,11 +34,9 @@ from services.jobs.providers.replicate.client import ClientOptions
 from services.jobs.queue.job_types import JobContext
 from services.jobs.replicate_webhooks.mailbox import AWAITED, DELIVERED, Mailbox
 from services.jobs.runtime import Runtime
-from tests.support.api import new_brand, new_user
-from tests.support.fake_replicate import TOKEN, WEBHOOK_ATTEMPTS, WEBHOOK_SECRET
-from tests.support.generation import png
+from tests.support.fake_replicate import WEBHOOK_ATTEMPTS, WEBHOOK_SECRET
 from tests.support.logs import log_size, wait_for_log_lines
-from tests.support.stack import INTERNAL_TOKEN, SECRET_KEY
+from tests.support.replicate_steps import replicate_settings, scratch_jobs_db, user_with_brand_image
 
 VIDEO = "wavespeedai/wan-2.1-i2v-480p"
 VOICE = "minimax/speech-02-turbo"
@@ -54,9 +50,7 @@ WEBHOOK_PATH = "/api/webhooks/replicate"
 
 @pytest.fixture(scope="module")
 def jobs_db(stack):
-    url = create_database(stack.env["DATABASE_URL"], f"replicate_hooks_{uuid.uuid4().hex[:8]}")
-    upgrade_head("jobs", url)
-    return url
+    return scratch_jobs_db(stack, "replicate_hooks")
 
 
 def ffmpeg(*args: str) -> None:
@@ -101,18 +95,10 @@ def fake(stack_replicate, outputs):
 
 
 def settings_for(stack, gateway_url, fake, jobs_db, *, poll_s: float) -> Settings:
-    return Settings(
-        _env_file=None,
-        database_url=jobs_db,
-        redis_url=stack.env["REDIS_URL"],
-        internal_token=INTERNAL_TOKEN,
-        secret_key=SECRET_KEY,
-        media_addr=stack.grpc_address("media"),
-        accounts_addr=stack.grpc_address("accounts"),
-        generation_provider="replicate",
-        replicate_api_token=TOKEN,
-        replicate_base_url=fake.base_url,
-        replicate_max_retries=1,
+    return replicate_settings(
+        stack,
+        fake,
+        jobs_db,
         replicate_poll_initial_s=poll_s,
         replicate_poll_max_s=poll_s,
         replicate_lora_destination_owner="zapcut-test",
@@ -124,15 +110,7 @@ def settings_for(stack, gateway_url, fake, jobs_db, *, poll_s: float) -> Setting
 async def pending_generation(http, jobs_db) -> tuple[str, dict[str, str], dict]:
     """A brand image in S3, and a pending generation of one spoken scene with all its steps, in the
     scratch database: (generation id, step ids by name, plan)."""
-    user = await new_user(http)
-    brand = await new_brand(http, user["headers"])
-    reply = await http.post(
-        f"/api/brands/{brand['id']}/files?kind=product_image",
-        files={"file": ("p.png", png((200, 90, 40)), "image/png")},
-        headers=user["headers"],
-    )
-    assert reply.status_code == 201, reply.text
-    image_key = reply.json()["product_images"][0]["key"]
+    user, image_key = await user_with_brand_image(http)
     project_id = str(uuid.uuid4())
     scene = {"order": 1, "description": "a can", "duration_s": 1, "voiceover_text": "Real fizz."}
     plan = make_plan([scene], [image_key], "16:9", 240, "replicate")

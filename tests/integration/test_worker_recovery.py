@@ -16,8 +16,8 @@ import contextlib
 import os
 import signal
 import tempfile
-import time
 import uuid
+from functools import partial
 from pathlib import Path
 
 import psutil
@@ -25,7 +25,7 @@ from psycopg.rows import dict_row
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 
 from services.jobs.config import Settings
-from tests.support.api import new_user, wait_until_healthy
+from tests.support.api import new_user, wait_until, wait_until_healthy
 from tests.support.generation import SCENES, me, ready_project, start, wait_for
 from tests.support.jobs import create, row, wait_for_status
 
@@ -44,12 +44,8 @@ def assert_readable(generation: dict) -> None:
         assert "\n" not in text and not any(s in text for s in DEBUG_STRINGS), text
 
 
-async def poll(check, what: str, timeout_s: float = 180, every_s: float = 0.3):
-    deadline = time.monotonic() + timeout_s
-    while not (value := await check()):
-        assert time.monotonic() < deadline, f"timed out after {timeout_s:.0f} s waiting for {what}"
-        await asyncio.sleep(every_s)
-    return value
+# Restarts and re-runs take a while: longer waits, checked less often.
+poll = partial(wait_until, timeout_s=180, every_s=0.3)
 
 
 def step_rows(db, generation_id: str) -> dict[str, dict]:
@@ -214,7 +210,9 @@ async def test_no_process_of_a_killed_worker_survives_and_the_next_scheduler_tak
     ensure_running(stack, "worker")
     old = stack.apps["worker"]
     await poll(
-        lambda: asyncio.to_thread(scheduler_of, old.pid), "the worker's scheduler to hold the lock", 90
+        lambda: asyncio.to_thread(scheduler_of, old.pid),
+        "the worker's scheduler to hold the lock",
+        timeout_s=90,
     )
     job = await create(jobs_stub, str(uuid.uuid4()), hold_s=6, payload_kb=1)
     await poll(lambda: asyncio.to_thread(lambda: row(db, job.id)["status"] == "processing"), "the job to run")
@@ -235,7 +233,9 @@ async def test_no_process_of_a_killed_worker_survives_and_the_next_scheduler_tak
     # The dead scheduler's lease (61 s) would keep the new one out; the new worker frees it at start.
     new = stack.apps["worker"]
     await poll(
-        lambda: asyncio.to_thread(scheduler_of, new.pid), "the new worker's scheduler to take the lock", 45
+        lambda: asyncio.to_thread(scheduler_of, new.pid),
+        "the new worker's scheduler to take the lock",
+        timeout_s=45,
     )
     done = await wait_for_status(db, job.id, {"completed", "failed"})
     assert (done["status"], done["worker_losses"]) == ("completed", 1)

@@ -129,6 +129,15 @@ def assert_error_body(response, status: int, code: str | None = None) -> dict:
     return problem
 
 
+async def wait_until(check, what: str, timeout_s: float = 60, every_s: float = 0.2):
+    """Until the async check() is truthy (its value); fails naming `what` after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while not (value := await check()):
+        assert time.monotonic() < deadline, f"timed out after {timeout_s:.0f} s waiting for {what}"
+        await asyncio.sleep(every_s)
+    return value
+
+
 async def wait_until_healthy(http, path: str = "/api/health", timeout_s: float = 30) -> None:
     """After a fault test: the gateway's channels reconnect on their own; wait (bounded) until they have."""
     deadline = time.monotonic() + timeout_s
