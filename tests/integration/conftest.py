@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import httpx
@@ -71,6 +72,45 @@ def stack(stack_dir, stack_replicate):
     stack = start_stack(stack_dir, env, set(only.split(",")) if only else None)
     yield stack
     stack.stop()
+
+
+def _process_ids(stack) -> dict[str, int | None]:
+    return {p.name: p.pid for p in stack.all_processes()}
+
+
+@pytest.fixture(autouse=True)
+def gateway_reaches_what_a_test_restarted(request):
+    """After a test that restarted a service or a backing server, wait (bounded) until the gateway
+    reaches each service again, so the next test does not meet a channel still reconnecting (a
+    streamed upload is not retried: it would fail with a 503 naming the service). Tests that go on
+    after a restart still wait themselves (wait_until_healthy); this covers whatever runs next."""
+    if "stack" not in request.fixturenames:
+        yield
+        return
+    stack = request.getfixturevalue("stack")
+    before = _process_ids(stack)
+    yield
+    after = _process_ids(stack)
+    changed = {name for name in after if after[name] != before.get(name)}
+    gateway = stack.apps.get("gateway")
+    if not changed or gateway is None or not gateway.running:
+        return
+    running = [s for s in ("accounts", "media", "jobs") if s in stack.apps and stack.apps[s].running]
+    # A backing server restarted is vouched for by the services that use it.
+    services = running if changed - set(stack.apps) else [s for s in running if s in changed]
+    deadline = time.monotonic() + 60
+    for service in services:
+        url = f"http://127.0.0.1:{stack.ports.gateway}/api/health/{service}"
+        while (status := _status_of(url)) != 200:
+            assert time.monotonic() < deadline, f"the gateway does not reach {service} again ({status})"
+            time.sleep(0.2)
+
+
+def _status_of(url: str) -> int | str:
+    try:
+        return httpx.get(url, timeout=5).status_code
+    except httpx.HTTPError as exc:
+        return type(exc).__name__
 
 
 @pytest.fixture(scope="session")
