@@ -48,6 +48,19 @@ class Scene:
     duration_s: float
     on_screen_text: str | None = None
     voiceover_text: str | None = None
+    role: str = "product"  # hook, product, benefit or cta: its part in the script (generation.plan)
+    layout: str = "full_bleed"  # how the renderer lays it out, chosen by the plan
+
+
+@dataclass(frozen=True)
+class BrandKit:
+    """How a generation's frames look: the brand's colors and font (services.common.brand_kit) and
+    its logo, a local file once the step has fetched it."""
+
+    colors: dict[str, str]  # primary, secondary, background as "#RRGGBB"
+    font: str  # a name of services.common.brand_kit.FONTS
+    logo: Path | None = None
+    name: str = ""  # the brand's title
 
 
 @dataclass
