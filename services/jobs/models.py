@@ -39,6 +39,8 @@ GENERATION_STATUSES = ("charging", "pending", "processing", "completed", "failed
 ACTIVE_GENERATION_STATUSES = ("charging", "pending", "processing")
 ASPECTS = ("9:16", "16:9", "1:1")
 CHARGES = ("free_video", "credit")
+# What a generation's steps store: the files of its history (generation_outputs.kind).
+OUTPUT_KINDS = ("scene_video", "voiceover", "music", "captions", "final_video", "poster", "preview")
 # Whose fault a failed job is: the user's (a corrupt product image: not refunded) or not.
 FAULTS = ("user", "system")
 
@@ -131,6 +133,29 @@ class GenerationJob(Base):
     provider: Mapped[str | None] = mapped_column(String(30))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+
+
+class GenerationOutput(Base):
+    """A file a generation's step stored, one row each (a step may store several: the composite
+    stores the final video, its poster and its preview). Cancelling a generation deletes exactly
+    these; the API hands out a presigned URL for each."""
+
+    __tablename__ = "generation_outputs"
+    __table_args__ = (CheckConstraint(in_values("kind", OUTPUT_KINDS), name="kind"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    generation_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("generations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    job_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("generation_jobs.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    # The placement it is for (9:16, 1:1, 16:9); null for what every placement shares (the audio).
+    aspect: Mapped[str | None] = mapped_column(String(8))
+    key: Mapped[str] = mapped_column(String(1024), nullable=False, unique=True)
+    content_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[datetime] = created_at()
 
 
 class LoraModel(Base):

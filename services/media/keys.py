@@ -1,6 +1,7 @@
 """Object keys: built from ids, and raw keys checked against the same layout (DESIGN.md section 5).
 
     generated-videos/{project_id}/{generation_id}/final_ad.mp4
+    generated-videos/{project_id}/{generation_id}/{poster.jpg|preview.mp4|captions.vtt|...}
     product-images/{brand_id}/{name}
     brand-assets/{brand_id}/{name}
     scene-videos/{project_id}/{generation_id}/scene_{n}.mp4
@@ -43,6 +44,17 @@ _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}")
 _AUDIO_TYPE = re.compile(r"[a-z0-9]{1,20}")
 _NUMBER = r"0|[1-9][0-9]{0,9}"
+# What a generation hands out beside its scenes and audio: each file once per placement (the
+# suffix names the aspect; none for the generation's first aspect, as before placements).
+GENERATION_FILES = {"final_ad": "mp4", "poster": "jpg", "preview": "mp4", "captions": "vtt"}
+_ASPECT_SUFFIX = r"(?:-(?:9x16|1x1|16x9))?"
+_GENERATION_FILE = (
+    "(?:" + "|".join(rf"{stem}{_ASPECT_SUFFIX}\.{ext}" for stem, ext in GENERATION_FILES.items()) + ")"
+)
+GENERATION_FILE_RULE = (
+    ", ".join(f"{stem}.{ext}" for stem, ext in GENERATION_FILES.items())
+    + ", each optionally with -9x16, -1x1 or -16x9 before the extension"
+)
 _PREFIX_CHARS = re.compile(r"[A-Za-z0-9._/-]*")
 
 NAME_RULE = "1-200 characters of A-Z a-z 0-9 . _ - not starting with '.' and without '..'"
@@ -66,6 +78,15 @@ class ObjectKey:
 def final_video(project_id: str, generation_id: str) -> ObjectKey:
     pid, gid = _uuid(project_id, "project_id"), _uuid(generation_id, "generation_id")
     return ObjectKey(f"{FINAL_VIDEOS}{pid}/{gid}/final_ad.mp4", ad_project_id=pid, generation_id=gid)
+
+
+def generation_file(project_id: str, generation_id: str, name: str) -> ObjectKey:
+    pid, gid = _uuid(project_id, "project_id"), _uuid(generation_id, "generation_id")
+    if not re.fullmatch(_GENERATION_FILE, name or ""):
+        raise InvalidArgument(
+            f"a generation's file name must be one of {GENERATION_FILE_RULE}, got {_shown(name)}"
+        )
+    return ObjectKey(f"{FINAL_VIDEOS}{pid}/{gid}/{name}", ad_project_id=pid, generation_id=gid)
 
 
 def product_image(brand_id: str, name: str) -> ObjectKey:
@@ -100,8 +121,8 @@ _GENERATION = rf"(?:(?P<generation>{_UUID})/)?"
 _LAYOUT_RULES = [
     (
         FINAL_VIDEOS,
-        rf"(?P<project>{_UUID})/{_GENERATION}final_ad\.mp4",
-        "{project_id}/{generation_id}/final_ad.mp4",
+        rf"(?P<project>{_UUID})/(?:final_ad\.mp4|(?P<generation>{_UUID})/{_GENERATION_FILE})",
+        "{project_id}/{generation_id}/{final_ad.mp4|poster.jpg|preview.mp4|captions.vtt}",
     ),
     (PRODUCT_IMAGES, rf"(?P<brand>{_UUID})/{_NAME.pattern}", "{brand_id}/{name}"),
     (

@@ -23,6 +23,9 @@ def object_key(ref: media_pb2.ObjectRef) -> keys.ObjectKey:
         return keys.parse_key(ref.key)
     if which == "final_video":
         return keys.final_video(ref.final_video.project_id, ref.final_video.generation_id)
+    if which == "generation_file":
+        f = ref.generation_file
+        return keys.generation_file(f.project_id, f.generation_id, f.name)
     if which == "product_image":
         return keys.product_image(ref.product_image.brand_id, ref.product_image.name)
     if which == "brand_asset":
@@ -33,7 +36,8 @@ def object_key(ref: media_pb2.ObjectRef) -> keys.ObjectKey:
     if which == "audio":
         return keys.audio_track(ref.audio.project_id, ref.audio.generation_id, ref.audio.type, ref.audio.n)
     raise InvalidArgument(
-        "ref is required: a key, or one of final_video, product_image, brand_asset, scene_video, audio"
+        "ref is required: a key, or one of final_video, generation_file, product_image, brand_asset, "
+        "scene_video, audio"
     )
 
 

@@ -5,6 +5,7 @@ killed mid-job: tests/integration/test_worker_recovery.py."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import tempfile
 import time
@@ -12,6 +13,8 @@ import uuid
 
 import av
 import httpx
+import numpy as np
+from PIL import Image
 
 from tests.support.api import new_brand, new_project, new_user
 from tests.support.generation import (
@@ -61,7 +64,22 @@ async def test_a_generation_makes_a_real_ad(http, db, media_stub):
     # The final ad: in our bucket under the documented key, handed out as a presigned URL.
     key_prefix = f"generated-videos/{project['id']}/"
     listed = await media_stub.ListObjects(media_pb2.ListObjectsRequest(prefix=key_prefix))
-    assert [o.key for o in listed.objects] == [f"{key_prefix}{generation['id']}/final_ad.mp4"]
+    folder = f"{key_prefix}{generation['id']}/"
+    assert sorted(o.key for o in listed.objects) == [
+        f"{folder}final_ad.mp4",
+        f"{folder}poster.jpg",
+        f"{folder}preview.mp4",
+    ]
+    kinds = {(o["kind"], o["aspect"], o["content_type"]) for o in done["outputs"]}
+    assert kinds == {
+        *{("scene_video", "9:16", "video/mp4")},
+        ("voiceover", None, "audio/mpeg"),
+        ("music", None, "audio/mpeg"),
+        ("final_video", "9:16", "video/mp4"),
+        ("poster", "9:16", "image/jpeg"),
+        ("preview", "9:16", "video/mp4"),
+    }
+    assert len(done["outputs"]) == 3 + 2 + 3  # each scene, the two tracks, the final video and its two
     async with httpx.AsyncClient(timeout=60) as client:
         video = await client.get(done["final_url"])
     assert video.status_code == 200
@@ -77,6 +95,7 @@ async def test_a_generation_makes_a_real_ad(http, db, media_stub):
             assert abs(duration - 3.0) <= 0.2, duration
     # faststart: the index comes before the media data, so a browser can start playing at once.
     assert video.content.find(b"moov") < video.content.find(b"mdat")
+    await _check_poster_and_preview(done, video.content)
 
     await project_becomes(http, user, project["id"], "completed")
     listed = (await http.get(f"/api/projects/{project['id']}/generations", headers=user["headers"])).json()[
@@ -198,7 +217,10 @@ async def test_a_second_generation_of_a_project_leaves_the_first_ones_files_as_t
     project = await ready_project(http, user, images=1)
     first = await generate(http, user, project["id"])
     first_files = await outputs(first)
-    assert set(first_files) == {"scene_1", "scene_2", "scene_3", "voiceover", "music", "composite", "final"}
+    assert set(first_files) == {
+        *("scene_1", "scene_2", "scene_3", "voiceover", "music", "composite"),
+        *("final", "poster", "preview"),
+    }
 
     # Another shape, so its files cannot be mistaken for the first one's.
     second = await generate(http, user, project["id"], aspect="1:1")
@@ -208,7 +230,11 @@ async def test_a_second_generation_of_a_project_leaves_the_first_ones_files_as_t
     assert (await outputs(both[second["id"]]))["final"] != first_files["final"]
     # Each generation's files sit in its own folder inside the project's.
     finals = await listed_keys(media_stub, f"generated-videos/{project['id']}/")
-    assert finals == sorted(f"generated-videos/{project['id']}/{g}/final_ad.mp4" for g in both)
+    assert finals == sorted(
+        f"generated-videos/{project['id']}/{g}/{name}"
+        for g in both
+        for name in ("final_ad.mp4", "poster.jpg", "preview.mp4")
+    )
 
 
 async def test_cancelling_a_generation_deletes_its_own_files_and_no_other_generations(http, media_stub):
@@ -253,5 +279,48 @@ async def test_cancelling_a_generation_deletes_its_own_files_and_no_other_genera
     assert await outputs((await history(http, user, project["id"]))[first["id"]]) == first_files
     # The cancelled one hands out nothing, and nothing of it is left in the bucket.
     assert second["final_url"] is None and all(j["output_url"] is None for j in second["jobs"]), second
+    assert second["poster_url"] is None and second["preview_url"] is None and second["outputs"] == [], second
     for kind in ("scene-videos", "audio", "generated-videos"):
         assert await listed_keys(media_stub, f"{kind}/{project['id']}/{second_id}/") == []
+
+
+async def _check_poster_and_preview(generation: dict, final_video: bytes) -> None:
+    """The poster is the final video's frame of the hook, full size; the preview its first seconds,
+    small and silent."""
+    async with httpx.AsyncClient(timeout=60) as client:
+        poster = await client.get(generation["poster_url"])
+        preview = await client.get(generation["preview_url"])
+    assert poster.status_code == 200 and preview.status_code == 200
+    image = Image.open(io.BytesIO(poster.content))
+    assert image.format == "JPEG" and image.size == (generation["width"], generation["height"])
+    hook_s = 1.0  # the first scene of SCENES lasts 1 s; the poster is taken inside it
+    with tempfile.NamedTemporaryFile(suffix=".mp4") as f:
+        f.write(final_video)
+        f.flush()
+        frames = _frames(f.name)
+    shown = np.asarray(image.convert("RGB"), dtype=np.float32)
+    differences = {t: float(np.abs(frame - shown).mean()) for t, frame in frames.items()}
+    closest = min(differences, key=lambda t: differences[t])
+    assert closest < hook_s and differences[closest] < 6, differences
+
+    with tempfile.NamedTemporaryFile(suffix=".mp4") as f:
+        f.write(preview.content)
+        f.flush()
+        with av.open(f.name) as container:
+            assert not container.streams.audio
+            v = container.streams.video[0]
+            assert v.codec_context.name == "h264"
+            assert min(v.codec_context.width, v.codec_context.height) == min(
+                360, generation["width"], generation["height"]
+            )
+            assert float(container.duration) / av.time_base <= 6.1
+    assert preview.content.find(b"moov") < preview.content.find(b"mdat")
+
+
+def _frames(path: str) -> dict[float, np.ndarray]:
+    """Every frame of a video as RGB, by its time in seconds."""
+    frames = {}
+    with av.open(path) as container:
+        for frame in container.decode(video=0):
+            frames[float(frame.time)] = frame.to_ndarray(format="rgb24").astype(np.float32)
+    return frames

@@ -240,3 +240,40 @@ def test_accounts_charges_move_into_the_credit_ledger_and_back(scratch_db):
             )
         }
     assert back == {g: (owner, kind, at is not None) for g, (owner, kind, at) in charges.items()}
+
+
+def test_jobs_outputs_stored_before_0006_become_generation_outputs(scratch_db):
+    """jobs 0006 records every file a step stored before it (output_url) as a generation output of
+    the kind its step makes, so cancelling and listing treat older generations alike."""
+    assert _alembic("jobs", scratch_db, "upgrade", "0005").returncode == 0
+    project = uuid.uuid4()
+    with psycopg.connect(scratch_db, autocommit=True) as db:
+        generation = db.execute(
+            "INSERT INTO jobs.generations (ad_project_id, user_id, aspect, resolution, provider, status)"
+            " VALUES (%s, %s, '1:1', 360, 'local', 'completed') RETURNING id",
+            (project, uuid.uuid4()),
+        ).fetchone()[0]
+        stored = {  # step name, job type -> key (None: stored nothing)
+            ("scene_1", "scene"): f"scene-videos/{project}/{generation}/scene_1.mp4",
+            ("voiceover", "voiceover"): f"audio/{project}/{generation}/voiceover_1.mp3",
+            ("music", "music"): None,
+            ("composite", "composite"): f"generated-videos/{project}/{generation}/final_ad.mp4",
+        }
+        for (name, job_type), key in stored.items():
+            db.execute(
+                "INSERT INTO jobs.generation_jobs (ad_project_id, generation_id, name, job_type, status,"
+                " output_url) VALUES (%s, %s, %s, %s, 'completed', %s)",
+                (project, generation, name, job_type, key),
+            )
+    assert _alembic("jobs", scratch_db, "upgrade", "0006").returncode == 0
+    with psycopg.connect(scratch_db) as db:
+        rows = set(
+            db.execute("SELECT kind, aspect, key, content_type FROM jobs.generation_outputs").fetchall()
+        )
+    assert rows == {
+        ("scene_video", "1:1", stored[("scene_1", "scene")], "video/mp4"),
+        ("voiceover", None, stored[("voiceover", "voiceover")], "audio/mpeg"),
+        ("final_video", "1:1", stored[("composite", "composite")], "video/mp4"),
+    }
+    assert _alembic("jobs", scratch_db, "downgrade", "0005").returncode == 0
+    assert "generation_outputs" not in _tables(scratch_db, "jobs")

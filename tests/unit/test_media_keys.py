@@ -32,11 +32,35 @@ def test_every_generation_output_is_keyed_by_its_generation_inside_its_project()
         lambda g: keys.final_video(PID, g),
         lambda g: keys.scene_video(PID, g, 1),
         lambda g: keys.audio_track(PID, g, "music", 1),
+        lambda g: keys.generation_file(PID, g, "poster.jpg"),
     ):
         mine, theirs = build(GID), build(other)
         assert mine.key != theirs.key  # two generations of one project never share a key
         kind, project, generation, _name = mine.key.split("/")
         assert (project, generation) == (PID, GID)  # the project first: one prefix per kind
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["poster.jpg", "preview.mp4", "captions.vtt", "final_ad.mp4", "poster-16x9.jpg", "preview-1x1.mp4"],
+)
+def test_a_generations_files_sit_beside_its_final_video_and_parse_back(name):
+    built = keys.generation_file(PID, GID, name)
+    assert built.key == f"generated-videos/{PID}/{GID}/{name}"
+    assert keys.parse_key(built.key) == built
+
+
+@pytest.mark.parametrize(
+    "name", ["poster.png", "preview.jpg", "x.mp4", "poster-4x3.jpg", "poster-16x9", "../poster.jpg", ""]
+)
+def test_a_generation_file_of_another_name_is_invalid_argument(name):
+    with pytest.raises(InvalidArgument, match="generation's file name"):
+        keys.generation_file(PID, GID, name)
+    # Nor can such a key be named raw; and only the final video has a key from before generation ids.
+    with pytest.raises(InvalidArgument):
+        keys.parse_key(f"generated-videos/{PID}/{GID}/{name}")
+    with pytest.raises(InvalidArgument):
+        keys.parse_key(f"generated-videos/{PID}/poster.jpg")
 
 
 def test_ids_are_written_in_canonical_lower_case():

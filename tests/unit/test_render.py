@@ -9,7 +9,7 @@ import pytest
 from services.jobs.media_types import InputError, Size
 from services.jobs.providers.base import Provider
 from services.jobs.providers.local import LocalProvider
-from services.jobs.render import text, timeline
+from services.jobs.render import poster, text, timeline
 from services.jobs.render.sizes import size_for
 
 
@@ -91,3 +91,21 @@ def test_size_is_a_plain_value():
 def test_local_provider_is_named_local():
     provider: Provider = LocalProvider()
     assert provider.name == "local"
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        (Size(1080, 1920), (360, 640)),
+        (Size(1920, 1080), (640, 360)),
+        (Size(1080, 1080), (360, 360)),
+        (Size(144, 256), (144, 256)),  # never larger than the video itself
+    ],
+)
+def test_the_preview_is_small_with_the_videos_shape(size, expected):
+    assert poster.preview_size(size) == expected
+
+
+def test_the_poster_is_taken_after_the_hooks_headline_has_come_in():
+    assert 0 < poster.poster_time_s(2.0) < 2.0
+    assert poster.poster_time_s(0.0) == 0.0

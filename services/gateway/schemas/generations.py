@@ -53,6 +53,25 @@ class StepOut(BaseModel):
     finished_at: datetime | None
 
 
+OutputKind = Literal["scene_video", "voiceover", "music", "captions", "final_video", "poster", "preview"]
+
+
+class OutputOut(BaseModel):
+    model_config = examples(
+        {
+            "kind": "poster",
+            "aspect": "9:16",
+            "content_type": "image/jpeg",
+            "url": "https://zapcut-adgen.s3.amazonaws.com/generated-videos/.../poster.jpg",
+        }
+    )
+
+    kind: OutputKind
+    aspect: Aspect | None = Field(description="The placement it is for; null for what all share (audio).")
+    content_type: str
+    url: str = Field(description="Presigned for an hour.")
+
+
 class GenerationOut(BaseModel):
     model_config = examples(
         {
@@ -68,6 +87,9 @@ class GenerationOut(BaseModel):
             "refunded": False,
             "error_message": None,
             "final_url": None,
+            "poster_url": None,
+            "preview_url": None,
+            "outputs": [],
             "jobs": [],
             "created_at": "2026-12-02T10:00:00Z",
             "updated_at": "2026-12-02T10:00:09Z",
@@ -87,6 +109,17 @@ class GenerationOut(BaseModel):
     refunded: bool
     error_message: str | None
     final_url: str | None = Field(description="final_ad.mp4, presigned for an hour, once completed.")
+    poster_url: str | None = Field(
+        description="A JPEG of the hook with its headline, full size, presigned for an hour, once completed."
+    )
+    preview_url: str | None = Field(
+        description="The first 6 s at 360 px on the short side, silent (for lists that autoplay), "
+        "presigned for an hour, once completed."
+    )
+    outputs: list[OutputOut] = Field(
+        description="Every file the generation stored, once completed: scenes, audio, final video, poster, "
+        "preview."
+    )
     jobs: list[StepOut]
     created_at: datetime
     updated_at: datetime

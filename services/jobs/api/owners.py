@@ -29,13 +29,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.db import table_of
 from services.common.events import Event, uuids
-from services.jobs.models import Generation, GenerationJob, LoraModel, WebhookDelivery, WebhookEndpoint
+from services.jobs.models import (
+    Generation,
+    GenerationJob,
+    GenerationOutput,
+    LoraModel,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from zapcut.media.v1 import media_pb2
 
 log = logging.getLogger(__name__)
 
 generations = table_of(Generation)
 steps = table_of(GenerationJob)
+outputs = table_of(GenerationOutput)
 loras = table_of(LoraModel)
 webhook_endpoints = table_of(WebhookEndpoint)
 webhook_deliveries = table_of(WebhookDelivery)
@@ -59,6 +67,11 @@ async def delete_owned(engine: AsyncEngine, media, event: Event) -> None:
         generation_ids = (
             (await conn.execute(select(generations.c.id).where(owned).with_for_update())).scalars().all()
         )
+        removed_outputs = (
+            await conn.execute(
+                delete(outputs).where(outputs.c.generation_id.in_(generation_ids)).returning(outputs.c.key)
+            )
+        ).all()
         removed_steps = (
             await conn.execute(
                 delete(steps)
@@ -86,7 +99,9 @@ async def delete_owned(engine: AsyncEngine, media, event: Event) -> None:
                 )
             )
         )
-        late = {key for (key,) in [*removed_steps, *removed_generations] if key} - set(recorded)
+        late = {key for (key,) in [*removed_outputs, *removed_steps, *removed_generations] if key} - set(
+            recorded
+        )
         await _delete_objects(media, sorted(late))  # before commit: a failure keeps the rows for the retry
     log.info(
         "%s %s: removed %d generations, %d jobs, %d LoRA models and %d stored outputs",
@@ -106,7 +121,8 @@ async def _recorded_keys(conn: AsyncConnection, owned, project_ids: list[uuid.UU
         steps.c.output_url.is_not(None),
     )
     final_keys = select(generations.c.final_key).where(owned, generations.c.final_key.is_not(None))
-    rows = await conn.execute(step_keys.union(final_keys))
+    output_keys = select(outputs.c.key).where(outputs.c.generation_id.in_(owned_ids))
+    rows = await conn.execute(step_keys.union(final_keys, output_keys))
     return sorted(key for (key,) in rows)
 
 

@@ -107,7 +107,7 @@ class JobsServicer(jobs_pb2_grpc.JobsServicer):
             self.engine, request.ad_project_id, request.limit, request.cursor
         )
         return jobs_pb2.ListGenerationsResponse(
-            generations=[generation_message(g, s) for g, s in found], next_cursor=next_cursor
+            generations=[generation_message(*f) for f in found], next_cursor=next_cursor
         )
 
     async def CancelGeneration(self, request, context):
@@ -216,7 +216,7 @@ def job_message(row: Row) -> jobs_pb2.Job:
     )
 
 
-def generation_message(gen: Row, rows: list[Row]) -> jobs_pb2.Generation:
+def generation_message(gen: Row, rows: list[Row], files: list[Row]) -> jobs_pb2.Generation:
     plan = gen.plan or {}
     message = jobs_pb2.Generation(
         id=str(gen.id),
@@ -256,6 +256,9 @@ def generation_message(gen: Row, rows: list[Row]) -> jobs_pb2.Generation:
             started_at=timestamp(r.started_at),
             finished_at=timestamp(r.finished_at),
         )
+    if gen.status == "completed":  # a stopped generation's files are being deleted
+        for f in files:
+            message.outputs.add(kind=f.kind, aspect=f.aspect or "", key=f.key, content_type=f.content_type)
     return message
 
 

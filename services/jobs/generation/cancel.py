@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import grpc
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.db import table_of
 from services.common.errors import FailedPrecondition
 from services.jobs.generation import events, outcome
 from services.jobs.generation.queries import get
-from services.jobs.models import ACTIVE_GENERATION_STATUSES, Generation, GenerationJob
+from services.jobs.models import ACTIVE_GENERATION_STATUSES, Generation, GenerationJob, GenerationOutput
 from zapcut.media.v1 import media_pb2
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 generations = table_of(Generation)
 steps = table_of(GenerationJob)
+outputs = table_of(GenerationOutput)
 
 
 async def cancel(engine: AsyncEngine, redis, media, project_id: str, generation_id: str = ""):
@@ -32,7 +33,7 @@ async def cancel(engine: AsyncEngine, redis, media, project_id: str, generation_
     stored is deleted: exactly the keys this generation's steps recorded, which hold its own id, so
     no other generation of the project loses a file. Cancelling an ended generation changes nothing
     (409)."""
-    gen, _ = await get(engine, project_id, generation_id)
+    gen, *_ = await get(engine, project_id, generation_id)
     async with engine.begin() as conn:
         # Writing the generation row first: a step storing an output holds it (FOR SHARE) while it
         # records its key, so the keys read below include every output stored before this commits,
@@ -71,9 +72,9 @@ async def cancel(engine: AsyncEngine, redis, media, project_id: str, generation_
         stored = (
             (
                 await conn.execute(
-                    select(steps.c.output_url).where(
-                        steps.c.generation_id == gen.id, steps.c.output_url.is_not(None)
-                    )
+                    select(steps.c.output_url)
+                    .where(steps.c.generation_id == gen.id, steps.c.output_url.is_not(None))
+                    .union(select(outputs.c.key).where(outputs.c.generation_id == gen.id))
                 )
             )
             .scalars()
@@ -93,6 +94,9 @@ async def cancel(engine: AsyncEngine, redis, media, project_id: str, generation_
                 update(generations)
                 .where(generations.c.id == gen.id, generations.c.final_key.in_(deleted))
                 .values(final_key=None)
+            )
+            await conn.execute(
+                delete(outputs).where(outputs.c.generation_id == gen.id, outputs.c.key.in_(deleted))
             )
     log.info("generation %s cancelled; deleted %d of its %d outputs", gen.id, len(deleted), len(stored))
     return gen.id

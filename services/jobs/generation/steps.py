@@ -27,6 +27,7 @@ import grpc
 import httpx
 from redis import Redis
 from sqlalchemy import Row, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Engine
 
 from services.common.db import table_of
@@ -45,15 +46,17 @@ from services.jobs.media_types import (
     TransientProviderError,
 )
 from services.jobs.metrics import timed_render
-from services.jobs.models import ACTIVE_GENERATION_STATUSES, Generation, GenerationJob
+from services.jobs.models import ACTIVE_GENERATION_STATUSES, Generation, GenerationJob, GenerationOutput
 from services.jobs.providers.base import Provider
 from services.jobs.queue.job_types import JobContext
+from services.jobs.render import poster
 from zapcut.media.v1 import media_pb2
 
 log = logging.getLogger(__name__)
 
 generations = table_of(Generation)
 steps = table_of(GenerationJob)
+outputs = table_of(GenerationOutput)
 
 MAX_IMAGE_BYTES = 40 * 1024 * 1024
 CHECK_CANCEL_EVERY_S = 1.0
@@ -141,9 +144,20 @@ class Step:
             self.checkpoint()
         return paths
 
-    def store(self, ref: media_pb2.ObjectRef, path: Path, content_type: str, *, final: bool = False) -> str:
-        """Upload the output and record its key on the step (and as the generation's final ad), or,
-        when the generation stopped meanwhile, delete what was just uploaded and stop (Cancelled).
+    def store(
+        self,
+        ref: media_pb2.ObjectRef,
+        path: Path,
+        content_type: str,
+        *,
+        kind: str,
+        main: bool = True,
+        final: bool = False,
+        aspect: str | None = None,
+    ) -> str:
+        """Upload an output and record it (a generation_outputs row; the step's output_url when it
+        is the step's `main` output; the generation's final ad when `final`), or, when the
+        generation stopped meanwhile, delete what was just uploaded and stop (Cancelled).
 
         The check and the record are one transaction holding the generation row (FOR SHARE), and
         whatever stops a generation (cancelling, failing, deleting) writes that row first; cancelling
@@ -160,7 +174,23 @@ class Step:
             )
             active = status in ACTIVE_GENERATION_STATUSES
             if active:
-                conn.execute(update(steps).where(steps.c.id == uuid.UUID(self.job_id)).values(output_url=key))
+                # A retried step stores the same key again: the row it recorded the first time stays.
+                conn.execute(
+                    insert(outputs)
+                    .values(
+                        generation_id=self.generation.id,
+                        job_id=uuid.UUID(self.job_id),
+                        kind=kind,
+                        aspect=aspect,
+                        key=key,
+                        content_type=content_type,
+                    )
+                    .on_conflict_do_nothing(index_elements=["key"])
+                )
+                if main:
+                    conn.execute(
+                        update(steps).where(steps.c.id == uuid.UUID(self.job_id)).values(output_url=key)
+                    )
                 if final:
                     conn.execute(
                         update(generations)
@@ -226,7 +256,7 @@ def scene_step(step: Step, provider: Provider, params: dict, workdir: Path) -> d
             project_id=step.project_id, generation_id=step.generation_id, n=params["n"]
         )
     )
-    return {"output_key": step.store(ref, out, "video/mp4")}
+    return {"output_key": step.store(ref, out, "video/mp4", kind="scene_video", aspect=plan["aspect"])}
 
 
 def voiceover_step(step: Step, provider: Provider, params: dict, workdir: Path) -> dict:
@@ -258,7 +288,7 @@ def _store_audio(step: Step, io: JobIO, wav: Path, track: str) -> dict:
             project_id=step.project_id, generation_id=step.generation_id, type=track, n=1
         )
     )
-    return {"output_key": step.store(ref, mp3, "audio/mpeg")}
+    return {"output_key": step.store(ref, mp3, "audio/mpeg", kind=track)}
 
 
 def composite_step(step: Step, provider: Provider, params: dict, workdir: Path) -> dict:
@@ -275,11 +305,31 @@ def composite_step(step: Step, provider: Provider, params: dict, workdir: Path) 
     io = step.io(workdir)
     with timed_render("composite", plan["duration_s"]):
         rendering.composite(io, plan, files[: len(names)], files[-2], files[-1], out)
+    # Made before anything is stored, so a generation never completes without them.
+    step.progress(92, "making the poster and preview")
+    still, clip = workdir / "poster.jpg", workdir / "preview.mp4"
+    hook_s = rendering.timeline_of(plan).seconds(rendering.timeline_of(plan).scene_frames[0])
+    poster.poster(io, out, poster.poster_time_s(hook_s), still)
+    poster.preview(io, out, _size(plan), plan["duration_s"], clip)
     step.progress(95, "storing the ad")
+    aspect = plan["aspect"]
+    for name, path, content_type, kind in (
+        ("poster.jpg", still, "image/jpeg", "poster"),
+        ("preview.mp4", clip, "video/mp4", "preview"),
+    ):
+        step.store(_generation_file(step, name), path, content_type, kind=kind, main=False, aspect=aspect)
     ref = media_pb2.ObjectRef(
         final_video=media_pb2.FinalVideo(project_id=step.project_id, generation_id=step.generation_id)
     )
-    return {"output_key": step.store(ref, out, "video/mp4", final=True)}
+    return {"output_key": step.store(ref, out, "video/mp4", kind="final_video", final=True, aspect=aspect)}
+
+
+def _generation_file(step: Step, name: str) -> media_pb2.ObjectRef:
+    return media_pb2.ObjectRef(
+        generation_file=media_pb2.GenerationFile(
+            project_id=step.project_id, generation_id=step.generation_id, name=name
+        )
+    )
 
 
 def scene(ctx: JobContext, params: dict) -> dict:

@@ -299,6 +299,24 @@ export type GenerationOut = {
      */
     final_url: string | null;
     /**
+     * Poster Url
+     *
+     * A JPEG of the hook with its headline, full size, presigned for an hour, once completed.
+     */
+    poster_url: string | null;
+    /**
+     * Preview Url
+     *
+     * The first 6 s at 360 px on the short side, silent (for lists that autoplay), presigned for an hour, once completed.
+     */
+    preview_url: string | null;
+    /**
+     * Outputs
+     *
+     * Every file the generation stored, once completed: scenes, audio, final video, poster, preview.
+     */
+    outputs: Array<OutputOut>;
+    /**
      * Jobs
      */
     jobs: Array<StepOut>;
@@ -482,6 +500,32 @@ export type MessageOut = {
      * Created At
      */
     created_at: string;
+};
+
+/**
+ * OutputOut
+ */
+export type OutputOut = {
+    /**
+     * Kind
+     */
+    kind: 'scene_video' | 'voiceover' | 'music' | 'captions' | 'final_video' | 'poster' | 'preview';
+    /**
+     * Aspect
+     *
+     * The placement it is for; null for what all share (audio).
+     */
+    aspect: '9:16' | '16:9' | '1:1' | null;
+    /**
+     * Content Type
+     */
+    content_type: string;
+    /**
+     * Url
+     *
+     * Presigned for an hour.
+     */
+    url: string;
 };
 
 /**

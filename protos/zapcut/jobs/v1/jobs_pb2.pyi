@@ -332,6 +332,7 @@ class Generation(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     FINISHED_AT_FIELD_NUMBER: _builtins.int
     DURATION_S_FIELD_NUMBER: _builtins.int
+    OUTPUTS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     ad_project_id: _builtins.str
     status: _builtins.str
@@ -358,6 +359,12 @@ class Generation(_message.Message):
     def updated_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def finished_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def outputs(self) -> _containers.RepeatedCompositeFieldContainer[Global___GenerationOutput]:
+        """Every file the generation's steps stored (scenes, audio, the final video, its poster and
+        preview), once it has completed.
+        """
+
     def __init__(
         self,
         *,
@@ -378,14 +385,46 @@ class Generation(_message.Message):
         updated_at: _timestamp_pb2.Timestamp | None = ...,
         finished_at: _timestamp_pb2.Timestamp | None = ...,
         duration_s: _builtins.float = ...,
+        outputs: _abc.Iterable[Global___GenerationOutput] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "finished_at", b"finished_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ad_project_id", b"ad_project_id", "aspect", b"aspect", "charge", b"charge", "created_at", b"created_at", "duration_s", b"duration_s", "error_message", b"error_message", "final_key", b"final_key", "finished_at", b"finished_at", "height", b"height", "id", b"id", "progress", b"progress", "provider", b"provider", "refunded", b"refunded", "status", b"status", "steps", b"steps", "updated_at", b"updated_at", "width", b"width"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ad_project_id", b"ad_project_id", "aspect", b"aspect", "charge", b"charge", "created_at", b"created_at", "duration_s", b"duration_s", "error_message", b"error_message", "final_key", b"final_key", "finished_at", b"finished_at", "height", b"height", "id", b"id", "outputs", b"outputs", "progress", b"progress", "provider", b"provider", "refunded", b"refunded", "status", b"status", "steps", b"steps", "updated_at", b"updated_at", "width", b"width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Generation: _TypeAlias = Generation  # noqa: Y015
+
+@_typing.final
+class GenerationOutput(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    ASPECT_FIELD_NUMBER: _builtins.int
+    KEY_FIELD_NUMBER: _builtins.int
+    CONTENT_TYPE_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """scene_video, voiceover, music, captions, final_video, poster, preview"""
+    aspect: _builtins.str
+    """9:16, 1:1 or 16:9; "" for what every placement shares"""
+    key: _builtins.str
+    """an S3 key owned by media; presigned by the gateway"""
+    content_type: _builtins.str
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        aspect: _builtins.str = ...,
+        key: _builtins.str = ...,
+        content_type: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aspect", b"aspect", "content_type", b"content_type", "key", b"key", "kind", b"kind"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerationOutput: _TypeAlias = GenerationOutput  # noqa: Y015
 
 @_typing.final
 class ListGenerationsResponse(_message.Message):

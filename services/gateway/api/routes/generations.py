@@ -18,7 +18,7 @@ from services.gateway.auth import CurrentCaller
 from services.gateway.clients import Accounts, Jobs, Media, MediaAsyncStub, presigned_urls
 from services.gateway.errors import ServiceCallError, service_error_response
 from services.gateway.schemas.common import Limit, Page, timestamp
-from services.gateway.schemas.generations import GenerationOut, GenerationStart, StepOut
+from services.gateway.schemas.generations import GenerationOut, GenerationStart, OutputOut, StepOut
 from zapcut.accounts.v1 import accounts_pb2
 from zapcut.jobs.v1 import jobs_pb2
 
@@ -29,11 +29,14 @@ TERMINAL = {"completed", "failed", "cancelled"}
 EVENTS_POLL_S = 1.0
 EVENTS_HEARTBEAT_S = 15.0
 EVENTS_MAX_S = 3600.0
+SIGNED = {"final_url", "poster_url", "preview_url"}
 
 
 async def generation_out(media: MediaAsyncStub, g: jobs_pb2.Generation) -> GenerationOut:
     keys = ([g.final_key] if g.final_key else []) + [s.output_key for s in g.steps if s.output_key]
-    urls = await presigned_urls(media, keys, URL_EXPIRY_S)
+    keys += [o.key for o in g.outputs]
+    urls = await presigned_urls(media, sorted(set(keys)), URL_EXPIRY_S)
+    first = {o.kind: urls.get(o.key) for o in reversed(g.outputs)}  # the first of each kind
     return GenerationOut(
         id=g.id,
         status=g.status,
@@ -47,6 +50,13 @@ async def generation_out(media: MediaAsyncStub, g: jobs_pb2.Generation) -> Gener
         refunded=g.refunded,
         error_message=g.error_message or None,
         final_url=urls.get(g.final_key) if g.final_key else None,
+        poster_url=first.get("poster"),
+        preview_url=first.get("preview"),
+        outputs=[
+            OutputOut(kind=o.kind, aspect=o.aspect or None, content_type=o.content_type, url=urls[o.key])
+            for o in g.outputs
+            if o.key in urls
+        ],
         jobs=[
             StepOut(
                 id=s.id,
@@ -166,9 +176,11 @@ async def stream_generation_events(
         generation, last, since_sent, waited = first, None, 0.0, 0.0
         while True:
             body = (await generation_out(media, generation)).model_dump(mode="json")
-            fingerprint = json.dumps({k: v for k, v in body.items() if k != "final_url"} | {"jobs": [
-                {k: v for k, v in j.items() if k != "output_url"} for j in body["jobs"]
-            ]}, sort_keys=True)  # fmt: skip
+            # Without the URLs: they are signed afresh on every read.
+            fingerprint = json.dumps({k: v for k, v in body.items() if k not in SIGNED} | {
+                "jobs": [{k: v for k, v in j.items() if k != "output_url"} for j in body["jobs"]],
+                "outputs": [{k: v for k, v in o.items() if k != "url"} for o in body["outputs"]],
+            }, sort_keys=True)  # fmt: skip
             if fingerprint != last:
                 yield f"event: generation\nid: {body['updated_at']}\ndata: {json.dumps(body)}\n\n"
                 last, since_sent = fingerprint, 0.0
