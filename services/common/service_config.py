@@ -46,6 +46,7 @@ IDEMPOTENT_WRITES = {
     "zapcut.accounts.v1.AccountsAdmin/SetTier": "sets the tier; its renewal is once per user and period",
     "zapcut.accounts.v1.AccountsAdmin/RenewTiers": "grants once per user and period",
     "zapcut.jobs.v1.Jobs/StartGeneration": "the gateway always sends an idempotency key",
+    "zapcut.jobs.v1.Jobs/RegenerateScene": "the gateway always sends an idempotency key",
     "zapcut.jobs.v1.Jobs/SetLoraApproval": "sets approved to the value given",
     "zapcut.jobs.v1.Jobs/UpdateWebhookEndpoint": "sets the given fields to the given values",
     "zapcut.media.v1.Media/ConfirmUpload": "repeated after success it answers the file as recorded",

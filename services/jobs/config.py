@@ -57,6 +57,10 @@ class Settings(DatabaseConfig, RedisConfig, OutboxConfig):
     generation_max_attempts: int = Field(3, ge=1, le=10)
     # ... waiting this long before the second, doubling each time.
     generation_retry_base_s: float = Field(2.0, ge=0)
+    # Making one scene again (a new version of a completed generation): this many versions of a
+    # generation are free; each one after that is charged like a generation (a free video or a
+    # credit). 0 charges every one.
+    regenerate_scene_free_versions: int = Field(3, ge=0, le=100)
 
     # --- webhooks to users' endpoints (services.jobs.webhooks) ------------------------------------
     # The key that encrypts the endpoints' signing secrets at rest is derived from SECRET_KEY (the

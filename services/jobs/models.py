@@ -90,6 +90,12 @@ class Generation(Base):
     final_key: Mapped[str | None] = mapped_column(String(1024))
     error_message: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A scene made again makes a new version of a generation (services.jobs.generation.regenerate):
+    # the generation it revises, the first of the line (counting the line's free versions), and its
+    # number in the line (1 for a generation started from the script).
+    revises_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    root_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

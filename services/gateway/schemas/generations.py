@@ -19,6 +19,20 @@ class GenerationStart(RequestBody):
     )
 
 
+class SceneRegenerate(RequestBody):
+    model_config = examples({"on_screen_text": "Now in mango", "voiceover_text": "Try the new mango."})
+
+    on_screen_text: str | None = Field(
+        None, max_length=2000, description='The scene\'s new headline; absent keeps it, "" removes it.'
+    )
+    voiceover_text: str | None = Field(
+        None,
+        max_length=2000,
+        description='What the voice says in the scene; absent keeps it, "" removes it. A change '
+        "makes the voiceover again too.",
+    )
+
+
 class StepOut(BaseModel):
     model_config = examples(
         {
@@ -85,6 +99,8 @@ class GenerationOut(BaseModel):
             "provider": "local",
             "charge": "free_video",
             "refunded": False,
+            "version": 1,
+            "revises_id": None,
             "error_message": None,
             "final_url": None,
             "poster_url": None,
@@ -105,8 +121,12 @@ class GenerationOut(BaseModel):
     height: int
     duration_s: float
     provider: str
-    charge: str | None
+    charge: str | None = Field(
+        description="free_video or credit; null for a free version (a scene made again)."
+    )
     refunded: bool
+    version: int = Field(description="1, or the version that making a scene again made (each a generation).")
+    revises_id: str | None = Field(description="The generation this version revises; null for version 1.")
     error_message: str | None
     final_url: str | None = Field(description="final_ad.mp4, presigned for an hour, once completed.")
     poster_url: str | None = Field(

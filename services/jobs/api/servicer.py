@@ -19,7 +19,7 @@ from services.common.probes import DependencyCheck
 from services.common.settings import secret_value
 from services.common.timestamps import timestamp
 from services.jobs.config import Settings
-from services.jobs.generation import cancel, queries, start
+from services.jobs.generation import cancel, queries, regenerate, start
 from services.jobs.generation.plan import overall_progress, step_position
 from services.jobs.lora import api as lora
 from services.jobs.queue import job_records, rq_jobs
@@ -109,6 +109,24 @@ class JobsServicer(jobs_pb2_grpc.JobsServicer):
         return jobs_pb2.ListGenerationsResponse(
             generations=[generation_message(*f) for f in found], next_cursor=next_cursor
         )
+
+    async def RegenerateScene(self, request, context):
+        texts = {f: getattr(request, f) for f in ("on_screen_text", "voiceover_text") if request.HasField(f)}
+        try:
+            generation_id = await regenerate.regenerate_scene(
+                self.engine,
+                self.accounts,
+                self.queue,
+                self.settings,
+                project_id=request.ad_project_id,
+                generation_id=request.generation_id,
+                n=request.n,
+                texts=texts,
+                idempotency_key=request.idempotency_key,
+            )
+        finally:
+            self.relay.nudge()
+        return generation_message(*await queries.get(self.engine, request.ad_project_id, str(generation_id)))
 
     async def CancelGeneration(self, request, context):
         generation_id = await cancel.cancel(
@@ -235,6 +253,8 @@ def generation_message(gen: Row, rows: list[Row], files: list[Row]) -> jobs_pb2.
         final_key=gen.final_key or "" if gen.status == "completed" else "",
         error_message=gen.error_message or "",
         duration_s=plan.get("duration_s", 0.0),
+        version=gen.version,
+        revises_id=str(gen.revises_id) if gen.revises_id else "",
         created_at=timestamp(gen.created_at),
         updated_at=timestamp(gen.updated_at),
         finished_at=timestamp(gen.finished_at),

@@ -30,9 +30,10 @@ outputs = table_of(GenerationOutput)
 
 async def cancel(engine: AsyncEngine, redis, media, project_id: str, generation_id: str = ""):
     """Queued steps never start, running ones stop at their next checkpoint, and what the steps
-    stored is deleted: exactly the keys this generation's steps recorded, which hold its own id, so
-    no other generation of the project loses a file. Cancelling an ended generation changes nothing
-    (409)."""
+    stored is deleted: exactly the keys this generation's steps recorded as its outputs, which hold
+    its own id, so no other generation of the project loses a file (a version's steps that reuse an
+    earlier version's files name them, but never recorded them). Cancelling an ended generation
+    changes nothing (409)."""
     gen, *_ = await get(engine, project_id, generation_id)
     async with engine.begin() as conn:
         # Writing the generation row first: a step storing an output holds it (FOR SHARE) while it
@@ -69,14 +70,9 @@ async def cancel(engine: AsyncEngine, redis, media, project_id: str, generation_
             .all()
         )
         # Any step's, finished or still running: a running step may have recorded its output already.
+        # Only the files this generation stored: a new version's steps may name an earlier one's.
         stored = (
-            (
-                await conn.execute(
-                    select(steps.c.output_url)
-                    .where(steps.c.generation_id == gen.id, steps.c.output_url.is_not(None))
-                    .union(select(outputs.c.key).where(outputs.c.generation_id == gen.id))
-                )
-            )
+            (await conn.execute(select(outputs.c.key).where(outputs.c.generation_id == gen.id)))
             .scalars()
             .all()
         )

@@ -38,6 +38,19 @@ generations = table_of(Generation)
 steps = table_of(GenerationJob)
 loras = table_of(LoraModel)
 MAX_IDEMPOTENCY_KEY = 200
+# A new step's columns, spelled out: a reused one (launch's "done") sets some of them, and one
+# multi-row INSERT needs the same columns in every row.
+PENDING_STEP = {
+    "status": "pending",
+    "progress": 0,
+    "attempts": 0,
+    "output_url": None,
+    "provider": None,
+    "replicate_job_id": None,
+    "result": None,
+    "started_at": None,
+    "finished_at": None,
+}
 
 
 async def start(
@@ -56,7 +69,7 @@ async def start(
     aspect, resolution = check_format(aspect, resolution)
     if len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
         raise InvalidArgument(f"the idempotency key is longer than {MAX_IDEMPOTENCY_KEY} characters")
-    if idempotency_key and (existing := await _by_key(engine, user_id, idempotency_key)) is not None:
+    if idempotency_key and (existing := await by_key(engine, user_id, idempotency_key)) is not None:
         if existing.ad_project_id != project:
             raise FailedPrecondition("this Idempotency-Key was used for another project")
         return existing.id
@@ -98,35 +111,72 @@ async def start(
                 .returning(generations.c.id)
             )
     except IntegrityError as exc:
-        if idempotency_key and (existing := await _by_key(engine, user_id, idempotency_key)) is not None:
+        if idempotency_key and (existing := await by_key(engine, user_id, idempotency_key)) is not None:
             return existing.id  # the same request, retried concurrently
         if "uq_generations_active_project" in str(exc.orig):
             raise AlreadyExists("a generation for this project is still running") from None
         raise
 
-    try:
-        charge = await accounts.ChargeGeneration(
-            accounts_pb2.GenerationCharge(generation_id=str(generation_id))
-        )
-    except grpc.aio.AioRpcError as exc:
-        payment = exc.code() == grpc.StatusCode.FAILED_PRECONDITION
-        await _end(
-            engine, generation_id, "rejected" if payment else "failed", exc.details() or exc.code().name
-        )
-        raise Upstream(exc) from None
-
     names = step_names(plan)
+    await launch(
+        engine,
+        accounts,
+        queue,
+        settings,
+        generation_id,
+        user_id,
+        project,
+        [{"name": name, "job_type": job_type, "params": params} for name, job_type, params in names],
+        charge=True,
+    )
+    return generation_id
+
+
+async def launch(
+    engine: AsyncEngine,
+    accounts,
+    queue,
+    settings: Settings,
+    generation_id: uuid.UUID,
+    user_id: uuid.UUID,
+    project: uuid.UUID,
+    step_rows: list[dict],
+    *,
+    charge: bool,
+) -> None:
+    """From a generation row in status charging to its steps queued: the charge (when `charge`),
+    then one transaction marking it pending with its step rows and generation.started, then the
+    steps still to run enqueued (the last row is the composite, which waits on the others).
+
+    A step row is {name, job_type, params} and, for a step whose output an earlier version already
+    made (services.jobs.generation.regenerate), the column values of a completed step."""
+    kind = None
+    if charge:
+        try:
+            kind = (
+                await accounts.ChargeGeneration(
+                    accounts_pb2.GenerationCharge(generation_id=str(generation_id))
+                )
+            ).kind
+        except grpc.aio.AioRpcError as exc:
+            payment = exc.code() == grpc.StatusCode.FAILED_PRECONDITION
+            await _end(
+                engine, generation_id, "rejected" if payment else "failed", exc.details() or exc.code().name
+            )
+            raise Upstream(exc) from None
+
     async with engine.begin() as conn:
         marked = await conn.execute(
             update(generations)
             .where(generations.c.id == generation_id, generations.c.status == "charging")
-            .values(status="pending", charge=charge.kind)
+            .values(status="pending", charge=kind)
         )
         if marked.rowcount == 0:
             # Deleted meanwhile with its project (the deletion event), cancelled, or failed by the
-            # reconciler: nothing will run, so the charge just taken is owed back.
+            # reconciler: nothing will run, so a charge just taken is owed back.
             status = await conn.scalar(select(generations.c.status).where(generations.c.id == generation_id))
-            await _owe_refund(engine, generation_id, user_id, project, status)
+            if charge:
+                await _owe_refund(engine, generation_id, user_id, project, status)
             if status is None:
                 raise NotFound("project not found")
             raise FailedPrecondition(f"the generation ended while it was starting ({status}); try again")
@@ -140,12 +190,13 @@ async def start(
                             {
                                 "ad_project_id": project,
                                 "generation_id": generation_id,
-                                "name": name,
-                                "job_type": job_type,
-                                "input_params": {"generation_id": str(generation_id), **params},
-                                "status": "pending",
+                                "name": row["name"],
+                                "job_type": row["job_type"],
+                                "input_params": {"generation_id": str(generation_id), **row["params"]},
+                                **PENDING_STEP,
+                                **row.get("done", {}),
                             }
-                            for name, job_type, params in names
+                            for row in step_rows
                         ]
                     )
                     .returning(steps.c.id)
@@ -154,13 +205,17 @@ async def start(
             .scalars()
             .all()
         )
-    await enqueue_steps(
-        queue, settings, [(str(i), job_type) for i, (_, job_type, _) in zip(step_ids, names, strict=True)]
-    )
+    to_run = [
+        (str(i), row["job_type"]) for i, row in zip(step_ids, step_rows, strict=True) if "done" not in row
+    ]
+    await enqueue_steps(queue, settings, to_run)
     log.info(
-        "generation %s of project %s started (%s, %d steps)", generation_id, project, charge.kind, len(names)
+        "generation %s of project %s started (%s, %d steps to run)",
+        generation_id,
+        project,
+        kind or "free",
+        len(to_run),
     )
-    return generation_id
 
 
 async def _owe_refund(
@@ -204,7 +259,7 @@ async def enqueue_steps(queue, settings: Settings, step_ids: list[tuple[str, str
         log.warning("generation steps kept pending: could not enqueue (%s)", exc)
 
 
-async def _by_key(engine: AsyncEngine, user_id: uuid.UUID, key: str):
+async def by_key(engine: AsyncEngine, user_id: uuid.UUID, key: str):
     async with engine.connect() as conn:
         return (
             await conn.execute(

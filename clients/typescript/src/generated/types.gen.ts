@@ -282,12 +282,26 @@ export type GenerationOut = {
     provider: string;
     /**
      * Charge
+     *
+     * free_video or credit; null for a free version (a scene made again).
      */
     charge: string | null;
     /**
      * Refunded
      */
     refunded: boolean;
+    /**
+     * Version
+     *
+     * 1, or the version that making a scene again made (each a generation).
+     */
+    version: number;
+    /**
+     * Revises Id
+     *
+     * The generation this version revises; null for version 1.
+     */
+    revises_id: string | null;
     /**
      * Error Message
      */
@@ -760,6 +774,24 @@ export type SceneOut = {
      * On Screen Text
      */
     on_screen_text?: string | null;
+};
+
+/**
+ * SceneRegenerate
+ */
+export type SceneRegenerate = {
+    /**
+     * On Screen Text
+     *
+     * The scene's new headline; absent keeps it, "" removes it.
+     */
+    on_screen_text?: string | null;
+    /**
+     * Voiceover Text
+     *
+     * What the voice says in the scene; absent keeps it, "" removes it. A change makes the voiceover again too.
+     */
+    voiceover_text?: string | null;
 };
 
 /**
@@ -3081,6 +3113,87 @@ export type StartGenerationResponses = {
 };
 
 export type StartGenerationResponse = StartGenerationResponses[keyof StartGenerationResponses];
+
+export type RegenerateSceneData = {
+    /**
+     * Body
+     */
+    body?: SceneRegenerate | null;
+    headers?: {
+        /**
+         * Idempotency-Key
+         */
+        'idempotency-key'?: string | null;
+    };
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+        /**
+         * Generation Id
+         */
+        generation_id: string;
+        /**
+         * N
+         *
+         * The scene's number, from 1.
+         */
+        n: number;
+    };
+    query?: never;
+    url: '/api/projects/{project_id}/generations/{generation_id}/scenes/{n}/regenerate';
+};
+
+export type RegenerateSceneErrors = {
+    /**
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
+     */
+    401: Problem;
+    /**
+     * Past the free versions, no free video or credit left
+     */
+    402: Problem;
+    /**
+     * No such project, generation or scene
+     */
+    404: Problem;
+    /**
+     * The generation has not completed, or a generation is still running
+     */
+    409: Problem;
+    /**
+     * The request body or the file is larger than allowed.
+     */
+    413: Problem;
+    /**
+     * The request's Content-Type, or the file's declared type, is not one this operation accepts.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
+};
+
+export type RegenerateSceneError = RegenerateSceneErrors[keyof RegenerateSceneErrors];
+
+export type RegenerateSceneResponses = {
+    /**
+     * Successful Response
+     */
+    202: GenerationOut;
+};
+
+export type RegenerateSceneResponse = RegenerateSceneResponses[keyof RegenerateSceneResponses];
 
 export type GetGenerationData = {
     body?: never;

@@ -333,6 +333,8 @@ class Generation(_message.Message):
     FINISHED_AT_FIELD_NUMBER: _builtins.int
     DURATION_S_FIELD_NUMBER: _builtins.int
     OUTPUTS_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    REVISES_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     ad_project_id: _builtins.str
     status: _builtins.str
@@ -351,6 +353,10 @@ class Generation(_message.Message):
     error_message: _builtins.str
     duration_s: _builtins.float
     """the script's total"""
+    version: _builtins.int
+    """1, or the version a scene made again made (RegenerateScene)"""
+    revises_id: _builtins.str
+    """the generation this version revises; "" for a version 1"""
     @_builtins.property
     def steps(self) -> _containers.RepeatedCompositeFieldContainer[Global___GenerationStep]: ...
     @_builtins.property
@@ -386,14 +392,59 @@ class Generation(_message.Message):
         finished_at: _timestamp_pb2.Timestamp | None = ...,
         duration_s: _builtins.float = ...,
         outputs: _abc.Iterable[Global___GenerationOutput] | None = ...,
+        version: _builtins.int = ...,
+        revises_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "finished_at", b"finished_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ad_project_id", b"ad_project_id", "aspect", b"aspect", "charge", b"charge", "created_at", b"created_at", "duration_s", b"duration_s", "error_message", b"error_message", "final_key", b"final_key", "finished_at", b"finished_at", "height", b"height", "id", b"id", "outputs", b"outputs", "progress", b"progress", "provider", b"provider", "refunded", b"refunded", "status", b"status", "steps", b"steps", "updated_at", b"updated_at", "width", b"width"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ad_project_id", b"ad_project_id", "aspect", b"aspect", "charge", b"charge", "created_at", b"created_at", "duration_s", b"duration_s", "error_message", b"error_message", "final_key", b"final_key", "finished_at", b"finished_at", "height", b"height", "id", b"id", "outputs", b"outputs", "progress", b"progress", "provider", b"provider", "refunded", b"refunded", "revises_id", b"revises_id", "status", b"status", "steps", b"steps", "updated_at", b"updated_at", "version", b"version", "width", b"width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Generation: _TypeAlias = Generation  # noqa: Y015
+
+@_typing.final
+class RegenerateSceneRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AD_PROJECT_ID_FIELD_NUMBER: _builtins.int
+    GENERATION_ID_FIELD_NUMBER: _builtins.int
+    N_FIELD_NUMBER: _builtins.int
+    ON_SCREEN_TEXT_FIELD_NUMBER: _builtins.int
+    VOICEOVER_TEXT_FIELD_NUMBER: _builtins.int
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    ad_project_id: _builtins.str
+    generation_id: _builtins.str
+    n: _builtins.int
+    """the scene's number, from 1"""
+    on_screen_text: _builtins.str
+    """absent: unchanged; "": none"""
+    voiceover_text: _builtins.str
+    idempotency_key: _builtins.str
+    def __init__(
+        self,
+        *,
+        ad_project_id: _builtins.str = ...,
+        generation_id: _builtins.str = ...,
+        n: _builtins.int = ...,
+        on_screen_text: _builtins.str | None = ...,
+        voiceover_text: _builtins.str | None = ...,
+        idempotency_key: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_on_screen_text", b"_on_screen_text", "_voiceover_text", b"_voiceover_text", "on_screen_text", b"on_screen_text", "voiceover_text", b"voiceover_text"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_on_screen_text", b"_on_screen_text", "_voiceover_text", b"_voiceover_text", "ad_project_id", b"ad_project_id", "generation_id", b"generation_id", "idempotency_key", b"idempotency_key", "n", b"n", "on_screen_text", b"on_screen_text", "voiceover_text", b"voiceover_text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__on_screen_text: _TypeAlias = _typing.Literal["on_screen_text"]  # noqa: Y015
+    _WhichOneofArgType__on_screen_text: _TypeAlias = _typing.Literal["_on_screen_text", b"_on_screen_text"]  # noqa: Y015
+    _WhichOneofReturnType__voiceover_text: _TypeAlias = _typing.Literal["voiceover_text"]  # noqa: Y015
+    _WhichOneofArgType__voiceover_text: _TypeAlias = _typing.Literal["_voiceover_text", b"_voiceover_text"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__on_screen_text) -> _WhichOneofReturnType__on_screen_text | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__voiceover_text) -> _WhichOneofReturnType__voiceover_text | None: ...
+
+Global___RegenerateSceneRequest: _TypeAlias = RegenerateSceneRequest  # noqa: Y015
 
 @_typing.final
 class GenerationOutput(_message.Message):

@@ -76,6 +76,11 @@ class JobsStub:
                 request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.GetGenerationRequest.SerializeToString,
                 response_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.Generation.FromString,
                 _registered_method=True)
+        self.RegenerateScene = channel.unary_unary(
+                '/zapcut.jobs.v1.Jobs/RegenerateScene',
+                request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.RegenerateSceneRequest.SerializeToString,
+                response_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.Generation.FromString,
+                _registered_method=True)
         self.StartLoraTraining = channel.unary_unary(
                 '/zapcut.jobs.v1.Jobs/StartLoraTraining',
                 request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.LoraRequest.SerializeToString,
@@ -185,6 +190,17 @@ class JobsServicer:
 
     def CancelGeneration(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RegenerateScene(self, request, context):
+        """One scene of a completed generation made again, with new text if given: a new version of the
+        generation (returned) renders that scene and the composite (and the voiceover when its text
+        changed), reusing the rest. NOT_FOUND for an unknown generation or scene; FAILED_PRECONDITION
+        when the generation is not completed or payment is needed and there is nothing to pay with;
+        ALREADY_EXISTS while a generation of the project is running.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -308,6 +324,11 @@ def add_JobsServicer_to_server(servicer, server):
             'CancelGeneration': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelGeneration,
                     request_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.GetGenerationRequest.FromString,
+                    response_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.Generation.SerializeToString,
+            ),
+            'RegenerateScene': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegenerateScene,
+                    request_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.RegenerateSceneRequest.FromString,
                     response_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.Generation.SerializeToString,
             ),
             'StartLoraTraining': grpc.unary_unary_rpc_method_handler(
@@ -582,6 +603,33 @@ class Jobs:
             target,
             '/zapcut.jobs.v1.Jobs/CancelGeneration',
             zapcut_dot_jobs_dot_v1_dot_jobs__pb2.GetGenerationRequest.SerializeToString,
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.Generation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegenerateScene(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.jobs.v1.Jobs/RegenerateScene',
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.RegenerateSceneRequest.SerializeToString,
             zapcut_dot_jobs_dot_v1_dot_jobs__pb2.Generation.FromString,
             options,
             channel_credentials,

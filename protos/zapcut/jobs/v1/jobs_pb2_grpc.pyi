@@ -47,6 +47,13 @@ class JobsStub:
     """The latest generation of the project (or the one named), with its jobs."""
     ListGenerations: _grpc.UnaryUnaryMultiCallable[_jobs_pb2.ListGenerationsRequest, _jobs_pb2.ListGenerationsResponse]
     CancelGeneration: _grpc.UnaryUnaryMultiCallable[_jobs_pb2.GetGenerationRequest, _jobs_pb2.Generation]
+    RegenerateScene: _grpc.UnaryUnaryMultiCallable[_jobs_pb2.RegenerateSceneRequest, _jobs_pb2.Generation]
+    """One scene of a completed generation made again, with new text if given: a new version of the
+    generation (returned) renders that scene and the composite (and the voiceover when its text
+    changed), reusing the rest. NOT_FOUND for an unknown generation or scene; FAILED_PRECONDITION
+    when the generation is not completed or payment is needed and there is nothing to pay with;
+    ALREADY_EXISTS while a generation of the project is running.
+    """
     StartLoraTraining: _grpc.UnaryUnaryMultiCallable[_jobs_pb2.LoraRequest, _jobs_pb2.LoraModel]
     """--- LoRA models of a brand (as the user in x-user-id), trained through Replicate's trainings API.
     FAILED_PRECONDITION when Replicate is not configured, or the brand has fewer than 5 images;
@@ -92,6 +99,13 @@ class JobsAsyncStub(JobsStub):
     """The latest generation of the project (or the one named), with its jobs."""
     ListGenerations: _aio.UnaryUnaryMultiCallable[_jobs_pb2.ListGenerationsRequest, _jobs_pb2.ListGenerationsResponse]  # type: ignore[assignment]
     CancelGeneration: _aio.UnaryUnaryMultiCallable[_jobs_pb2.GetGenerationRequest, _jobs_pb2.Generation]  # type: ignore[assignment]
+    RegenerateScene: _aio.UnaryUnaryMultiCallable[_jobs_pb2.RegenerateSceneRequest, _jobs_pb2.Generation]  # type: ignore[assignment]
+    """One scene of a completed generation made again, with new text if given: a new version of the
+    generation (returned) renders that scene and the composite (and the voiceover when its text
+    changed), reusing the rest. NOT_FOUND for an unknown generation or scene; FAILED_PRECONDITION
+    when the generation is not completed or payment is needed and there is nothing to pay with;
+    ALREADY_EXISTS while a generation of the project is running.
+    """
     StartLoraTraining: _aio.UnaryUnaryMultiCallable[_jobs_pb2.LoraRequest, _jobs_pb2.LoraModel]  # type: ignore[assignment]
     """--- LoRA models of a brand (as the user in x-user-id), trained through Replicate's trainings API.
     FAILED_PRECONDITION when Replicate is not configured, or the brand has fewer than 5 images;
@@ -182,6 +196,19 @@ class JobsServicer(metaclass=_abc_1.ABCMeta):
         request: _jobs_pb2.GetGenerationRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_jobs_pb2.Generation, _abc.Awaitable[_jobs_pb2.Generation]]: ...
+
+    @_abc_1.abstractmethod
+    def RegenerateScene(
+        self,
+        request: _jobs_pb2.RegenerateSceneRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_jobs_pb2.Generation, _abc.Awaitable[_jobs_pb2.Generation]]:
+        """One scene of a completed generation made again, with new text if given: a new version of the
+        generation (returned) renders that scene and the composite (and the voiceover when its text
+        changed), reusing the rest. NOT_FOUND for an unknown generation or scene; FAILED_PRECONDITION
+        when the generation is not completed or payment is needed and there is nothing to pay with;
+        ALREADY_EXISTS while a generation of the project is running.
+        """
 
     @_abc_1.abstractmethod
     def StartLoraTraining(

@@ -10,15 +10,22 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import StreamingResponse
 
 from services.gateway.auth import CurrentCaller
 from services.gateway.clients import Accounts, Jobs, Media, MediaAsyncStub, presigned_urls
 from services.gateway.errors import ServiceCallError, service_error_response
 from services.gateway.schemas.common import Limit, Page, timestamp
-from services.gateway.schemas.generations import GenerationOut, GenerationStart, OutputOut, StepOut
+from services.gateway.schemas.generations import (
+    GenerationOut,
+    GenerationStart,
+    OutputOut,
+    SceneRegenerate,
+    StepOut,
+)
 from zapcut.accounts.v1 import accounts_pb2
 from zapcut.jobs.v1 import jobs_pb2
 
@@ -48,6 +55,8 @@ async def generation_out(media: MediaAsyncStub, g: jobs_pb2.Generation) -> Gener
         provider=g.provider,
         charge=g.charge or None,
         refunded=g.refunded,
+        version=g.version or 1,
+        revises_id=g.revises_id or None,
         error_message=g.error_message or None,
         final_url=urls.get(g.final_key) if g.final_key else None,
         poster_url=first.get("poster"),
@@ -109,6 +118,46 @@ async def start_generation(
             # Always a key, so the gRPC retry policy may send this call again after UNAVAILABLE
             # (services/common/service_config.py): a retry returns the generation, never a second one.
             idempotency_key=idempotency_key or f"gateway-{uuid.uuid4()}",
+        ),
+        timeout=15,
+    )
+    return await generation_out(media, generation)
+
+
+@router.post(
+    "/{project_id}/generations/{generation_id}/scenes/{n}/regenerate",
+    status_code=202,
+    response_model=GenerationOut,
+    responses={
+        402: {"description": "Past the free versions, no free video or credit left"},
+        404: {"description": "No such project, generation or scene"},
+        409: {"description": "The generation has not completed, or a generation is still running"},
+    },
+)
+async def regenerate_scene(
+    project_id: uuid.UUID,
+    generation_id: uuid.UUID,
+    n: Annotated[int, Path(ge=1, le=1000, description="The scene's number, from 1.")],
+    caller: CurrentCaller,
+    jobs: Jobs,
+    media: Media,
+    body: SceneRegenerate | None = None,
+    idempotency_key: str | None = Header(None, max_length=200),
+) -> GenerationOut:
+    """Makes scene `n` of a completed generation again, with new text if given: a new version of
+    the generation (returned) renders only that scene and the composite (and the voiceover when its
+    text changed) and reuses every other file; the earlier version stays in the history as it was.
+    The first REGENERATE_SCENE_FREE_VERSIONS versions are free, later ones are charged like a
+    generation."""
+    body = body or SceneRegenerate()
+    texts = body.model_dump(exclude_unset=True)
+    generation = await jobs.RegenerateScene(
+        jobs_pb2.RegenerateSceneRequest(
+            ad_project_id=str(project_id),
+            generation_id=str(generation_id),
+            n=n,
+            idempotency_key=idempotency_key or f"gateway-{uuid.uuid4()}",
+            **{k: v or "" for k, v in texts.items()},
         ),
         timeout=15,
     )
