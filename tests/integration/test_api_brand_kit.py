@@ -19,6 +19,7 @@ from tests.support.brands import (
     download,
     exists,
     multipart_upload,
+    poll,
     presigned_upload,
     put_to_s3,
     stored_keys,
@@ -346,3 +347,18 @@ async def test_another_users_brand_files_and_projects_stay_not_found(http, owner
     assert_error_body(
         await http.delete(f"/api/brands/{brand['id']}/audio-files/{name}", headers=owner["headers"]), 404
     )
+
+
+async def test_deleting_the_brand_removes_its_logo_and_audio_objects(http, owner, media_stub):
+    brand = await new_brand(http, owner["headers"])
+    await multipart_upload(http, owner, brand["id"], files.png("RGBA"), kind="logo")
+    await multipart_upload(http, owner, brand["id"], files.wav(), kind="audio", content_type="audio/wav")
+    prefix = f"brand-assets/{brand['id']}/"
+    assert len(await stored_keys(media_stub, prefix)) == 2
+    assert (await http.delete(f"/api/brands/{brand['id']}", headers=owner["headers"])).status_code == 204
+    # media follows the brand.deleted event
+    assert await poll(lambda: _nothing_under(media_stub, prefix), timeout_s=30)
+
+
+async def _nothing_under(media_stub, prefix: str) -> bool:
+    return await stored_keys(media_stub, prefix) == []

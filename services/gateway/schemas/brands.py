@@ -36,6 +36,7 @@ _GUIDELINES_SCHEMA = {
     "`colors`, the brand's primary, secondary and background colors as `#RRGGBB` (or the older list "
     "form, first primary), and `font`, one of the bundled fonts `GET /api/fonts` lists. Missing "
     "fields take defaults.",
+    # null is taken as absent: the defaults.
     "properties": {
         "colors": {
             "anyOf": [
@@ -45,9 +46,10 @@ _GUIDELINES_SCHEMA = {
                     "additionalProperties": False,
                 },
                 {"type": "array", "items": _COLOR_SCHEMA, "maxItems": len(COLOR_ROLES)},
+                {"type": "null"},
             ]
         },
-        "font": {"type": "string", "enum": list(FONTS)},
+        "font": {"anyOf": [{"type": "string", "enum": list(FONTS)}, {"type": "null"}]},
     },
     "additionalProperties": True,
     "examples": [

@@ -26,8 +26,8 @@ export type BrandCreate = {
             primary?: string;
             secondary?: string;
             background?: string;
-        } | Array<string>;
-        font?: 'Manrope' | 'Lato' | 'Source Sans Pro' | 'Source Serif Pro' | 'Hanken Grotesk' | 'Fjalla One' | 'Fredoka One';
+        } | Array<string> | null;
+        font?: 'Manrope' | 'Lato' | 'Source Sans Pro' | 'Source Serif Pro' | 'Hanken Grotesk' | 'Fjalla One' | 'Fredoka One' | null;
         [key: string]: unknown;
     };
 };
@@ -134,8 +134,8 @@ export type BrandUpdate = {
             primary?: string;
             secondary?: string;
             background?: string;
-        } | Array<string>;
-        font?: 'Manrope' | 'Lato' | 'Source Sans Pro' | 'Source Serif Pro' | 'Hanken Grotesk' | 'Fjalla One' | 'Fredoka One';
+        } | Array<string> | null;
+        font?: 'Manrope' | 'Lato' | 'Source Sans Pro' | 'Source Serif Pro' | 'Hanken Grotesk' | 'Fjalla One' | 'Fredoka One' | null;
         [key: string]: unknown;
     } | null;
 };
