@@ -28,12 +28,14 @@ def apply(project: AdProject, changes: dict, brand: Brand) -> None:
 def effective(project: AdProject) -> dict:
     """Every field of FIELDS, the project's choice or the default (music_tempo_bpm and
     music_track_key may be None: the mood's own tempo, generated music)."""
-    voice = project.voice or DEFAULT_VOICE
+    # A choice the catalog no longer holds (a voice retired since) reads as the default, rather
+    # than fail every read of the project.
+    voice = project.voice if project.voice in VOICES else DEFAULT_VOICE
     return {
         "voice": voice,
-        "language": project.language or VOICES[voice].language,
+        "language": project.language if project.language in LANGUAGES else VOICES[voice].language,
         "speaking_rate": project.speaking_rate or DEFAULT_SPEAKING_RATE,
-        "music_mood": project.music_mood or DEFAULT_MOOD,
+        "music_mood": project.music_mood if project.music_mood in MOODS else DEFAULT_MOOD,
         "music_tempo_bpm": project.music_tempo_bpm,
         "music_track_key": project.music_track_key,
     }

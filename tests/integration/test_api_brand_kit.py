@@ -11,6 +11,7 @@ import pytest
 
 from services.common.brand_kit import DEFAULT_COLORS, FONTS
 from services.common.context import USER_ID_HEADER
+from services.common.voices import DEFAULT_VOICE, VOICES
 from tests.support import brand_kit as files
 from tests.support.api import assert_error_body, new_brand, new_project
 from tests.support.brands import (
@@ -27,6 +28,9 @@ from tests.support.brands import (
 from tests.support.generation import ready_project, start
 from tests.support.projects import assert_validation_error
 from zapcut.accounts.v1 import accounts_pb2 as pb
+
+# A voice other than the default, of another language (the catalog's content may change).
+OTHER_VOICE = next(v for v in VOICES.values() if v.language != VOICES[DEFAULT_VOICE].language)
 
 GUIDELINES = {
     "colors": {"primary": "#0B6E4F", "secondary": "#F2C14E", "background": "#FFFFFF"},
@@ -206,8 +210,8 @@ async def test_audio_files_upload_by_both_paths_and_are_checked_by_their_bytes(
 async def test_a_projects_voice_and_music_default_and_can_be_set(http, owner, brand):
     project = await new_project(http, owner["headers"], brand["id"])
     assert project["settings"] == {
-        "voice": "en-us-f1",
-        "language": "en-US",
+        "voice": DEFAULT_VOICE,
+        "language": VOICES[DEFAULT_VOICE].language,
         "speaking_rate": 1.0,
         "music_mood": "upbeat",
         "music_tempo_bpm": None,
@@ -217,13 +221,17 @@ async def test_a_projects_voice_and_music_default_and_can_be_set(http, owner, br
         "/api/projects",
         json={
             "brand_id": brand["id"],
-            "settings": {"voice": "fr-f1", "speaking_rate": 1.2, "music_mood": "calm"},
+            "settings": {"voice": OTHER_VOICE.id, "speaking_rate": 1.2, "music_mood": "calm"},
         },
         headers=owner["headers"],
     )
     assert created.status_code == 201, created.text
     settings = created.json()["settings"]
-    assert (settings["voice"], settings["language"], settings["speaking_rate"]) == ("fr-f1", "fr", 1.2)
+    assert (settings["voice"], settings["language"], settings["speaking_rate"]) == (
+        OTHER_VOICE.id,
+        OTHER_VOICE.language,
+        1.2,
+    )
 
     patched = await http.patch(
         f"/api/projects/{created.json()['id']}",
@@ -312,7 +320,7 @@ async def test_a_started_generation_plans_with_the_brand_kit_and_the_projects_se
     track = await multipart_upload(http, owner, brand_id, files.wav(), kind="audio", content_type="audio/wav")
     logo_key, track_key = logo.json()["logo"]["key"], track.json()["audio_files"][0]["key"]
     settings = {
-        "voice": "en-gb-m1",
+        "voice": OTHER_VOICE.id,
         "speaking_rate": 0.9,
         "music_mood": "dramatic",
         "music_track_key": track_key,
@@ -335,7 +343,7 @@ async def test_a_started_generation_plans_with_the_brand_kit_and_the_projects_se
         "font": "Fjalla One",
         "logo_key": logo_key,
     }
-    assert plan["voice"] == {"voice": "en-gb-m1", "language": "en-GB", "rate": 0.9}
+    assert plan["voice"] == {"voice": OTHER_VOICE.id, "language": OTHER_VOICE.language, "rate": 0.9}
     assert plan["music"] == {"mood": "dramatic", "tempo_bpm": None, "track_key": track_key}
 
 

@@ -95,6 +95,9 @@ def test_what_is_no_logo_is_refused_with_the_reason(content_type, data, says):
     assert problem is not None and says in problem
 
 
+# A voice other than the default, of another language (the catalog's content may change).
+OTHER_VOICE = next(v for v in VOICES.values() if v.language != VOICES[DEFAULT_VOICE].language)
+
 # --- a project's settings ----------------------------------------------------------------------
 
 
@@ -112,10 +115,10 @@ def test_settings_default_and_the_language_follows_the_voice():
         "music_tempo_bpm": None,
         "music_track_key": None,
     }
-    project_settings.apply(project, {"voice": "fr-f1"}, _brand())
-    assert project_settings.effective(project)["language"] == "fr"
-    project_settings.apply(project, {"language": "es"}, _brand())
-    assert project_settings.effective(project)["language"] == "es"
+    project_settings.apply(project, {"voice": OTHER_VOICE.id}, _brand())
+    assert project_settings.effective(project)["language"] == OTHER_VOICE.language
+    project_settings.apply(project, {"language": VOICES[DEFAULT_VOICE].language}, _brand())
+    assert project_settings.effective(project)["language"] == VOICES[DEFAULT_VOICE].language
     project_settings.apply(project, {"language": "", "voice": ""}, _brand())  # back to the defaults
     assert (project.voice, project.language) == (None, None)
 
@@ -179,7 +182,11 @@ def test_the_plan_carries_the_brand_kit_and_the_projects_settings():
         music_track=pb.BrandFile(key="brand-assets/b/theme.mp3"),
         project=pb.Project(
             settings=pb.ProjectSettings(
-                voice="de-m1", language="de", speaking_rate=1.1, music_mood="calm", music_tempo_bpm=80
+                voice=OTHER_VOICE.id,
+                language=OTHER_VOICE.language,
+                speaking_rate=1.1,
+                music_mood="calm",
+                music_tempo_bpm=80,
             )
         ),
     )
@@ -199,8 +206,22 @@ def test_the_plan_carries_the_brand_kit_and_the_projects_settings():
         "font": "Lato",
         "logo_key": "brand-assets/b/logo.svg",
     }
-    assert plan["voice"] == {"voice": "de-m1", "language": "de", "rate": pytest.approx(1.1)}
+    assert plan["voice"] == {
+        "voice": OTHER_VOICE.id,
+        "language": OTHER_VOICE.language,
+        "rate": pytest.approx(1.1),
+    }
     assert plan["music"] == {"mood": "calm", "tempo_bpm": 80, "track_key": "brand-assets/b/theme.mp3"}
+
+
+def test_a_choice_the_catalogs_no_longer_hold_reads_as_the_default():
+    project = AdProject(voice="retired-voice", language="tlh", music_mood="retired-mood")
+    settings = project_settings.effective(project)
+    assert (settings["voice"], settings["language"], settings["music_mood"]) == (
+        DEFAULT_VOICE,
+        VOICES[DEFAULT_VOICE].language,
+        DEFAULT_MOOD,
+    )
 
 
 def test_an_accounts_without_settings_means_the_defaults():
