@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -88,6 +89,9 @@ class Brand(Base):
     # [{"key", "filename", "content_type", "size", "added_at"}, ...]
     product_images: Mapped[list] = mapped_column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
     brand_assets: Mapped[list] = mapped_column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
+    # One logo at most (a new one replaces it), and the brand's own music tracks; same shape.
+    logo: Mapped[dict | None] = mapped_column(JSONB)
+    audio_files: Mapped[list] = mapped_column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
     brand_guidelines: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
@@ -111,6 +115,15 @@ class AdProject(Base):
     # The sequence number of the generation event (jobs' outbox order) that last set `status`; an
     # event that is not newer (redelivered, or late) leaves the status alone. NULL until one did.
     status_sequence: Mapped[int | None] = mapped_column(BigInteger)
+    # The voice and music of its ads (services/accounts/project_settings.py); NULL: the default,
+    # resolved when read, so a project follows a changed default (and language its voice's).
+    voice: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str | None] = mapped_column(String(20))
+    speaking_rate: Mapped[float | None] = mapped_column(Float)
+    music_mood: Mapped[str | None] = mapped_column(String(20))
+    music_tempo_bpm: Mapped[int | None] = mapped_column(Integer)
+    # A key of the brand's audio_files; cleared when that file is removed from the brand.
+    music_track_key: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

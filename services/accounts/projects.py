@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.accounts import project_settings
 from services.accounts.brands import owned_brand
 from services.accounts.models import (
     CLIENT_CHAT_ROLES,
@@ -45,12 +46,17 @@ def _status(status: str, allowed: tuple[str, ...] = PROJECT_STATUSES) -> str:
 
 
 async def create_project(
-    sessions: async_sessionmaker, user_id: uuid.UUID, brand_id: uuid.UUID, ad_details_json: str
+    sessions: async_sessionmaker,
+    user_id: uuid.UUID,
+    brand_id: uuid.UUID,
+    ad_details_json: str,
+    settings: dict | None = None,
 ) -> AdProject:
     details = json_object(ad_details_json, "ad_details")
     async with sessions() as session, session.begin():
-        await owned_brand(session, user_id, brand_id)
+        brand = await owned_brand(session, user_id, brand_id)
         project = AdProject(user_id=user_id, brand_id=brand_id, ad_details=details)
+        project_settings.apply(project, settings or {}, brand)
         session.add(project)
         await session.flush()
         await session.refresh(project)
@@ -89,9 +95,18 @@ async def update_project(
     status: str | None,
     ad_details_json: str | None,
     zapcut_project_id: str | None,
+    settings: dict | None = None,
 ) -> AdProject:
     async with sessions() as session, session.begin():
+        brand = None
+        if settings:
+            # The brand's row is locked too, so its audio files can't change while a track is
+            # checked; brand before project, the order a file's removal takes them in.
+            brand_id = (await owned_project(session, user_id, project_id)).brand_id
+            brand = await owned_brand(session, user_id, brand_id, lock=True)
         project = await owned_project(session, user_id, project_id, lock=True)
+        if brand is not None and settings:
+            project_settings.apply(project, settings, brand)
         if status is not None:
             # generating, completed and failed say what the pipeline did; a client can't claim them.
             _status(status, CLIENT_PROJECT_STATUSES)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from google.protobuf import empty_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from services.accounts import brands, charges, ledger, projects, revocations, users
+from services.accounts import brands, charges, ledger, project_settings, projects, revocations, users
 from services.accounts.assistant import chat, drafting
 from services.accounts.assistant.llm import ChatCompletions
 from services.accounts.config import Settings
@@ -89,6 +89,8 @@ def brand_pb(brand: Brand) -> pb.Brand:
         brand_guidelines_json=json.dumps(brand.brand_guidelines),
         created_at=timestamp(brand.created_at),
         updated_at=timestamp(brand.updated_at),
+        logo=_file_pb(brand.logo) if brand.logo else None,
+        audio_files=[_file_pb(f) for f in brand.audio_files],
     )
 
 
@@ -101,7 +103,16 @@ def project_pb(project: AdProject) -> pb.Project:
         zapcut_project_id=project.zapcut_project_id or "",
         created_at=timestamp(project.created_at),
         updated_at=timestamp(project.updated_at),
+        settings=pb.ProjectSettings(
+            **{k: v for k, v in project_settings.effective(project).items() if v is not None}
+        ),
     )
+
+
+def settings_changes(settings: pb.ProjectSettings) -> dict:
+    """The fields a request set (an empty one: back to the default)."""
+    given = {field: _optional(settings, field) for field in project_settings.FIELDS}
+    return {field: value for field, value in given.items() if value is not None}
 
 
 def message_pb(message: ChatMessage) -> pb.ChatMessage:
@@ -294,7 +305,11 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
 
     async def CreateProject(self, request, context):
         project = await projects.create_project(
-            self.sessions, caller_id(), parse_id(request.brand_id, "brand_id"), request.ad_details_json
+            self.sessions,
+            caller_id(),
+            parse_id(request.brand_id, "brand_id"),
+            request.ad_details_json,
+            settings_changes(request.settings),
         )
         return project_pb(project)
 
@@ -320,6 +335,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
             status=_optional(request, "status"),
             ad_details_json=_optional(request, "ad_details_json"),
             zapcut_project_id=_optional(request, "zapcut_project_id"),
+            settings=settings_changes(request.settings),
         )
         return project_pb(project)
 
@@ -377,6 +393,11 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServicer):
             script=script_pb(script),
             product_images=[_file_pb(f) for f in brand.product_images],
             brand_title=brand.title,
+            brand_guidelines_json=json.dumps(brand.brand_guidelines),
+            logo=_file_pb(brand.logo) if brand.logo else None,
+            music_track=next(
+                (_file_pb(f) for f in brand.audio_files if f["key"] == project.music_track_key), None
+            ),
         )
 
     async def ChargeGeneration(self, request, context):

@@ -23,6 +23,16 @@ DEFAULT_COLORS = {"primary": "#2F6BFF", "secondary": "#FFB020", "background": "#
 _HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
 
+class GuidelinesError(InvalidArgument):
+    """A malformed documented field; `field` is its path (brand_guidelines.colors.primary), so the
+    gateway can name it in a 422's errors."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class Font:
     name: str  # what brand_guidelines.font names
@@ -113,26 +123,26 @@ def _colors(value: object) -> dict[str, str]:
         return colors
     if isinstance(value, list):
         if len(value) > len(COLOR_ROLES):
-            raise InvalidArgument(
-                f"brand_guidelines.colors: a list holds at most {len(COLOR_ROLES)} colors "
-                f"({', '.join(COLOR_ROLES)})"
+            raise GuidelinesError(
+                "brand_guidelines.colors",
+                f"a list holds at most {len(COLOR_ROLES)} colors ({', '.join(COLOR_ROLES)})",
             )
         given = dict(zip(COLOR_ROLES, value, strict=False))
     elif isinstance(value, dict):
         unknown = sorted(set(value) - set(COLOR_ROLES))
         if unknown:
-            raise InvalidArgument(
-                f"brand_guidelines.colors.{unknown[0]}: not a color role (use {', '.join(COLOR_ROLES)})"
+            raise GuidelinesError(
+                f"brand_guidelines.colors.{unknown[0]}", f"not a color role (use {', '.join(COLOR_ROLES)})"
             )
         given = value
     else:
-        raise InvalidArgument(
-            "brand_guidelines.colors: must be an object of #RRGGBB colors or a list of them"
+        raise GuidelinesError(
+            "brand_guidelines.colors", "must be an object of #RRGGBB colors or a list of them"
         )
     for role, color in given.items():
         if not isinstance(color, str) or not _HEX.match(color):
-            raise InvalidArgument(
-                f"brand_guidelines.colors.{role}: must be a color as #RRGGBB, not {color!r}"
+            raise GuidelinesError(
+                f"brand_guidelines.colors.{role}", f"must be a color as #RRGGBB, not {color!r}"
             )
         colors[role] = color.upper()
     return colors
@@ -142,7 +152,7 @@ def _font(value: object) -> str:
     if value is None:
         return DEFAULT_FONT
     if not isinstance(value, str) or value not in FONTS:
-        raise InvalidArgument(
-            f"brand_guidelines.font: must be one of {', '.join(FONTS)} (GET /api/fonts), not {value!r}"
+        raise GuidelinesError(
+            "brand_guidelines.font", f"must be one of {', '.join(FONTS)} (GET /api/fonts), not {value!r}"
         )
     return value

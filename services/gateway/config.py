@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
+from services.common.logo import MAX_LOGO_BYTES
 from services.common.settings import DEV_SECRET_KEY, BaseConfig
 
 MIB = 1024 * 1024
@@ -44,6 +45,10 @@ class Settings(BaseConfig):
     # Brand files: product images (PNG, JPEG, WebP) and brand assets (those and PDF).
     max_product_image_bytes: int = Field(10 * MIB, ge=1)
     max_brand_asset_bytes: int = Field(25 * MIB, ge=1)
+    # A logo (PNG with transparency, SVG) is read whole to check it: at most media's own bound.
+    max_logo_bytes: int = Field(2 * MIB, ge=1, le=MAX_LOGO_BYTES)
+    # A brand's own music track (MP3, WAV, AAC/M4A).
+    max_audio_bytes: int = Field(50 * MIB, ge=1)
     # How long a presigned upload URL (and its upload_id) stays valid.
     upload_url_expiry_s: int = Field(900, ge=60, le=7 * 24 * 3600)
 

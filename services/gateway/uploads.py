@@ -19,11 +19,23 @@ from fastapi import HTTPException, Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.common.logo import LOGO_TYPES
 from services.gateway.config import Settings
 from zapcut.media.v1 import media_pb2
 
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp"}
 ASSET_TYPES = IMAGE_TYPES | {"application/pdf"}
+AUDIO_TYPES = {"audio/mpeg", "audio/wav", "audio/aac", "audio/mp4"}
+# Other names browsers and systems give the same formats.
+TYPE_ALIASES = {
+    "audio/mp3": "audio/mpeg",
+    "audio/x-wav": "audio/wav",
+    "audio/wave": "audio/wav",
+    "audio/vnd.wave": "audio/wav",
+    "audio/x-aac": "audio/aac",
+    "audio/x-m4a": "audio/mp4",
+    "audio/m4a": "audio/mp4",
+}
 CHUNK_QUEUE_DEPTH = 4  # chunks waiting for media at most: what bounds the gateway's memory per upload
 
 
@@ -39,11 +51,16 @@ def rules_for(kind: str, settings: Settings) -> FileRules:
         return FileRules(kind, frozenset(IMAGE_TYPES), settings.max_product_image_bytes)
     if kind == "brand_asset":
         return FileRules(kind, frozenset(ASSET_TYPES), settings.max_brand_asset_bytes)
-    raise HTTPException(422, "kind must be product_image or brand_asset")
+    if kind == "logo":
+        return FileRules(kind, LOGO_TYPES, settings.max_logo_bytes)
+    if kind == "audio":
+        return FileRules(kind, frozenset(AUDIO_TYPES), settings.max_audio_bytes)
+    raise HTTPException(422, "kind must be product_image, brand_asset, logo or audio")
 
 
 def check_file(rules: FileRules, content_type: str, size: int | None) -> str:
     content_type = content_type.split(";")[0].strip().lower()
+    content_type = TYPE_ALIASES.get(content_type, content_type)
     if content_type not in rules.types:
         allowed = ", ".join(sorted(rules.types))
         raise HTTPException(422, f"a {rules.kind} must be one of {allowed}, not {content_type or 'untyped'}")
@@ -63,7 +80,13 @@ def object_name(filename: str) -> str:
 
 
 # Where each kind of brand file lives (services/media/keys.py): {prefix}{brand_id}/{name}.
-KEY_PREFIXES = {"product_image": "product-images/", "brand_asset": "brand-assets/"}
+# A logo and audio are brand assets to media; accounts lists them apart.
+KEY_PREFIXES = {
+    "product_image": "product-images/",
+    "brand_asset": "brand-assets/",
+    "logo": "brand-assets/",
+    "audio": "brand-assets/",
+}
 
 
 def file_ref(kind: str, brand_id: str, name: str) -> media_pb2.ObjectRef:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.file_signatures import CHECKED_TYPES, SIGNATURE_BYTES, looks_like
+from services.common.logo import MAX_LOGO_BYTES, SVG, logo_problem
 from services.media import keys, records
 from services.media.keys import ObjectKey
 from services.media.records import StoredObject
@@ -26,6 +27,7 @@ DEFAULT_DOWNLOAD_EXPIRY_S = 3600
 DEFAULT_UPLOAD_EXPIRY_S = 900
 MAX_EXPIRY_S = 7 * 24 * 3600  # the longest SigV4 allows
 MAX_COPY_BYTES = 5 * 1024**3  # the largest object S3 copies in one CopyObject
+LOGO_CHECK = "logo"  # ConfirmUploadRequest.check: read the whole file and check it as a logo
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ async def presign_upload(
 
 
 async def confirm_upload(
-    storage: S3Storage, engine: AsyncEngine, ref: ObjectKey, content_type: str, size: int
+    storage: S3Storage, engine: AsyncEngine, ref: ObjectKey, content_type: str, size: int, check: str = ""
 ) -> Confirmed:
     """Record the file a client PUT to ref's staging key, if it is what was announced: the size and
     type S3 reports, and first bytes that are that type. Exactly the version checked is copied to
@@ -140,6 +142,13 @@ async def confirm_upload(
     content_type = _checkable(content_type)
     if size <= 0:
         raise InvalidArgument("size is required: the number of bytes the client uploaded")
+    if check not in ("", LOGO_CHECK):
+        raise InvalidArgument(f"check must be empty or {LOGO_CHECK!r}")
+    if check == LOGO_CHECK and size > MAX_LOGO_BYTES:
+        raise InvalidArgument(f"a logo may be at most {MAX_LOGO_BYTES} bytes")
+    if content_type == SVG and check != LOGO_CHECK:
+        # Its first bytes vouch for nothing: an SVG is taken only with the logo's whole-file check.
+        raise InvalidArgument("an SVG is taken only as a logo (check 'logo')")
 
     recorded = (await records.find_many(engine, [ref.key])).get(ref.key)
     if recorded is not None:
@@ -150,7 +159,7 @@ async def confirm_upload(
         return Confirmed(recorded, stored_now=False)
 
     try:
-        version_id = await _copy_if_valid(storage, staging.key, ref.key, content_type, size)
+        version_id = await _copy_if_valid(storage, staging.key, ref.key, content_type, size, check)
     except NotFound:
         # A confirm of the same upload running alongside may have finished first, removing the
         # staging upload as this one read it: then the file is recorded, as announced.
@@ -175,7 +184,7 @@ async def confirm_upload(
 
 
 async def _copy_if_valid(
-    storage: S3Storage, staging_key: str, key: str, content_type: str, size: int
+    storage: S3Storage, staging_key: str, key: str, content_type: str, size: int, check: str
 ) -> str | None:
     """Check the staging upload and copy the version checked to key (its new version id); or
     remove the staging upload and say what is wrong with it."""
@@ -191,11 +200,17 @@ async def _copy_if_valid(
         await storage.delete_all_versions(staging_key)
         log.info("confirm %s: removed a mismatching upload (%s)", key, "; ".join(problems))
         raise FailedPrecondition(f"the upload for {key} was removed: {'; '.join(problems)}")
-    first = await storage.read_start(staging_key, head.version_id, SIGNATURE_BYTES)
+    first = await storage.read_start(
+        staging_key, head.version_id, size if check == LOGO_CHECK else SIGNATURE_BYTES
+    )
     if not looks_like(content_type, first):
         await storage.delete_all_versions(staging_key)
         log.info("confirm %s: removed an upload whose content is not %s", key, content_type)
         raise InvalidArgument(f"the file's content is not {content_type}")
+    if check == LOGO_CHECK and (problem := logo_problem(content_type, first)) is not None:
+        await storage.delete_all_versions(staging_key)
+        log.info("confirm %s: removed an upload that is no logo (%s)", key, problem)
+        raise InvalidArgument(problem)
     # That version, not the key's current one: a PUT since the checks doesn't get copied.
     return await storage.copy(staging_key, head.version_id, key, content_type)
 

@@ -132,7 +132,12 @@ class MediaServicer(media_pb2_grpc.MediaServicer):
 
     async def ConfirmUpload(self, request, context):
         confirmed = await presigned.confirm_upload(
-            self.storage, self.engine, object_key(request.ref), request.content_type, request.size
+            self.storage,
+            self.engine,
+            object_key(request.ref),
+            request.content_type,
+            request.size,
+            request.check,
         )
         return _stored(confirmed.stored, confirmed.stored_now)
 

@@ -98,7 +98,7 @@ async def owner_with_project(http, images: tuple[str, ...] = (), **ad_details) -
         http,
         user["headers"],
         description="Sparkling water with real fruit. Made in Oregon.",
-        brand_guidelines={"tone": "bold", "colors": ["red", "white"]},
+        brand_guidelines={"tone": "bold", "colors": ["#D62828", "#FFFFFF"]},
     )
     for name in images:
         response = await multipart_upload(http, user, brand["id"], file_bytes("image/png"), filename=name)

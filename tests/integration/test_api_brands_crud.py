@@ -30,7 +30,7 @@ async def test_brand_lifecycle(http, owner):
         json={
             "title": "Acme Cola",
             "description": "Fizzy",
-            "brand_guidelines": {"colors": ["red"], "tone": "bold"},
+            "brand_guidelines": {"colors": ["#D62828"], "tone": "bold"},
         },
         headers=owner["headers"],
     )
@@ -38,7 +38,7 @@ async def test_brand_lifecycle(http, owner):
     brand = created.json()
     assert brand["title"] == "Acme Cola"
     assert brand["description"] == "Fizzy"
-    assert brand["brand_guidelines"] == {"colors": ["red"], "tone": "bold"}
+    assert brand["brand_guidelines"] == {"colors": ["#D62828"], "tone": "bold"}
     assert brand["product_images"] == [] and brand["brand_assets"] == []
     uuid.UUID(brand["id"])
 
@@ -53,7 +53,7 @@ async def test_brand_lifecycle(http, owner):
     assert patched.status_code == 200, patched.text
     assert patched.json()["title"] == "Acme Zero"
     assert patched.json()["description"] == "Fizzy"
-    assert patched.json()["brand_guidelines"] == {"colors": ["red"], "tone": "bold"}
+    assert patched.json()["brand_guidelines"] == {"colors": ["#D62828"], "tone": "bold"}
     patched = await http.patch(
         f"/api/brands/{brand['id']}",
         json={"description": "", "brand_guidelines": {"tone": "calm"}},

@@ -20,7 +20,16 @@ from tests.support.projects import (
 )
 from zapcut.accounts.v1 import accounts_pb2
 
-PROJECT_KEYS = {"id", "brand_id", "status", "ad_details", "zapcut_project_id", "created_at", "updated_at"}
+PROJECT_KEYS = {
+    "id",
+    "brand_id",
+    "status",
+    "ad_details",
+    "zapcut_project_id",
+    "settings",
+    "created_at",
+    "updated_at",
+}
 CLIENT_STATUSES = ("draft", "scripting")  # the pipeline's own: generating, completed, failed
 
 

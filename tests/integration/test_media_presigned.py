@@ -13,6 +13,7 @@ import grpc
 import httpx
 import pytest
 
+from tests.support.brand_kit import SVG_LOGO, SVG_WITH_SCRIPT
 from tests.support.media import (
     MIB,
     PNG,
@@ -133,6 +134,40 @@ async def test_confirm_refuses_content_that_is_not_its_type_and_keeps_nothing(
     assert media_row(db, put.key) is None
 
 
+async def test_an_svg_is_confirmed_only_as_a_logo_read_whole(media_stub, db, s3):
+    """Its first bytes vouch for nothing: media takes an SVG only with the logo check, which reads
+    the whole staged file (services/common/logo.py) and removes it when it is no logo."""
+    brand_id = new_id()
+    for data, check, words in [
+        (SVG_LOGO, "", "only as a logo"),
+        (SVG_WITH_SCRIPT, "logo", "must not contain <script>"),
+        (b"<svg>" + b" " * 100 + b"<image href='https://x.example/a.png'/></svg>", "logo", "reference"),
+    ]:
+        ref = media_pb2.ObjectRef(
+            brand_asset=media_pb2.BrandAsset(brand_id=brand_id, name=f"{uuid.uuid4().hex}.svg")
+        )
+        put = await presign(media_stub, ref, data, "image/svg+xml")
+        await put_presigned(put, data)
+        request = media_pb2.ConfirmUploadRequest(
+            ref=ref, content_type="image/svg+xml", size=len(data), check=check
+        )
+        err = await rpc_error(media_stub.ConfirmUpload(request))
+        assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and words in err.details(), err.details()
+        assert media_row(db, put.key) is None
+        if check:
+            assert versions_of(s3, "incoming/" + put.key) == []
+
+    ref = media_pb2.ObjectRef(brand_asset=media_pb2.BrandAsset(brand_id=brand_id, name="logo.svg"))
+    put = await presign(media_stub, ref, SVG_LOGO, "image/svg+xml")
+    await put_presigned(put, SVG_LOGO)
+    stored = await media_stub.ConfirmUpload(
+        media_pb2.ConfirmUploadRequest(
+            ref=ref, content_type="image/svg+xml", size=len(SVG_LOGO), check="logo"
+        )
+    )
+    assert (stored.key, stored.size) == (put.key, len(SVG_LOGO))
+
+
 async def test_a_put_after_confirm_changes_nothing_and_confirming_again_is_harmless(media_stub, db, s3):
     ref = product_image()
     data = png_bytes()
@@ -222,7 +257,7 @@ async def test_confirming_a_missing_upload_is_not_found(media_stub):
         (product_image(), 10, 0, "image/png", "max_size"),
         (product_image(), 10, 6 * 1024 * MIB, "image/png", "max_size"),
         (product_image(), 10, 100, "", "content_type"),
-        (product_image(), 10, 100, "image/svg+xml", "content media checks"),
+        (product_image(), 10, 100, "image/gif", "content media checks"),
         (product_image(), 10, 100, "text/html", "content media checks"),
         (
             media_pb2.ObjectRef(

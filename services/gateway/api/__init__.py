@@ -6,6 +6,7 @@ from services.gateway.api.routes import (
     auth,
     brands,
     credits,
+    fonts,
     generations,
     health,
     lora,
@@ -15,7 +16,18 @@ from services.gateway.api.routes import (
 )
 
 api_router = APIRouter(prefix="/api")
-for module in (health, auth, credits, brands, lora, projects, generations, replicate_webhooks, webhooks):
+for module in (
+    health,
+    auth,
+    credits,
+    brands,
+    fonts,
+    lora,
+    projects,
+    generations,
+    replicate_webhooks,
+    webhooks,
+):
     api_router.include_router(module.router)
 
 # Descriptions for /docs; a tag shows there even before its router has endpoints.

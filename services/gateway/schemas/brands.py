@@ -1,14 +1,68 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
+from services.common.brand_kit import COLOR_ROLES, FONTS, GuidelinesError, check_guidelines
 from services.gateway.schemas.common import Integer, JsonObject, RequestBody, examples
 
-FileKind = Literal["product_image", "brand_asset"]
+FileKind = Literal["product_image", "brand_asset", "logo", "audio"]
 MAX_FILENAME_LENGTH = 255
+
+
+def _checked_guidelines(value: dict[str, Any]) -> dict[str, Any]:
+    """The documented fields checked as accounts checks them, each error at its own place
+    (brand_guidelines.colors.primary), not on the whole object."""
+    try:
+        return check_guidelines(value)
+    except GuidelinesError as exc:
+        where = tuple(exc.field.split(".")[1:])
+        error = InitErrorDetails(
+            type=PydanticCustomError("brand_guidelines", "{reason}", {"reason": exc.reason}),
+            loc=where,
+            input=value,
+        )
+        raise ValidationError.from_exception_data("brand_guidelines", [error]) from None
+
+
+_COLOR_SCHEMA = {"type": "string", "pattern": "^#[0-9A-Fa-f]{6}$", "examples": ["#0B6E4F"]}
+_GUIDELINES_SCHEMA = {
+    "type": "object",
+    "description": "Free-form guidelines (tone, audience, anything the assistant should know), with "
+    "two documented fields that drive the look of the ads, checked on write (422 naming the field): "
+    "`colors`, the brand's primary, secondary and background colors as `#RRGGBB` (or the older list "
+    "form, first primary), and `font`, one of the bundled fonts `GET /api/fonts` lists. Missing "
+    "fields take defaults.",
+    # null is taken as absent: the defaults.
+    "properties": {
+        "colors": {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {role: _COLOR_SCHEMA for role in COLOR_ROLES},
+                    "additionalProperties": False,
+                },
+                {"type": "array", "items": _COLOR_SCHEMA, "maxItems": len(COLOR_ROLES)},
+                {"type": "null"},
+            ]
+        },
+        "font": {"anyOf": [{"type": "string", "enum": list(FONTS)}, {"type": "null"}]},
+    },
+    "additionalProperties": True,
+    "examples": [
+        {
+            "colors": {"primary": "#0B6E4F", "secondary": "#F2C14E", "background": "#FFFFFF"},
+            "font": "Manrope",
+            "tone": "bright",
+        }
+    ],
+}
+BrandGuidelines = Annotated[
+    JsonObject, AfterValidator(_checked_guidelines), WithJsonSchema(_GUIDELINES_SCHEMA)
+]
 
 
 class BrandCreate(RequestBody):
@@ -16,13 +70,17 @@ class BrandCreate(RequestBody):
         {
             "title": "Acme Sparkling Water",
             "description": "Sparkling water with real fruit",
-            "brand_guidelines": {"colors": ["#0B6E4F", "#F2C14E"], "tone": "bright"},
+            "brand_guidelines": {
+                "colors": {"primary": "#0B6E4F", "secondary": "#F2C14E", "background": "#FFFFFF"},
+                "font": "Manrope",
+                "tone": "bright",
+            },
         }
     )
 
     title: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=5000)
-    brand_guidelines: JsonObject = Field(default_factory=dict)
+    brand_guidelines: BrandGuidelines = Field(default_factory=dict)
 
 
 class BrandUpdate(RequestBody):
@@ -30,7 +88,7 @@ class BrandUpdate(RequestBody):
 
     title: str | None = Field(None, min_length=1, max_length=200)
     description: str | None = Field(None, max_length=5000)
-    brand_guidelines: JsonObject | None = None
+    brand_guidelines: BrandGuidelines | None = None
 
 
 class UploadRequest(RequestBody):
@@ -99,6 +157,8 @@ class BrandOut(BaseModel):
             "brand_guidelines": {"tone": "bright"},
             "product_images": [],
             "brand_assets": [],
+            "logo": None,
+            "audio_files": [],
             "created_at": "2026-12-02T10:00:00Z",
             "updated_at": "2026-12-02T10:00:00Z",
         }
@@ -110,5 +170,20 @@ class BrandOut(BaseModel):
     brand_guidelines: dict[str, Any]
     product_images: list[BrandFileOut]
     brand_assets: list[BrandFileOut]
+    logo: BrandFileOut | None = Field(
+        description="The brand's logo (kind=logo; a new one replaces it), shown on its ads' end card"
+    )
+    audio_files: list[BrandFileOut] = Field(
+        description="The brand's own music tracks (kind=audio), which a project's "
+        "settings.music_track_key may name"
+    )
     created_at: datetime
     updated_at: datetime
+
+
+class FontOut(BaseModel):
+    model_config = examples({"name": "Manrope", "style": "sans", "license": "OFL-1.1"})
+
+    name: str = Field(description="What brand_guidelines.font takes")
+    style: str = Field(description="sans, serif, display or rounded")
+    license: str = Field(description="The font's license (SPDX id)")

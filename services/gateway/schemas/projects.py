@@ -1,11 +1,23 @@
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
+from services.common.music import MAX_TEMPO_BPM, MIN_TEMPO_BPM, MOODS
+from services.common.voices import LANGUAGES, MAX_SPEAKING_RATE, MIN_SPEAKING_RATE, VOICES
 from services.gateway.schemas.common import Integer, JsonObject, RequestBody, Uuid, examples, integral
+from zapcut.accounts.v1 import accounts_pb2 as pb
 
 ProjectStatus = Literal["draft", "scripting", "generating", "completed", "failed"]
 # What a client may set: the generation pipeline sets generating, completed and failed.
@@ -13,16 +25,114 @@ ClientProjectStatus = Literal["draft", "scripting"]
 Role = Literal["user", "assistant", "system"]
 
 
+def _one_of(allowed: Iterable[str], listed_by: str) -> Callable[[str], str]:
+    allowed = list(allowed)
+
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)} ({listed_by})")
+        return value
+
+    return check
+
+
+def _enum(allowed: Iterable[str]) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "enum": list(allowed)})
+
+
+# Strings from the shared catalogs, shown as enums in the OpenAPI document.
+VoiceId = Annotated[str, AfterValidator(_one_of(VOICES, "GET /api/voices")), _enum(VOICES)]
+Language = Annotated[
+    str, AfterValidator(_one_of(LANGUAGES, "the languages of GET /api/voices")), _enum(LANGUAGES)
+]
+MusicMood = Annotated[
+    str, AfterValidator(_one_of(MOODS, "the moods of services/common/music.py")), _enum(MOODS)
+]
+
+
+class ProjectSettingsIn(RequestBody):
+    """The voice and music of the project's ads. On PATCH, only the fields sent change; `null` puts
+    one back to its default."""
+
+    model_config = examples(
+        {"voice": "en-gb-f1", "speaking_rate": 1.1, "music_mood": "calm", "music_tempo_bpm": 80},
+        {"music_track_key": "brand-assets/0b6e4f2c-1c4e-4a7b-9f2e-3d1a5c7b9e01/3f2a1b0c9d8e-theme.mp3"},
+    )
+
+    voice: VoiceId | None = Field(None, description="A voice id of `GET /api/voices`.")
+    language: Language | None = Field(
+        None, description="The script's language, a tag of `GET /api/voices`; default: the voice's."
+    )
+    # Bounds inside the Annotated: on the optional field they would reach the OpenAPI document as
+    # keywords no JSON Schema validator knows (`ge`, `le`).
+    speaking_rate: Annotated[float, Field(ge=MIN_SPEAKING_RATE, le=MAX_SPEAKING_RATE)] | None = Field(
+        None, description="Times the voice's normal pace; default 1.0."
+    )
+    music_mood: MusicMood | None = Field(None, description="The generated music's mood; default upbeat.")
+    music_tempo_bpm: (
+        Annotated[int, Field(ge=MIN_TEMPO_BPM, le=MAX_TEMPO_BPM), BeforeValidator(integral)] | None
+    ) = Field(None, description="The generated music's tempo; default: the mood's.")
+    music_track_key: str | None = Field(
+        None,
+        min_length=1,
+        max_length=1024,
+        description="Play the brand's own track instead: the `key` of one of the brand's `audio_files` "
+        "(422 otherwise). Removing that file from the brand puts the project back on generated music.",
+    )
+
+    def as_pb(self) -> pb.ProjectSettings:
+        """The fields sent; a null one as the empty value that means "the default"."""
+        settings = pb.ProjectSettings()
+        empty: dict[str, object] = {"speaking_rate": 0.0, "music_tempo_bpm": 0}
+        for name in self.model_fields_set:
+            value = getattr(self, name)
+            setattr(settings, name, empty.get(name, "") if value is None else value)
+        return settings
+
+
+class ProjectSettingsOut(BaseModel):
+    model_config = examples(
+        {
+            "voice": "en-us-f1",
+            "language": "en-US",
+            "speaking_rate": 1.0,
+            "music_mood": "upbeat",
+            "music_tempo_bpm": None,
+            "music_track_key": None,
+        }
+    )
+
+    voice: str
+    language: str
+    speaking_rate: float
+    music_mood: str
+    music_tempo_bpm: int | None = Field(description="null: the mood's own tempo")
+    music_track_key: str | None = Field(description="null: generated music")
+
+    @classmethod
+    def from_pb(cls, settings: pb.ProjectSettings) -> ProjectSettingsOut:
+        return cls(
+            voice=settings.voice,
+            language=settings.language,
+            speaking_rate=settings.speaking_rate,
+            music_mood=settings.music_mood,
+            music_tempo_bpm=settings.music_tempo_bpm or None,
+            music_track_key=settings.music_track_key or None,
+        )
+
+
 class ProjectCreate(RequestBody):
     model_config = examples(
         {
             "brand_id": "0b6e4f2c-1c4e-4a7b-9f2e-3d1a5c7b9e01",
             "ad_details": {"duration_s": 30, "audience": "commuters"},
+            "settings": {"voice": "en-us-m1", "music_mood": "calm"},
         }
     )
 
     brand_id: Uuid
     ad_details: JsonObject = Field(default_factory=dict)
+    settings: ProjectSettingsIn | None = None
 
 
 class ProjectUpdate(RequestBody):
@@ -35,6 +145,7 @@ class ProjectUpdate(RequestBody):
     )
     ad_details: JsonObject | None = None
     zapcut_project_id: str | None = Field(None, max_length=100)
+    settings: ProjectSettingsIn | None = None
 
 
 class ProjectOut(BaseModel):
@@ -45,6 +156,14 @@ class ProjectOut(BaseModel):
             "status": "draft",
             "ad_details": {"duration_s": 30},
             "zapcut_project_id": None,
+            "settings": {
+                "voice": "en-us-f1",
+                "language": "en-US",
+                "speaking_rate": 1.0,
+                "music_mood": "upbeat",
+                "music_tempo_bpm": None,
+                "music_track_key": None,
+            },
             "created_at": "2026-12-02T10:00:00Z",
             "updated_at": "2026-12-02T10:00:00Z",
         }
@@ -55,6 +174,7 @@ class ProjectOut(BaseModel):
     status: ProjectStatus
     ad_details: dict[str, Any]
     zapcut_project_id: str | None
+    settings: ProjectSettingsOut = Field(description="The voice and music of its ads, defaults filled in")
     created_at: datetime
     updated_at: datetime
 

@@ -7,6 +7,7 @@ Pure functions over plain data, shared by the service (which writes the plan) an
 from __future__ import annotations
 
 from services.common.errors import InvalidArgument
+from services.jobs.generation import brand_kit
 
 ASPECTS = {"9:16": (9, 16), "16:9": (16, 9), "1:1": (1, 1)}
 DEFAULT_ASPECT = "9:16"
@@ -36,8 +37,18 @@ def dimensions(aspect: str, resolution: int) -> tuple[int, int]:
 
 
 def make_plan(
-    script_scenes: list[dict], image_keys: list[str], aspect: str, resolution: int, provider: str
+    script_scenes: list[dict],
+    image_keys: list[str],
+    aspect: str,
+    resolution: int,
+    provider: str,
+    *,
+    brand: dict | None = None,
+    voice: dict | None = None,
+    music: dict | None = None,
 ) -> dict:
+    """`brand`, `voice` and `music` as services.jobs.generation.brand_kit makes them; None: the
+    defaults."""
     scenes = sorted(script_scenes, key=lambda s: s["order"])
     width, height = dimensions(aspect, resolution)
     return {
@@ -58,6 +69,9 @@ def make_plan(
             for i, s in enumerate(scenes, start=1)
         ],
         "duration_s": sum(float(s["duration_s"]) for s in scenes),
+        "brand": brand or brand_kit.default_brand(),
+        "voice": voice or brand_kit.default_voice(),
+        "music": music or brand_kit.default_music(),
     }
 
 

@@ -26,7 +26,7 @@ from services.common.db import table_of
 from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, Upstream
 from services.common.ids import parse_id
 from services.jobs.config import Settings
-from services.jobs.generation import events
+from services.jobs.generation import brand_kit, events
 from services.jobs.generation.plan import check_format, make_plan, step_names
 from services.jobs.models import Generation, GenerationJob, LoraModel
 from services.jobs.queue import job_types, rq_jobs
@@ -89,7 +89,14 @@ async def start(
         for s in given.script.scenes
     ]
     plan = make_plan(
-        scenes, [f.key for f in given.product_images], aspect, resolution, settings.generation_provider
+        scenes,
+        [f.key for f in given.product_images],
+        aspect,
+        resolution,
+        settings.generation_provider,
+        brand=brand_kit.brand_entry(given),
+        voice=brand_kit.voice_entry(given),
+        music=brand_kit.music_entry(given),
     )
     # The brand's approved LoRA, for a provider whose video model takes one (replicate).
     plan["lora"] = await lora_weights(engine, uuid.UUID(given.project.brand_id))

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, formDataBodySerializer, type Options as Options2, type TDataShape } from './client/index.js';
-import type { AddMessageData, AddMessageErrors, AddMessageResponses, ApproveLoraData, ApproveLoraErrors, ApproveLoraResponses, ApproveScriptData, ApproveScriptErrors, ApproveScriptResponses, CancelGenerationData, CancelGenerationErrors, CancelGenerationResponses, ConfirmBrandUploadData, ConfirmBrandUploadErrors, ConfirmBrandUploadResponses, CreateBrandData, CreateBrandErrors, CreateBrandResponses, CreateBrandUploadData, CreateBrandUploadErrors, CreateBrandUploadResponses, CreateProjectData, CreateProjectErrors, CreateProjectResponses, CreateWebhookEndpointData, CreateWebhookEndpointErrors, CreateWebhookEndpointResponses, DeleteBrandData, DeleteBrandErrors, DeleteBrandResponses, DeleteMeData, DeleteMeErrors, DeleteMeResponses, DeleteProjectData, DeleteProjectErrors, DeleteProjectResponses, DeleteWebhookEndpointData, DeleteWebhookEndpointErrors, DeleteWebhookEndpointResponses, DraftScriptData, DraftScriptErrors, DraftScriptResponses, GetBrandData, GetBrandErrors, GetBrandResponses, GetGenerationData, GetGenerationErrors, GetGenerationResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetLoraData, GetLoraErrors, GetLoraResponses, GetMeData, GetMeErrors, GetMeResponses, GetMyCreditsData, GetMyCreditsErrors, GetMyCreditsResponses, GetProjectData, GetProjectErrors, GetProjectResponses, GetScriptData, GetScriptErrors, GetScriptResponses, GetServiceHealthData, GetServiceHealthErrors, GetServiceHealthResponses, GetWebhookEndpointData, GetWebhookEndpointErrors, GetWebhookEndpointResponses, ListBrandsData, ListBrandsErrors, ListBrandsResponses, ListGenerationsData, ListGenerationsErrors, ListGenerationsResponses, ListMessagesData, ListMessagesErrors, ListMessagesResponses, ListProjectsData, ListProjectsErrors, ListProjectsResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhookEndpointsData, ListWebhookEndpointsErrors, ListWebhookEndpointsResponses, LogInData, LogInErrors, LogInResponses, LogOutData, LogOutErrors, LogOutResponses, PutScriptData, PutScriptErrors, PutScriptResponses, ReceiveReplicateWebhookData, ReceiveReplicateWebhookErrors, ReceiveReplicateWebhookResponses, RegenerateSceneData, RegenerateSceneErrors, RegenerateSceneResponses, RejectLoraData, RejectLoraErrors, RejectLoraResponses, RemoveBrandAssetData, RemoveBrandAssetErrors, RemoveBrandAssetResponses, RemoveProductImageData, RemoveProductImageErrors, RemoveProductImageResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, SignUpData, SignUpErrors, SignUpResponses, StartGenerationData, StartGenerationErrors, StartGenerationResponses, StartLoraTrainingData, StartLoraTrainingErrors, StartLoraTrainingResponses, StreamGenerationEventsData, StreamGenerationEventsErrors, StreamGenerationEventsResponses, UpdateBrandData, UpdateBrandErrors, UpdateBrandResponses, UpdateMeData, UpdateMeErrors, UpdateMeResponses, UpdateProjectData, UpdateProjectErrors, UpdateProjectResponses, UpdateWebhookEndpointData, UpdateWebhookEndpointErrors, UpdateWebhookEndpointResponses, UploadBrandFileData, UploadBrandFileErrors, UploadBrandFileResponses } from './types.gen.js';
+import type { AddMessageData, AddMessageErrors, AddMessageResponses, ApproveLoraData, ApproveLoraErrors, ApproveLoraResponses, ApproveScriptData, ApproveScriptErrors, ApproveScriptResponses, CancelGenerationData, CancelGenerationErrors, CancelGenerationResponses, ConfirmBrandUploadData, ConfirmBrandUploadErrors, ConfirmBrandUploadResponses, CreateBrandData, CreateBrandErrors, CreateBrandResponses, CreateBrandUploadData, CreateBrandUploadErrors, CreateBrandUploadResponses, CreateProjectData, CreateProjectErrors, CreateProjectResponses, CreateWebhookEndpointData, CreateWebhookEndpointErrors, CreateWebhookEndpointResponses, DeleteBrandData, DeleteBrandErrors, DeleteBrandResponses, DeleteMeData, DeleteMeErrors, DeleteMeResponses, DeleteProjectData, DeleteProjectErrors, DeleteProjectResponses, DeleteWebhookEndpointData, DeleteWebhookEndpointErrors, DeleteWebhookEndpointResponses, DraftScriptData, DraftScriptErrors, DraftScriptResponses, GetBrandData, GetBrandErrors, GetBrandResponses, GetGenerationData, GetGenerationErrors, GetGenerationResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetLoraData, GetLoraErrors, GetLoraResponses, GetMeData, GetMeErrors, GetMeResponses, GetMyCreditsData, GetMyCreditsErrors, GetMyCreditsResponses, GetProjectData, GetProjectErrors, GetProjectResponses, GetScriptData, GetScriptErrors, GetScriptResponses, GetServiceHealthData, GetServiceHealthErrors, GetServiceHealthResponses, GetWebhookEndpointData, GetWebhookEndpointErrors, GetWebhookEndpointResponses, ListBrandsData, ListBrandsErrors, ListBrandsResponses, ListFontsData, ListFontsErrors, ListFontsResponses, ListGenerationsData, ListGenerationsErrors, ListGenerationsResponses, ListMessagesData, ListMessagesErrors, ListMessagesResponses, ListProjectsData, ListProjectsErrors, ListProjectsResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhookEndpointsData, ListWebhookEndpointsErrors, ListWebhookEndpointsResponses, LogInData, LogInErrors, LogInResponses, LogOutData, LogOutErrors, LogOutResponses, PutScriptData, PutScriptErrors, PutScriptResponses, ReceiveReplicateWebhookData, ReceiveReplicateWebhookErrors, ReceiveReplicateWebhookResponses, RegenerateSceneData, RegenerateSceneErrors, RegenerateSceneResponses, RejectLoraData, RejectLoraErrors, RejectLoraResponses, RemoveAudioFileData, RemoveAudioFileErrors, RemoveAudioFileResponses, RemoveBrandAssetData, RemoveBrandAssetErrors, RemoveBrandAssetResponses, RemoveLogoData, RemoveLogoErrors, RemoveLogoResponses, RemoveProductImageData, RemoveProductImageErrors, RemoveProductImageResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, SignUpData, SignUpErrors, SignUpResponses, StartGenerationData, StartGenerationErrors, StartGenerationResponses, StartLoraTrainingData, StartLoraTrainingErrors, StartLoraTrainingResponses, StreamGenerationEventsData, StreamGenerationEventsErrors, StreamGenerationEventsResponses, UpdateBrandData, UpdateBrandErrors, UpdateBrandResponses, UpdateMeData, UpdateMeErrors, UpdateMeResponses, UpdateProjectData, UpdateProjectErrors, UpdateProjectResponses, UpdateWebhookEndpointData, UpdateWebhookEndpointErrors, UpdateWebhookEndpointResponses, UploadBrandFileData, UploadBrandFileErrors, UploadBrandFileResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -212,6 +212,37 @@ export const removeProductImage = <ThrowOnError extends boolean = false>(options
 export const removeBrandAsset = <ThrowOnError extends boolean = false>(options: Options<RemoveBrandAssetData, ThrowOnError>) => (options.client ?? client).delete<RemoveBrandAssetResponses, RemoveBrandAssetErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/brands/{brand_id}/brand-assets/{name}',
+    ...options
+});
+
+/**
+ * Remove Logo
+ *
+ * The brand's ads then end without a logo.
+ */
+export const removeLogo = <ThrowOnError extends boolean = false>(options: Options<RemoveLogoData, ThrowOnError>) => (options.client ?? client).delete<RemoveLogoResponses, RemoveLogoErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/brands/{brand_id}/logo',
+    ...options
+});
+
+/**
+ * Remove Audio File
+ *
+ * Projects whose music was this track go back to generated music.
+ */
+export const removeAudioFile = <ThrowOnError extends boolean = false>(options: Options<RemoveAudioFileData, ThrowOnError>) => (options.client ?? client).delete<RemoveAudioFileResponses, RemoveAudioFileErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/brands/{brand_id}/audio-files/{name}',
+    ...options
+});
+
+/**
+ * The open-licensed fonts a brand's guidelines may name as `font`
+ */
+export const listFonts = <ThrowOnError extends boolean = false>(options?: Options<ListFontsData, ThrowOnError>) => (options?.client ?? client).get<ListFontsResponses, ListFontsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/fonts',
     ...options
 });
 

@@ -18,8 +18,16 @@ export type BrandCreate = {
     description?: string;
     /**
      * Brand Guidelines
+     *
+     * Free-form guidelines (tone, audience, anything the assistant should know), with two documented fields that drive the look of the ads, checked on write (422 naming the field): `colors`, the brand's primary, secondary and background colors as `#RRGGBB` (or the older list form, first primary), and `font`, one of the bundled fonts `GET /api/fonts` lists. Missing fields take defaults.
      */
     brand_guidelines?: {
+        colors?: {
+            primary?: string;
+            secondary?: string;
+            background?: string;
+        } | Array<string> | null;
+        font?: 'Manrope' | 'Lato' | 'Source Sans Pro' | 'Source Serif Pro' | 'Hanken Grotesk' | 'Fjalla One' | 'Fredoka One' | null;
         [key: string]: unknown;
     };
 };
@@ -87,6 +95,16 @@ export type BrandOut = {
      */
     brand_assets: Array<BrandFileOut>;
     /**
+     * The brand's logo (kind=logo; a new one replaces it), shown on its ads' end card
+     */
+    logo: BrandFileOut | null;
+    /**
+     * Audio Files
+     *
+     * The brand's own music tracks (kind=audio), which a project's settings.music_track_key may name
+     */
+    audio_files: Array<BrandFileOut>;
+    /**
      * Created At
      */
     created_at: string;
@@ -112,6 +130,12 @@ export type BrandUpdate = {
      * Brand Guidelines
      */
     brand_guidelines?: {
+        colors?: {
+            primary?: string;
+            secondary?: string;
+            background?: string;
+        } | Array<string> | null;
+        font?: 'Manrope' | 'Lato' | 'Source Sans Pro' | 'Source Serif Pro' | 'Hanken Grotesk' | 'Fjalla One' | 'Fredoka One' | null;
         [key: string]: unknown;
     } | null;
 };
@@ -240,6 +264,30 @@ export type DependencyOut = {
      * Detail
      */
     detail: string;
+};
+
+/**
+ * FontOut
+ */
+export type FontOut = {
+    /**
+     * Name
+     *
+     * What brand_guidelines.font takes
+     */
+    name: string;
+    /**
+     * Style
+     *
+     * sans, serif, display or rounded
+     */
+    style: string;
+    /**
+     * License
+     *
+     * The font's license (SPDX id)
+     */
+    license: string;
 };
 
 /**
@@ -559,6 +607,22 @@ export type PageBrandOut = {
 };
 
 /**
+ * Page[FontOut]
+ */
+export type PageFontOut = {
+    /**
+     * Items
+     */
+    items: Array<FontOut>;
+    /**
+     * Next Cursor
+     *
+     * Pass as `cursor` for the next page; null on the last.
+     */
+    next_cursor?: string | null;
+};
+
+/**
  * Page[GenerationOut]
  */
 export type PageGenerationOut = {
@@ -652,6 +716,7 @@ export type ProjectCreate = {
     ad_details?: {
         [key: string]: unknown;
     };
+    settings?: ProjectSettingsIn | null;
 };
 
 /**
@@ -681,6 +746,10 @@ export type ProjectOut = {
      */
     zapcut_project_id: string | null;
     /**
+     * The voice and music of its ads, defaults filled in
+     */
+    settings: ProjectSettingsOut;
+    /**
      * Created At
      */
     created_at: string;
@@ -688,6 +757,85 @@ export type ProjectOut = {
      * Updated At
      */
     updated_at: string;
+};
+
+/**
+ * ProjectSettingsIn
+ *
+ * The voice and music of the project's ads. On PATCH, only the fields sent change; `null` puts
+ * one back to its default.
+ */
+export type ProjectSettingsIn = {
+    /**
+     * Voice
+     *
+     * A voice id of `GET /api/voices`.
+     */
+    voice?: 'en-us-f1' | 'en-us-m1' | 'en-gb-f1' | 'en-gb-m1' | 'es-f1' | 'fr-f1' | 'de-m1' | 'pt-br-f1' | null;
+    /**
+     * Language
+     *
+     * The script's language, a tag of `GET /api/voices`; default: the voice's.
+     */
+    language?: 'de' | 'en-GB' | 'en-US' | 'es' | 'fr' | 'pt-BR' | null;
+    /**
+     * Speaking Rate
+     *
+     * Times the voice's normal pace; default 1.0.
+     */
+    speaking_rate?: number | null;
+    /**
+     * Music Mood
+     *
+     * The generated music's mood; default upbeat.
+     */
+    music_mood?: 'upbeat' | 'calm' | 'dramatic' | 'playful' | 'inspiring' | null;
+    /**
+     * Music Tempo Bpm
+     *
+     * The generated music's tempo; default: the mood's.
+     */
+    music_tempo_bpm?: number | null;
+    /**
+     * Music Track Key
+     *
+     * Play the brand's own track instead: the `key` of one of the brand's `audio_files` (422 otherwise). Removing that file from the brand puts the project back on generated music.
+     */
+    music_track_key?: string | null;
+};
+
+/**
+ * ProjectSettingsOut
+ */
+export type ProjectSettingsOut = {
+    /**
+     * Voice
+     */
+    voice: string;
+    /**
+     * Language
+     */
+    language: string;
+    /**
+     * Speaking Rate
+     */
+    speaking_rate: number;
+    /**
+     * Music Mood
+     */
+    music_mood: string;
+    /**
+     * Music Tempo Bpm
+     *
+     * null: the mood's own tempo
+     */
+    music_tempo_bpm: number | null;
+    /**
+     * Music Track Key
+     *
+     * null: generated music
+     */
+    music_track_key: string | null;
 };
 
 /**
@@ -710,6 +858,7 @@ export type ProjectUpdate = {
      * Zapcut Project Id
      */
     zapcut_project_id?: string | null;
+    settings?: ProjectSettingsIn | null;
 };
 
 /**
@@ -1037,7 +1186,7 @@ export type UploadRequest = {
     /**
      * Kind
      */
-    kind: 'product_image' | 'brand_asset';
+    kind: 'product_image' | 'brand_asset' | 'logo' | 'audio';
     /**
      * Filename
      */
@@ -2129,7 +2278,7 @@ export type UploadBrandFileData = {
         /**
          * Kind
          */
-        kind: 'product_image' | 'brand_asset';
+        kind: 'product_image' | 'brand_asset' | 'logo' | 'audio';
     };
     url: '/api/brands/{brand_id}/files';
 };
@@ -2275,6 +2424,148 @@ export type RemoveBrandAssetResponses = {
 };
 
 export type RemoveBrandAssetResponse = RemoveBrandAssetResponses[keyof RemoveBrandAssetResponses];
+
+export type RemoveLogoData = {
+    body?: never;
+    path: {
+        /**
+         * Brand Id
+         */
+        brand_id: string;
+    };
+    query?: never;
+    url: '/api/brands/{brand_id}/logo';
+};
+
+export type RemoveLogoErrors = {
+    /**
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
+     */
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
+};
+
+export type RemoveLogoError = RemoveLogoErrors[keyof RemoveLogoErrors];
+
+export type RemoveLogoResponses = {
+    /**
+     * Successful Response
+     */
+    200: BrandOut;
+};
+
+export type RemoveLogoResponse = RemoveLogoResponses[keyof RemoveLogoResponses];
+
+export type RemoveAudioFileData = {
+    body?: never;
+    path: {
+        /**
+         * Brand Id
+         */
+        brand_id: string;
+        /**
+         * Name
+         */
+        name: string;
+    };
+    query?: never;
+    url: '/api/brands/{brand_id}/audio-files/{name}';
+};
+
+export type RemoveAudioFileErrors = {
+    /**
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
+     */
+    401: Problem;
+    /**
+     * No such path, or no such record among the caller's: another user's records are indistinguishable from ones that do not exist.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
+};
+
+export type RemoveAudioFileError = RemoveAudioFileErrors[keyof RemoveAudioFileErrors];
+
+export type RemoveAudioFileResponses = {
+    /**
+     * Successful Response
+     */
+    200: BrandOut;
+};
+
+export type RemoveAudioFileResponse = RemoveAudioFileResponses[keyof RemoveAudioFileResponses];
+
+export type ListFontsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Cursor
+         */
+        cursor?: string;
+    };
+    url: '/api/fonts';
+};
+
+export type ListFontsErrors = {
+    /**
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
+     */
+    401: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
+};
+
+export type ListFontsError = ListFontsErrors[keyof ListFontsErrors];
+
+export type ListFontsResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageFontOut;
+};
+
+export type ListFontsResponse = ListFontsResponses[keyof ListFontsResponses];
 
 export type GetLoraData = {
     body?: never;

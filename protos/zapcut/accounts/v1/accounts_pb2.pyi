@@ -332,6 +332,8 @@ class Brand(_message.Message):
     BRAND_GUIDELINES_JSON_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
+    LOGO_FIELD_NUMBER: _builtins.int
+    AUDIO_FILES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     description: _builtins.str
@@ -344,6 +346,14 @@ class Brand(_message.Message):
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def logo(self) -> Global___BrandFile:
+        """unset: the brand has no logo"""
+
+    @_builtins.property
+    def audio_files(self) -> _containers.RepeatedCompositeFieldContainer[Global___BrandFile]:
+        """the brand's own music tracks"""
+
     def __init__(
         self,
         *,
@@ -355,10 +365,12 @@ class Brand(_message.Message):
         brand_guidelines_json: _builtins.str = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
+        logo: Global___BrandFile | None = ...,
+        audio_files: _abc.Iterable[Global___BrandFile] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "logo", b"logo", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["brand_assets", b"brand_assets", "brand_guidelines_json", b"brand_guidelines_json", "created_at", b"created_at", "description", b"description", "id", b"id", "product_images", b"product_images", "title", b"title", "updated_at", b"updated_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio_files", b"audio_files", "brand_assets", b"brand_assets", "brand_guidelines_json", b"brand_guidelines_json", "created_at", b"created_at", "description", b"description", "id", b"id", "logo", b"logo", "product_images", b"product_images", "title", b"title", "updated_at", b"updated_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -505,7 +517,7 @@ class AddBrandFileRequest(_message.Message):
     FILE_FIELD_NUMBER: _builtins.int
     brand_id: _builtins.str
     kind: _builtins.str
-    """"product_image" or "brand_asset" """
+    """"product_image", "brand_asset", "logo" (replaces the brand's logo) or "audio" """
     @_builtins.property
     def file(self) -> Global___BrandFile: ...
     def __init__(
@@ -556,6 +568,7 @@ class Project(_message.Message):
     ZAPCUT_PROJECT_ID_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
+    SETTINGS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     brand_id: _builtins.str
     status: _builtins.str
@@ -565,6 +578,10 @@ class Project(_message.Message):
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def settings(self) -> Global___ProjectSettings:
+        """every field set: the project's choice, or the default"""
+
     def __init__(
         self,
         *,
@@ -575,10 +592,11 @@ class Project(_message.Message):
         zapcut_project_id: _builtins.str = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
+        settings: Global___ProjectSettings | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "settings", b"settings", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ad_details_json", b"ad_details_json", "brand_id", b"brand_id", "created_at", b"created_at", "id", b"id", "status", b"status", "updated_at", b"updated_at", "zapcut_project_id", b"zapcut_project_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ad_details_json", b"ad_details_json", "brand_id", b"brand_id", "created_at", b"created_at", "id", b"id", "settings", b"settings", "status", b"status", "updated_at", b"updated_at", "zapcut_project_id", b"zapcut_project_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -590,18 +608,22 @@ class CreateProjectRequest(_message.Message):
 
     BRAND_ID_FIELD_NUMBER: _builtins.int
     AD_DETAILS_JSON_FIELD_NUMBER: _builtins.int
+    SETTINGS_FIELD_NUMBER: _builtins.int
     brand_id: _builtins.str
     ad_details_json: _builtins.str
     """a JSON object; empty means {}"""
+    @_builtins.property
+    def settings(self) -> Global___ProjectSettings: ...
     def __init__(
         self,
         *,
         brand_id: _builtins.str = ...,
         ad_details_json: _builtins.str = ...,
+        settings: Global___ProjectSettings | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["settings", b"settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ad_details_json", b"ad_details_json", "brand_id", b"brand_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ad_details_json", b"ad_details_json", "brand_id", b"brand_id", "settings", b"settings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -687,10 +709,13 @@ class UpdateProjectRequest(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     AD_DETAILS_JSON_FIELD_NUMBER: _builtins.int
     ZAPCUT_PROJECT_ID_FIELD_NUMBER: _builtins.int
+    SETTINGS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     status: _builtins.str
     ad_details_json: _builtins.str
     zapcut_project_id: _builtins.str
+    @_builtins.property
+    def settings(self) -> Global___ProjectSettings: ...
     def __init__(
         self,
         *,
@@ -698,10 +723,11 @@ class UpdateProjectRequest(_message.Message):
         status: _builtins.str | None = ...,
         ad_details_json: _builtins.str | None = ...,
         zapcut_project_id: _builtins.str | None = ...,
+        settings: Global___ProjectSettings | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_ad_details_json", b"_ad_details_json", "_status", b"_status", "_zapcut_project_id", b"_zapcut_project_id", "ad_details_json", b"ad_details_json", "status", b"status", "zapcut_project_id", b"zapcut_project_id"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_ad_details_json", b"_ad_details_json", "_status", b"_status", "_zapcut_project_id", b"_zapcut_project_id", "ad_details_json", b"ad_details_json", "settings", b"settings", "status", b"status", "zapcut_project_id", b"zapcut_project_id"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_ad_details_json", b"_ad_details_json", "_status", b"_status", "_zapcut_project_id", b"_zapcut_project_id", "ad_details_json", b"ad_details_json", "id", b"id", "status", b"status", "zapcut_project_id", b"zapcut_project_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_ad_details_json", b"_ad_details_json", "_status", b"_status", "_zapcut_project_id", b"_zapcut_project_id", "ad_details_json", b"ad_details_json", "id", b"id", "settings", b"settings", "status", b"status", "zapcut_project_id", b"zapcut_project_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__ad_details_json: _TypeAlias = _typing.Literal["ad_details_json"]  # noqa: Y015
     _WhichOneofArgType__ad_details_json: _TypeAlias = _typing.Literal["_ad_details_json", b"_ad_details_json"]  # noqa: Y015
@@ -938,13 +964,26 @@ class GenerationInput(_message.Message):
     SCRIPT_FIELD_NUMBER: _builtins.int
     PRODUCT_IMAGES_FIELD_NUMBER: _builtins.int
     BRAND_TITLE_FIELD_NUMBER: _builtins.int
+    BRAND_GUIDELINES_JSON_FIELD_NUMBER: _builtins.int
+    LOGO_FIELD_NUMBER: _builtins.int
+    MUSIC_TRACK_FIELD_NUMBER: _builtins.int
     brand_title: _builtins.str
+    brand_guidelines_json: _builtins.str
+    """as stored (checked on write; services.common.brand_kit reads it)"""
     @_builtins.property
     def project(self) -> Global___Project: ...
     @_builtins.property
     def script(self) -> Global___Script: ...
     @_builtins.property
     def product_images(self) -> _containers.RepeatedCompositeFieldContainer[Global___BrandFile]: ...
+    @_builtins.property
+    def logo(self) -> Global___BrandFile:
+        """unset: no logo"""
+
+    @_builtins.property
+    def music_track(self) -> Global___BrandFile:
+        """the project's music_track_key's file; unset: generated music"""
+
     def __init__(
         self,
         *,
@@ -952,10 +991,13 @@ class GenerationInput(_message.Message):
         script: Global___Script | None = ...,
         product_images: _abc.Iterable[Global___BrandFile] | None = ...,
         brand_title: _builtins.str = ...,
+        brand_guidelines_json: _builtins.str = ...,
+        logo: Global___BrandFile | None = ...,
+        music_track: Global___BrandFile | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["project", b"project", "script", b"script"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["logo", b"logo", "music_track", b"music_track", "project", b"project", "script", b"script"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["brand_title", b"brand_title", "product_images", b"product_images", "project", b"project", "script", b"script"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["brand_guidelines_json", b"brand_guidelines_json", "brand_title", b"brand_title", "logo", b"logo", "music_track", b"music_track", "product_images", b"product_images", "project", b"project", "script", b"script"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1385,3 +1427,72 @@ class RenewTiersResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RenewTiersResponse: _TypeAlias = RenewTiersResponse  # noqa: Y015
+
+@_typing.final
+class ProjectSettings(_message.Message):
+    """The project's voice and music (services/common/voices.py, services/common/music.py). In a
+    request, an unset field is left as it is; an empty string (or 0) goes back to the default.
+    INVALID_ARGUMENT names the field (settings.voice, ...); a music_track_key must be one of the
+    brand's audio files.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VOICE_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    SPEAKING_RATE_FIELD_NUMBER: _builtins.int
+    MUSIC_MOOD_FIELD_NUMBER: _builtins.int
+    MUSIC_TEMPO_BPM_FIELD_NUMBER: _builtins.int
+    MUSIC_TRACK_KEY_FIELD_NUMBER: _builtins.int
+    voice: _builtins.str
+    """an id of the voice catalog"""
+    language: _builtins.str
+    """a language tag of the catalog; default: the voice's"""
+    speaking_rate: _builtins.float
+    """times the voice's normal pace; default 1.0"""
+    music_mood: _builtins.str
+    """one of services.common.music.MOODS"""
+    music_tempo_bpm: _builtins.int
+    """0: the mood's own tempo"""
+    music_track_key: _builtins.str
+    """a key of the brand's audio_files; empty: generated music"""
+    def __init__(
+        self,
+        *,
+        voice: _builtins.str | None = ...,
+        language: _builtins.str | None = ...,
+        speaking_rate: _builtins.float | None = ...,
+        music_mood: _builtins.str | None = ...,
+        music_tempo_bpm: _builtins.int | None = ...,
+        music_track_key: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_language", b"_language", "_music_mood", b"_music_mood", "_music_tempo_bpm", b"_music_tempo_bpm", "_music_track_key", b"_music_track_key", "_speaking_rate", b"_speaking_rate", "_voice", b"_voice", "language", b"language", "music_mood", b"music_mood", "music_tempo_bpm", b"music_tempo_bpm", "music_track_key", b"music_track_key", "speaking_rate", b"speaking_rate", "voice", b"voice"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_language", b"_language", "_music_mood", b"_music_mood", "_music_tempo_bpm", b"_music_tempo_bpm", "_music_track_key", b"_music_track_key", "_speaking_rate", b"_speaking_rate", "_voice", b"_voice", "language", b"language", "music_mood", b"music_mood", "music_tempo_bpm", b"music_tempo_bpm", "music_track_key", b"music_track_key", "speaking_rate", b"speaking_rate", "voice", b"voice"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__language: _TypeAlias = _typing.Literal["language"]  # noqa: Y015
+    _WhichOneofArgType__language: _TypeAlias = _typing.Literal["_language", b"_language"]  # noqa: Y015
+    _WhichOneofReturnType__music_mood: _TypeAlias = _typing.Literal["music_mood"]  # noqa: Y015
+    _WhichOneofArgType__music_mood: _TypeAlias = _typing.Literal["_music_mood", b"_music_mood"]  # noqa: Y015
+    _WhichOneofReturnType__music_tempo_bpm: _TypeAlias = _typing.Literal["music_tempo_bpm"]  # noqa: Y015
+    _WhichOneofArgType__music_tempo_bpm: _TypeAlias = _typing.Literal["_music_tempo_bpm", b"_music_tempo_bpm"]  # noqa: Y015
+    _WhichOneofReturnType__music_track_key: _TypeAlias = _typing.Literal["music_track_key"]  # noqa: Y015
+    _WhichOneofArgType__music_track_key: _TypeAlias = _typing.Literal["_music_track_key", b"_music_track_key"]  # noqa: Y015
+    _WhichOneofReturnType__speaking_rate: _TypeAlias = _typing.Literal["speaking_rate"]  # noqa: Y015
+    _WhichOneofArgType__speaking_rate: _TypeAlias = _typing.Literal["_speaking_rate", b"_speaking_rate"]  # noqa: Y015
+    _WhichOneofReturnType__voice: _TypeAlias = _typing.Literal["voice"]  # noqa: Y015
+    _WhichOneofArgType__voice: _TypeAlias = _typing.Literal["_voice", b"_voice"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__language) -> _WhichOneofReturnType__language | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__music_mood) -> _WhichOneofReturnType__music_mood | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__music_tempo_bpm) -> _WhichOneofReturnType__music_tempo_bpm | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__music_track_key) -> _WhichOneofReturnType__music_track_key | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__speaking_rate) -> _WhichOneofReturnType__speaking_rate | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__voice) -> _WhichOneofReturnType__voice | None: ...
+
+Global___ProjectSettings: _TypeAlias = ProjectSettings  # noqa: Y015

@@ -550,8 +550,13 @@ class ConfirmUploadRequest(_message.Message):
     REF_FIELD_NUMBER: _builtins.int
     CONTENT_TYPE_FIELD_NUMBER: _builtins.int
     SIZE_FIELD_NUMBER: _builtins.int
+    CHECK_FIELD_NUMBER: _builtins.int
     content_type: _builtins.str
     size: _builtins.int
+    check: _builtins.str
+    """"logo": the whole file is read and checked as a brand logo (services/common/logo.py: a PNG
+    with transparency, or an SVG without scripts or external references); empty: its first bytes.
+    """
     @_builtins.property
     def ref(self) -> Global___ObjectRef: ...
     def __init__(
@@ -560,10 +565,11 @@ class ConfirmUploadRequest(_message.Message):
         ref: Global___ObjectRef | None = ...,
         content_type: _builtins.str = ...,
         size: _builtins.int = ...,
+        check: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["ref", b"ref"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_type", b"content_type", "ref", b"ref", "size", b"size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["check", b"check", "content_type", b"content_type", "ref", b"ref", "size", b"size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

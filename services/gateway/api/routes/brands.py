@@ -7,12 +7,13 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from services.common.file_signatures import SIGNATURE_BYTES, looks_like
+from services.common.logo import logo_problem
 from services.common.settings import secret_value
 from services.gateway.auth import CurrentCaller
 from services.gateway.clients import Accounts, AccountsAsyncStub, Media, MediaAsyncStub, presigned_urls
@@ -50,7 +51,7 @@ DOWNLOAD_URL_EXPIRY_S = 3600
 
 async def brands_out(media: MediaAsyncStub, brands: list[pb.Brand]) -> list[BrandOut]:
     """Brands with a presigned URL for every file, signed in one call to media."""
-    keys = [f.key for b in brands for f in (*b.product_images, *b.brand_assets)]
+    keys = [f.key for b in brands for f in files_of(b)]
     urls = await presigned_urls(media, keys, DOWNLOAD_URL_EXPIRY_S)
 
     def files(items: Iterable[pb.BrandFile]) -> list[BrandFileOut]:
@@ -74,11 +75,19 @@ async def brands_out(media: MediaAsyncStub, brands: list[pb.Brand]) -> list[Bran
             brand_guidelines=json.loads(b.brand_guidelines_json or "{}"),
             product_images=files(b.product_images),
             brand_assets=files(b.brand_assets),
+            logo=files([b.logo])[0] if b.HasField("logo") else None,
+            audio_files=files(b.audio_files),
             created_at=timestamp(b.created_at),
             updated_at=timestamp(b.updated_at),
         )
         for b in brands
     ]
+
+
+def files_of(brand: pb.Brand) -> list[pb.BrandFile]:
+    """Every file the brand lists, whatever its kind."""
+    logo = [brand.logo] if brand.HasField("logo") else []
+    return [*brand.product_images, *brand.brand_assets, *logo, *brand.audio_files]
 
 
 async def brand_out(media: MediaAsyncStub, brand: pb.Brand) -> BrandOut:
@@ -200,6 +209,7 @@ async def confirm_brand_upload(
             ref=file_ref(ticket["kind"], str(brand_id), ticket["name"]),
             content_type=ticket["content_type"],
             size=ticket["size"],
+            check="logo" if ticket["kind"] == "logo" else "",
         ),
     )
     return await _record_file(accounts, media, brand_id, ticket["kind"], stored, ticket["filename"])
@@ -213,6 +223,11 @@ async def _record_file(
     stored: media_pb2.StoredObject,
     filename: str,
 ) -> BrandOut:
+    # One logo per brand: the one it replaces is deleted once the new one is recorded.
+    replaced = None
+    if kind == "logo":
+        before = await accounts.GetBrand(pb.GetBrandRequest(id=str(brand_id)))
+        replaced = before.logo.key if before.HasField("logo") and before.logo.key != stored.key else None
     try:
         brand = await accounts.AddBrandFile(
             pb.AddBrandFileRequest(
@@ -231,6 +246,8 @@ async def _record_file(
         if http_status_for(exc.code) < 500 and stored.stored_now:
             await _delete_quietly(media, stored.key)
         raise
+    if replaced is not None:
+        await _delete_quietly(media, replaced)
     return await brand_out(media, brand)
 
 
@@ -284,9 +301,12 @@ async def upload_brand_file(
             raise HTTPException(422, f"the filename is longer than {MAX_FILENAME_LENGTH} characters")
         content_type = check_file(rules, declared_type, None)
         # Checked before media hears of the upload: a refused file is never stored, not even briefly.
-        head = await stream.read_head(SIGNATURE_BYTES)
+        # A logo is read whole (it is small: MAX_LOGO_BYTES) to check what it draws, not only its type.
+        head = await stream.read_head(rules.max_bytes + 1 if kind == "logo" else SIGNATURE_BYTES)
         if not looks_like(content_type, head):
             raise HTTPException(422, f"the file's content is not {content_type}")
+        if kind == "logo" and (problem := logo_problem(content_type, head)) is not None:
+            raise HTTPException(422, problem)
 
         async def messages() -> AsyncIterator[media_pb2.UploadObjectRequest]:
             yield media_pb2.UploadObjectRequest(
@@ -334,13 +354,19 @@ async def _first_of(header: asyncio.Future[tuple[str, str]], pump: asyncio.Task[
 
 
 async def _remove_file(
-    accounts: AccountsAsyncStub, media: MediaAsyncStub, brand_id: uuid.UUID, key: str
+    accounts: AccountsAsyncStub,
+    media: MediaAsyncStub,
+    brand_id: uuid.UUID,
+    listed: Callable[[pb.Brand], Iterable[pb.BrandFile]],
+    key: str | None,
 ) -> BrandOut:
+    """Remove the file `key` (None: the only one) among the files `listed` of the brand."""
     brand = await accounts.GetBrand(pb.GetBrandRequest(id=str(brand_id)))
-    if not any(f.key == key for f in (*brand.product_images, *brand.brand_assets)):
+    found = [f.key for f in listed(brand) if key is None or f.key == key]
+    if not found:
         raise HTTPException(404, "file not found")
-    await media.DeleteObject(media_pb2.ObjectRequest(ref=media_pb2.ObjectRef(key=key)))
-    brand = await accounts.RemoveBrandFile(pb.RemoveBrandFileRequest(brand_id=str(brand_id), key=key))
+    await media.DeleteObject(media_pb2.ObjectRequest(ref=media_pb2.ObjectRef(key=found[0])))
+    brand = await accounts.RemoveBrandFile(pb.RemoveBrandFileRequest(brand_id=str(brand_id), key=found[0]))
     return await brand_out(media, brand)
 
 
@@ -348,11 +374,32 @@ async def _remove_file(
 async def remove_product_image(
     brand_id: uuid.UUID, name: str, caller: CurrentCaller, accounts: Accounts, media: Media
 ) -> BrandOut:
-    return await _remove_file(accounts, media, brand_id, f"product-images/{brand_id}/{name}")
+    key = f"product-images/{brand_id}/{name}"
+    return await _remove_file(accounts, media, brand_id, lambda b: b.product_images, key)
 
 
 @router.delete("/{brand_id}/brand-assets/{name}", response_model=BrandOut)
 async def remove_brand_asset(
     brand_id: uuid.UUID, name: str, caller: CurrentCaller, accounts: Accounts, media: Media
 ) -> BrandOut:
-    return await _remove_file(accounts, media, brand_id, f"brand-assets/{brand_id}/{name}")
+    key = f"brand-assets/{brand_id}/{name}"
+    return await _remove_file(accounts, media, brand_id, lambda b: b.brand_assets, key)
+
+
+@router.delete("/{brand_id}/logo", response_model=BrandOut)
+async def remove_logo(
+    brand_id: uuid.UUID, caller: CurrentCaller, accounts: Accounts, media: Media
+) -> BrandOut:
+    """The brand's ads then end without a logo."""
+    return await _remove_file(
+        accounts, media, brand_id, lambda b: [b.logo] if b.HasField("logo") else [], None
+    )
+
+
+@router.delete("/{brand_id}/audio-files/{name}", response_model=BrandOut)
+async def remove_audio_file(
+    brand_id: uuid.UUID, name: str, caller: CurrentCaller, accounts: Accounts, media: Media
+) -> BrandOut:
+    """Projects whose music was this track go back to generated music."""
+    key = f"brand-assets/{brand_id}/{name}"
+    return await _remove_file(accounts, media, brand_id, lambda b: b.audio_files, key)

@@ -20,6 +20,7 @@ from services.gateway.schemas.projects import (
     MessageOut,
     ProjectCreate,
     ProjectOut,
+    ProjectSettingsOut,
     ProjectStatus,
     ProjectUpdate,
     SceneOut,
@@ -49,6 +50,7 @@ def project_out(p: pb.Project) -> ProjectOut:
         status=p.status,
         ad_details=json.loads(p.ad_details_json or "{}"),
         zapcut_project_id=p.zapcut_project_id or None,
+        settings=ProjectSettingsOut.from_pb(p.settings),
         created_at=timestamp(p.created_at),
         updated_at=timestamp(p.updated_at),
     )
@@ -86,7 +88,11 @@ def script_out(s: pb.Script) -> ScriptOut:
 )
 async def create_project(body: ProjectCreate, caller: CurrentCaller, accounts: Accounts) -> ProjectOut:
     project = await accounts.CreateProject(
-        pb.CreateProjectRequest(brand_id=str(body.brand_id), ad_details_json=json.dumps(body.ad_details)),
+        pb.CreateProjectRequest(
+            brand_id=str(body.brand_id),
+            ad_details_json=json.dumps(body.ad_details),
+            settings=body.settings.as_pb() if body.settings else None,
+        ),
     )
     return project_out(project)
 
@@ -128,6 +134,8 @@ async def update_project(
         request.ad_details_json = json.dumps(body.ad_details)
     if body.zapcut_project_id is not None:
         request.zapcut_project_id = body.zapcut_project_id
+    if body.settings is not None:
+        request.settings.CopyFrom(body.settings.as_pb())
     return project_out(await accounts.UpdateProject(request))
 
 
