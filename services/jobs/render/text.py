@@ -1,11 +1,11 @@
-"""A scene's on-screen text, drawn by Pillow into a small transparent PNG that ffmpeg overlays.
+"""Text drawn by Pillow into small transparent PNGs that ffmpeg overlays: a scene's headline
+(text_block, in the brand's font and colors) and the plain panel of render_overlay.
 
-The font is the FreeType font bundled inside Pillow (ImageFont.load_default with a size, Pillow >=
-10.1), so nothing depends on the fonts a host happens to have. Text is white with a thin dark
-outline on a translucent dark panel, legible over any picture; sizes are shares of the frame, so
-a 360 px preview and a 1080 px render look alike. That font covers ASCII and a few symbols only:
-printable() swaps what it lacks for look-alikes (accented letters lose their accents) rather than
-draw boxes.
+Fonts are the brand fonts bundled as wheels (render/fonts.py), so nothing depends on the fonts a
+host happens to have. Text the brand font cannot draw falls back to Pillow's bundled FreeType font,
+which covers ASCII and a few symbols only: printable() swaps what that one lacks for look-alikes
+(accented letters lose their accents) rather than draw boxes. Sizes are shares of the frame, so a
+360 px preview and a 1080 px render look alike.
 """
 
 from __future__ import annotations
@@ -17,7 +17,11 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from services.jobs.media_types import PermanentProviderError, Size
+from services.common.brand_kit import DEFAULT_FONT
+from services.jobs.media_types import Size
+from services.jobs.render import fonts
+
+RGBA = tuple[int, int, int, int]
 
 FONT_SHARE = 0.064  # font size as a share of the frame's short side
 MIN_FONT_SHARE = 0.04  # long text shrinks down to this before it is cut
@@ -33,6 +37,73 @@ BOTTOM_MARGIN_TALL, BOTTOM_MARGIN_OTHER = 0.2, 0.09
 
 
 @dataclass(frozen=True)
+class Style:
+    """How a block of text looks: its font (a name of brand_kit.FONTS), colors, an optional
+    rounded panel behind it, and whether lines are centred or left-aligned."""
+
+    font: str = DEFAULT_FONT
+    color: RGBA = TEXT_RGBA
+    panel: RGBA | None = None
+    outline: RGBA | None = None
+    align: str = "center"  # or "left"
+    line_spacing: float = LINE_SPACING
+
+
+def text_block(
+    text: str | None, style: Style, max_width: int, px: int, min_px: int, max_lines: int = MAX_LINES
+) -> Image.Image | None:
+    """`text` wrapped into at most `max_lines` lines of at most `max_width` pixels, at `px` or
+    shrunk towards `min_px`, as a tight RGBA image (with its panel); None when there is no text."""
+    words = (text or "").split()
+    if not words:
+        return None
+    brand_font = fonts.usable(style.font)
+    use_brand = fonts.covers(brand_font, " ".join(words))
+    if not use_brand:
+        words = printable(" ".join(words)).split()
+        if not words:
+            return None
+
+    def font_at(size: int) -> ImageFont.FreeTypeFont:
+        return fonts.load(brand_font, size) if use_brand else fonts.fallback(size)
+
+    px, min_px = max(8, px), max(8, min(px, min_px))
+    while True:
+        font = font_at(px)
+        lines = _wrap(words, font, max_width)
+        if len(lines) <= max_lines or px <= min_px:
+            break
+        px = max(min_px, int(px * 0.9))
+    if len(lines) > max_lines:
+        lines = lines[: max_lines - 1] + [_ellipsize(" ".join(lines[max_lines - 1 :]), font, max_width)]
+
+    ascent, descent = font.getmetrics()
+    line_height = round((ascent + descent) * style.line_spacing)
+    outline = max(1, px // 22) if style.outline else 0
+    pad_x, pad_y = (round(px * 0.6), round(px * 0.35)) if style.panel else (outline + 2, outline + 2)
+    text_width = max(font.getlength(line) for line in lines)
+    width = _even(text_width + 2 * pad_x + 2 * outline + 2)
+    height = _even(line_height * (len(lines) - 1) + ascent + descent + 2 * pad_y + 2)
+
+    block = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(block)
+    if style.panel:
+        draw.rounded_rectangle((0, 0, width - 1, height - 1), radius=round(px * 0.35), fill=style.panel)
+    x, anchor = (width / 2, "ma") if style.align == "center" else (pad_x + outline, "la")
+    for i, line in enumerate(lines):
+        draw.text(
+            (x, pad_y + i * line_height),
+            line,
+            font=font,
+            fill=style.color,
+            anchor=anchor,
+            stroke_width=outline,
+            stroke_fill=style.outline,
+        )
+    return block
+
+
+@dataclass(frozen=True)
 class Overlay:
     path: Path
     x: int
@@ -41,55 +112,27 @@ class Overlay:
     height: int
 
 
-def render_overlay(text: str | None, size: Size, out: Path) -> Overlay | None:
-    """Write the text panel for a frame of `size` into `out` (PNG); None when there is no text."""
-    words = printable(text or "").split()
-    if not words:
-        return None
+def render_overlay(text: str | None, size: Size, out: Path, *, font: str = DEFAULT_FONT) -> Overlay | None:
+    """Write the text panel for a frame of `size` into `out` (PNG): white text with a thin dark
+    outline on a translucent dark panel, legible over any picture; None when there is no text."""
     short = min(size.width, size.height)
-    max_width = int(size.width * WIDTH_SHARE)
-    px = max(8, round(short * FONT_SHARE))
-    min_px = max(8, round(short * MIN_FONT_SHARE))
-    while True:
-        font = _font(px)
-        lines = _wrap(words, font, max_width)
-        if len(lines) <= MAX_LINES or px <= min_px:
-            break
-        px = max(min_px, int(px * 0.9))
-    if len(lines) > MAX_LINES:
-        lines = lines[: MAX_LINES - 1] + [_ellipsize(" ".join(lines[MAX_LINES - 1 :]), font, max_width)]
-
-    ascent, descent = font.getmetrics()
-    line_height = round((ascent + descent) * LINE_SPACING)
-    outline = max(1, px // 22)
-    pad_x, pad_y = round(px * 0.6), round(px * 0.35)
-    text_width = max(font.getlength(line) for line in lines)
-    width = _even(min(size.width, text_width + 2 * pad_x + 2 * outline))
-    height = _even(min(size.height, line_height * (len(lines) - 1) + ascent + descent + 2 * pad_y))
-
-    panel = Image.new("RGBA", (width, height), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(panel)
-    draw.rounded_rectangle((0, 0, width - 1, height - 1), radius=round(px * 0.35), fill=PANEL_RGBA)
-    for i, line in enumerate(lines):
-        draw.text(
-            (width / 2, pad_y + i * line_height),
-            line,
-            font=font,
-            fill=TEXT_RGBA,
-            anchor="ma",
-            stroke_width=outline,
-            stroke_fill=OUTLINE_RGBA,
-        )
+    style = Style(font=font, panel=PANEL_RGBA, outline=OUTLINE_RGBA)
+    panel = text_block(
+        text, style, int(size.width * WIDTH_SHARE), round(short * FONT_SHARE), round(short * MIN_FONT_SHARE)
+    )
+    if panel is None:
+        return None
+    if panel.width > size.width or panel.height > size.height:
+        panel = panel.crop((0, 0, min(panel.width, _even(size.width)), min(panel.height, _even(size.height))))
     panel.save(out, format="PNG", compress_level=1)
-
     margin = BOTTOM_MARGIN_TALL if size.height > size.width else BOTTOM_MARGIN_OTHER
-    x = _even((size.width - width) / 2)
-    y = _even(max(0, size.height * (1 - margin) - height))
-    return Overlay(out, x, y, width, height)
+    x = _even((size.width - panel.width) / 2)
+    y = _even(max(0, size.height * (1 - margin) - panel.height))
+    return Overlay(out, x, y, panel.width, panel.height)
 
 
 def printable(text: str) -> str:
-    """`text` with what the bundled font cannot draw replaced: typographic dashes and the like by
+    """`text` with what Pillow's bundled font cannot draw replaced: typographic dashes and the like by
     their ASCII look-alikes, accented letters by their base letter, the rest (emoji) dropped.
     The font covers ASCII and little else; a box for every unknown glyph would be worse."""
     out = []
@@ -109,21 +152,13 @@ LOOKALIKES = {"\u2014": "-", "\u2013": "-", "\u2012": "-", "\u2212": "-", "\u202
 
 @functools.lru_cache(maxsize=4096)
 def _has_glyph(char: str) -> bool:
-    font = _font(24)
+    font = fonts.fallback(24)
     return bytes(font.getmask(char)) != _missing_glyph_mask()
 
 
 @functools.cache
 def _missing_glyph_mask() -> bytes:
-    return bytes(_font(24).getmask("\ue000"))  # a private-use code point: no font draws it
-
-
-@functools.lru_cache(maxsize=16)
-def _font(px: int) -> ImageFont.FreeTypeFont:
-    font = ImageFont.load_default(size=px)
-    if not isinstance(font, ImageFont.FreeTypeFont):
-        raise PermanentProviderError("Pillow was built without FreeType: on-screen text cannot be drawn")
-    return font
+    return bytes(fonts.fallback(24).getmask("\ue000"))  # a private-use code point: no font draws it
 
 
 def _wrap(words: list[str], font: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
