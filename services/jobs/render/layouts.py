@@ -12,7 +12,8 @@ composed rather than cropped from one another.
   with a soft shadow, floating on a gradient of the primary color.
 - split: the headline on a primary-color block, the product beside it (wide and square frames) or
   below it (tall frames).
-- typographic: no product; a big headline and an accent bar on the primary color.
+- typographic: no product; a big headline and an accent bar on the primary color (on the
+  background color in even-numbered scenes).
 - end_card: the logo (or the brand's name when there is none), the call to action as a button in
   the primary color, on the brand's background color.
 
@@ -33,7 +34,7 @@ from services.jobs.media_types import BrandKit, InputError, Scene, Size
 from services.jobs.render import images, logos, text
 
 LAYOUTS = ("full_bleed", "product_on_color", "split", "typographic", "end_card")
-PRODUCT_LAYOUTS = frozenset({"full_bleed", "product_on_color", "split"})
+PRODUCT_LAYOUTS = frozenset({"full_bleed", "product_on_color", "split"})  # need a product image
 DEFAULT_LAYOUT = "full_bleed"
 DEFAULT_BRAND = BrandKit(colors=dict(DEFAULT_COLORS), font=DEFAULT_FONT)
 
@@ -293,18 +294,23 @@ def _split(f: _Frame) -> Composition:
 
 
 def _typographic(f: _Frame) -> Composition:
-    primary = f.color("primary")
-    background = _gradient((f.w, f.h), primary, _mix(primary, (0, 0, 0), 0.22))
+    # Odd scenes on the primary color, even ones on the background color with primary text and
+    # bar: two typographic scenes in a row (a brand without product images) still differ.
+    primary, backdrop = f.color("primary"), f.color("background")
+    if f.scene.n % 2:
+        fill, words_color, bar_color = primary, _contrast(primary), f.color("secondary")
+    else:
+        fill, bar_color = backdrop, primary
+        words_color = (*primary, 255) if _contrast_ratio(primary, backdrop) >= 3 else _contrast(backdrop)
+    background = _gradient((f.w, f.h), fill, _mix(fill, (0, 0, 0), 0.22))
     words = f.scene.on_screen_text or f.scene.voiceover_text or f.brand.name
-    style = text.Style(font=f.brand.font, color=_contrast(primary))
+    style = text.Style(font=f.brand.font, color=words_color)
     block = f.headline(words, style, round(f.w * 0.84), (TITLE_SHARE, TITLE_MIN_SHARE), max_lines=4)
     layers: list[Layer] = []
     centre_y = round(f.h * (0.38 if f.tall else 0.42))
     if block is not None:
         y = max(0, centre_y - block.height // 2)
-        bar = Image.new(
-            "RGBA", (round(f.w * 0.2), max(4, round(f.short * 0.018))), (*f.color("secondary"), 255)
-        )
+        bar = Image.new("RGBA", (round(f.w * 0.2), max(4, round(f.short * 0.018))), (*bar_color, 255))
         enter, _exit, move = f.timing()
         layers.append(
             Layer(
@@ -333,10 +339,11 @@ def _end_card(f: _Frame) -> Composition:
     box, centre = logo_box(f.size)
     move = min(0.5, f.duration_s * 0.25)
     layers: list[Layer] = []
+    mark: Image.Image | None
     if f.brand.logo is not None:
         mark = logos.load_logo(f.brand.logo, box)
     else:
-        name_color = primary if _contrast_ratio(primary, backdrop) >= 3 else _contrast(backdrop)
+        name_color = (*primary, 255) if _contrast_ratio(primary, backdrop) >= 3 else _contrast(backdrop)
         mark = f.headline(
             f.brand.name or None,
             text.Style(font=f.brand.font, color=name_color),
@@ -404,7 +411,8 @@ def _product_card(
     """The product fitted into `box`, its own cut-out when the image has transparency and a
     rounded card otherwise, over a soft shadow; and where the product sits in the returned image."""
     fitted = ImageOps.contain(image, (max(1, box[0]), max(1, box[1])), Image.Resampling.BICUBIC)
-    if fitted.mode == "RGBA" and fitted.getchannel("A").getextrema()[0] < 250:
+    lowest_alpha = fitted.getchannel("A").getextrema()[0] if fitted.mode == "RGBA" else 255
+    if isinstance(lowest_alpha, int) and lowest_alpha < 250:
         mask = fitted.getchannel("A")
     else:
         mask = Image.new("L", fitted.size, 0)

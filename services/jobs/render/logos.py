@@ -21,8 +21,9 @@ MAX_SVG_BYTES = 2 * 1024 * 1024
 
 def load_logo(path: Path, fit: tuple[int, int]) -> Image.Image:
     """The logo at `path` as RGBA, scaled to fit inside `fit` (width, height) keeping its aspect."""
-    head = path.read_bytes()[:512].lstrip()
-    if head.startswith(b"<") and (b"<svg" in path.read_bytes()[:4096] or head.startswith(b"<?xml")):
+    with path.open("rb") as f:
+        head = f.read(4096)
+    if head.lstrip().startswith(b"<") and b"<svg" in head:
         logo = _rasterize_svg(path, fit)
     else:
         logo = images.load_image(path).convert("RGBA")
