@@ -140,9 +140,10 @@ class _Frame:
     def headline_text(self) -> str | None:
         return self.scene.on_screen_text
 
-    def product(self) -> Image.Image:
+    def product(self, at_least: tuple[int, int]) -> Image.Image:
+        """The scene's product image, decoded no larger than needed for `at_least` pixels."""
         path = image_for(self.scene.n, self.image_paths)
-        return images.load_image(path, (self.w, self.h))
+        return images.load_image(path, at_least)
 
     def save_background(self, image: Image.Image) -> Path:
         out = self.workdir / "background.ppm"
@@ -151,7 +152,7 @@ class _Frame:
 
     def save_layer(self, image: Image.Image, name: str) -> Path:
         out = self.workdir / f"{name}.png"
-        image.save(out, format="PNG", compress_level=1)
+        image.save(out, format="PNG", compress_level=0)  # scratch: written once, read once
         return out
 
     def timing(self) -> tuple[float, float, float]:
@@ -195,7 +196,7 @@ class _Frame:
         ]
 
     def product_layer(self, box: tuple[int, int], centre: tuple[int, int], slide: tuple[int, int]) -> Layer:
-        card, inset = _product_card(self.product(), box, self.short)
+        card, inset = _product_card(self.product(box), box, self.short)
         return Layer(
             self.save_layer(card, "product"),
             round(centre[0] - inset[0] - (card.width - 2 * inset[0]) / 2),
@@ -212,7 +213,7 @@ class _Frame:
 
 def _full_bleed(f: _Frame) -> Composition:
     canvas = f.workdir / "background.ppm"
-    images.prepare_canvas(f.product(), canvas_size(f.size), canvas)
+    images.prepare_canvas(f.product(canvas_size(f.size)), canvas_size(f.size), canvas)
     primary = f.color("primary")
     style = text.Style(font=f.brand.font, color=_contrast(primary), panel=(*primary, 235))
     block = f.headline(f.headline_text(), style, round(f.w * 0.84))

@@ -1,11 +1,11 @@
-"""Text drawn by Pillow into small transparent PNGs that ffmpeg overlays: a scene's headline
-(text_block, in the brand's font and colors) and the plain panel of render_overlay.
+"""Text drawn by Pillow into small transparent PNGs that ffmpeg overlays: a scene's headline, a
+brand name, a call-to-action button (text_block, in the brand's font and colors).
 
 Fonts are the brand fonts bundled as wheels (render/fonts.py), so nothing depends on the fonts a
 host happens to have. Text the brand font cannot draw falls back to Pillow's bundled FreeType font,
 which covers ASCII and a few symbols only: printable() swaps what that one lacks for look-alikes
-(accented letters lose their accents) rather than draw boxes. Sizes are shares of the frame, so a
-360 px preview and a 1080 px render look alike.
+(accented letters lose their accents) rather than draw boxes. Callers size text in shares of the
+frame, so a 360 px preview and a 1080 px render look alike.
 """
 
 from __future__ import annotations
@@ -13,27 +13,18 @@ from __future__ import annotations
 import functools
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
 from services.common.brand_kit import DEFAULT_FONT
-from services.jobs.media_types import Size
 from services.jobs.render import fonts
 
 RGBA = tuple[int, int, int, int]
 
-FONT_SHARE = 0.064  # font size as a share of the frame's short side
-MIN_FONT_SHARE = 0.04  # long text shrinks down to this before it is cut
 MAX_LINES = 4
-WIDTH_SHARE = 0.84  # the text block's widest line, as a share of the frame width
 LINE_SPACING = 1.18
 PANEL_RGBA = (0, 0, 0, 150)
 TEXT_RGBA = (255, 255, 255, 255)
-OUTLINE_RGBA = (0, 0, 0, 190)
-# Distance from the panel's bottom edge to the frame's: tall frames keep clear of the captions and
-# buttons that phone apps draw over the lower part of a vertical video.
-BOTTOM_MARGIN_TALL, BOTTOM_MARGIN_OTHER = 0.2, 0.09
 
 
 @dataclass(frozen=True)
@@ -101,34 +92,6 @@ def text_block(
             stroke_fill=style.outline,
         )
     return block
-
-
-@dataclass(frozen=True)
-class Overlay:
-    path: Path
-    x: int
-    y: int
-    width: int
-    height: int
-
-
-def render_overlay(text: str | None, size: Size, out: Path, *, font: str = DEFAULT_FONT) -> Overlay | None:
-    """Write the text panel for a frame of `size` into `out` (PNG): white text with a thin dark
-    outline on a translucent dark panel, legible over any picture; None when there is no text."""
-    short = min(size.width, size.height)
-    style = Style(font=font, panel=PANEL_RGBA, outline=OUTLINE_RGBA)
-    panel = text_block(
-        text, style, int(size.width * WIDTH_SHARE), round(short * FONT_SHARE), round(short * MIN_FONT_SHARE)
-    )
-    if panel is None:
-        return None
-    if panel.width > size.width or panel.height > size.height:
-        panel = panel.crop((0, 0, min(panel.width, _even(size.width)), min(panel.height, _even(size.height))))
-    panel.save(out, format="PNG", compress_level=1)
-    margin = BOTTOM_MARGIN_TALL if size.height > size.width else BOTTOM_MARGIN_OTHER
-    x = _even((size.width - panel.width) / 2)
-    y = _even(max(0, size.height * (1 - margin) - panel.height))
-    return Overlay(out, x, y, panel.width, panel.height)
 
 
 def printable(text: str) -> str:
