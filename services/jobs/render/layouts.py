@@ -227,8 +227,7 @@ def _full_bleed(f: _Frame) -> Composition:
 def _product_on_color(f: _Frame) -> Composition:
     primary = f.color("primary")
     top, bottom = _mix(primary, (255, 255, 255), 0.12), _mix(primary, (0, 0, 0), 0.35)
-    background = _gradient((f.w, f.h), top, bottom)
-    _glow(background, (f.w // 2, round(f.h * 0.55)), round(f.short * 0.45))
+    background = _gradient((f.w, f.h), top, bottom, glow=(f.w // 2, round(f.h * 0.55), round(f.short * 0.45)))
     style = text.Style(font=f.brand.font, color=_contrast(top))
     block = f.headline(f.headline_text(), style, round(f.w * 0.86))
     head_y = round(f.h * (0.09 if f.tall else 0.07))
@@ -439,21 +438,27 @@ def _product_card(
     return card, (pad, pad)
 
 
-def _gradient(size: tuple[int, int], top: tuple[int, int, int], bottom: tuple[int, int, int]) -> Image.Image:
+def _gradient(
+    size: tuple[int, int],
+    top: tuple[int, int, int],
+    bottom: tuple[int, int, int],
+    glow: tuple[int, int, int] | None = None,
+) -> Image.Image:
+    """A vertical gradient from `top` to `bottom`, with a soft light at `glow` (x, y, radius) when
+    given. Drawn at an eighth of the size and scaled up: both are smooth, so this looks the same
+    for a sixtieth of the pixels."""
     width, height = size
-    ramp = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
+    small_w, small_h = max(2, width // 8), max(2, height // 8)
+    ramp = np.linspace(0.0, 1.0, small_h, dtype=np.float32)[:, None]
     column = np.array(top, np.float32)[None, :] * (1 - ramp) + np.array(bottom, np.float32)[None, :] * ramp
-    pixels = np.repeat(column[:, None, :], width, axis=1)
-    return Image.fromarray(np.round(pixels).astype(np.uint8), "RGB")
-
-
-def _glow(image: Image.Image, centre: tuple[int, int], radius: int) -> None:
-    """A soft light behind the product, drawn at an eighth of the size and blurred."""
-    small = Image.new("L", (max(1, image.width // 8), max(1, image.height // 8)), 0)
-    cx, cy, r = centre[0] / 8, centre[1] / 8, radius / 8
-    ImageDraw.Draw(small).ellipse((cx - r, cy - r, cx + r, cy + r), fill=70)
-    glow = small.filter(ImageFilter.GaussianBlur(max(1, r / 2))).resize(image.size, Image.Resampling.BILINEAR)
-    image.paste((255, 255, 255), mask=glow)
+    pixels = np.repeat(column[:, None, :], small_w, axis=1)
+    small = Image.fromarray(np.round(pixels).astype(np.uint8), "RGB")
+    if glow is not None:
+        cx, cy, r = (v / 8 for v in glow)
+        light = Image.new("L", small.size, 0)
+        ImageDraw.Draw(light).ellipse((cx - r, cy - r, cx + r, cy + r), fill=70)
+        small.paste((255, 255, 255), mask=light.filter(ImageFilter.GaussianBlur(max(1.0, r / 2))))
+    return small.resize(size, Image.Resampling.BILINEAR)
 
 
 def _rgb(color: str) -> tuple[int, int, int]:
