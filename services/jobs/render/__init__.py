@@ -1,6 +1,6 @@
 """Rendering on this machine: FFmpeg from the imageio-ffmpeg wheel, Pillow for images and text,
-font wheels for the brand fonts, resvg for SVG logos,
-eSpeak NG (espeakng-loader) for speech, numpy for music, PyAV to inspect the results.
+the brand fonts' wheels, resvg for SVG logos, eSpeak NG (espeakng-loader) for speech, numpy for
+music, PyAV to inspect the results.
 
 - timeline: how long each scene file is rendered and where each scene starts in the ad.
 - sizes: frame sizes for an aspect ratio and a short side.
