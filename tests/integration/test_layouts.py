@@ -193,8 +193,8 @@ def test_the_headline_animates_in_and_out(tmp_path, assets, layout):
     assert difference(0) < 2  # not there yet
     assert difference(30) > 15  # in place mid-scene
     assert difference(59) < 2  # gone before the scene ends
-    moving = [head.x, head.y] != [0, 0] and np.abs(titled[10][region] - titled[30][region]).mean() > 2
-    assert moving  # on its way in at frame 10, still at frame 30
+    # On its way in at frame 10 (sliding and fading), in place at frame 30.
+    assert np.abs(titled[10][region] - titled[30][region]).mean() > 2
 
 
 def test_consecutive_scenes_of_a_drafted_script_differ(tmp_path, assets):
@@ -262,3 +262,21 @@ def test_an_unknown_transition_is_an_input_error(tmp_path, assets):
     with pytest.raises(InputError, match=r"unknown transition 'spin'"):
         composite.xfade_names(["spin"], 1)
     assert composite.xfade_names(None, 2) == ["fade", "fade"]  # plans from before: crossfades
+
+
+@pytest.mark.parametrize("aspect", ["9:16", "1:1", "16:9"])
+@pytest.mark.parametrize("layout", layouts.LAYOUTS)
+def test_text_keeps_out_of_the_captions_band(tmp_path, assets, layout, aspect):
+    """The composite burns the voice captions in a band centred at 75 % of the height (tall frames)
+    or 86 % (others), up to 12 % of the height tall: headlines and buttons stay above it."""
+    size = size_for(aspect, SHORT)
+    long_text = "Real fruit, real fizz, and nothing else in every single can we make"
+    scene = Scene(2, "d", 2.0, on_screen_text=long_text, layout=layout)
+    parts = layouts.compose(scene, brand(assets), assets["images"], size, 2.0, tmp_path)
+    centre = 0.75 if size.height > size.width else 0.86
+    band_top = (centre - 0.06) * size.height
+    texts = [layer for layer in parts.layers if layer.path.stem in ("headline", "cta")]
+    assert texts
+    for layer in texts:
+        assert 0 <= layer.x and layer.x + layer.width <= size.width
+        assert 0 <= layer.y and layer.y + layer.height <= band_top, layer.path.stem
