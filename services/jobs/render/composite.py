@@ -1,5 +1,6 @@
-"""The final ad: the scene files joined by the plan's transitions, the voiceover over the music with the music
-ducked under speech, in one ffmpeg run that encodes once (H.264 + AAC, +faststart for browsers).
+"""The final ad: the scene files joined by the plan's transitions (crossfade, slide, wipe), the
+voiceover over the music with the music ducked under speech, in one ffmpeg run that encodes once
+(H.264 + AAC, +faststart for browsers).
 
 Scene files from any provider are accepted: each is brought to the frame size (cover-crop), 30 fps
 and its timeline length (trimmed, or its last frame held) before the fades. For the local
