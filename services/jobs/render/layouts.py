@@ -176,8 +176,9 @@ class _Frame:
         )
 
     def moving_headline(
-        self, block: Image.Image | None, x: int, y: int, slide: tuple[int, int], *, stays: bool = False
+        self, block: Image.Image | None, x: int, y: int, slide: tuple[int, int]
     ) -> list[Layer]:
+        """The headline at (x, y), coming in from `slide` away and going out the same way."""
         if block is None:
             return []
         enter, exit_, move = self.timing()
@@ -189,7 +190,7 @@ class _Frame:
                 block.width,
                 block.height,
                 enter_s=enter,
-                exit_s=None if stays else exit_,
+                exit_s=exit_,
                 move_s=move,
                 slide=slide,
             )
