@@ -4,8 +4,10 @@ FFmpeg command that makes the same frames and audio in a single graph and a sing
 
     python -m bench.render [--short-side 1080] [--repeat 2] [--keep DIR]
 
-The floor starts from what the pipeline hands ffmpeg (the prepared image canvases, the text
-panels, the voiceover and music WAVs), made once beforehand and not timed; the pipeline's time
+The ad is laid out as a generation's plan would lay it out (generation/design.py: a layout per
+scene, a transition per boundary, in a brand kit with a logo), and so is the floor. The floor
+starts from what the pipeline hands ffmpeg (each scene's drawn backgrounds and layers, the voiceover
+and music WAVs), made once beforehand and not timed; the pipeline's time
 includes making them. Peak memory is the largest sum of RSS over this process and all its
 children (ffmpeg), sampled every SAMPLE_S. With --repeat, the best wall time of each is compared.
 Needs no stack. Target: the pipeline within 1.3x the floor, and under 1 GiB peak.
@@ -32,9 +34,11 @@ import numpy as np
 import psutil
 from PIL import Image, ImageDraw, ImageFilter
 
-from services.jobs.media_types import JobIO, Scene, Size
+from services.common.brand_kit import DEFAULT_FONT
+from services.jobs.generation import design
+from services.jobs.media_types import BrandKit, JobIO, Scene, Size
 from services.jobs.providers.local import LocalProvider
-from services.jobs.render import composite, ffmpeg, images, scenes, text, timeline
+from services.jobs.render import composite, ffmpeg, layouts, scenes, timeline
 from services.jobs.render.sizes import size_for
 
 SAMPLE_S = 0.02
@@ -146,15 +150,38 @@ def make_images(directory: Path) -> list[Path]:
     return paths
 
 
+DESCRIPTIONS = ("Hook", "Product shot", "Product shot", "Benefit: light and tough", "Call to action")
+ROLES, LAYOUTS, TRANSITIONS = design.design([{"description": d} for d in DESCRIPTIONS], has_images=True)
+
+
+def brand_kit(directory: Path) -> BrandKit:
+    """The bench brand: its colors, a bundled font, and a PNG logo with transparency."""
+    logo = Image.new("RGBA", (600, 240), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(logo)
+    draw.ellipse((10, 10, 230, 230), fill=(250, 205, 40, 255))
+    draw.rounded_rectangle((260, 60, 590, 180), 30, fill=(255, 255, 255, 255))
+    logo.save(directory / "logo.png")
+    colors = {"primary": "#E4572E", "secondary": "#17BEBB", "background": "#1B1B3A"}
+    return BrandKit(colors=colors, font=DEFAULT_FONT, logo=directory / "logo.png", name="Zapcut")
+
+
 def script_scenes(durations: list[float] | None = None) -> list[Scene]:
     return [
-        Scene(i + 1, "bench", durations[i] if durations else d, on_screen_text=t, voiceover_text=v)
+        Scene(
+            i + 1,
+            DESCRIPTIONS[i],
+            durations[i] if durations else d,
+            on_screen_text=t,
+            voiceover_text=v,
+            role=ROLES[i],
+            layout=LAYOUTS[i],
+        )
         for i, (d, t, v) in enumerate(SCRIPT)
     ]
 
 
 def run_pipeline(
-    workdir: Path, image_paths: list[Path], size: Size, tl: timeline.Timeline
+    workdir: Path, image_paths: list[Path], brand: BrandKit, size: Size, tl: timeline.Timeline
 ) -> tuple[Path, dict]:
     """The ad as the jobs pipeline makes it: five scene renders, voiceover, music, composite."""
     io = JobIO(workdir=workdir / "job")
@@ -170,7 +197,7 @@ def run_pipeline(
     def render_scenes() -> None:
         for scene in script_scenes(tl.render_s):
             out = workdir / f"scene_{scene.n}.mp4"
-            provider.render_scene(io, scene, image_paths, size, out)
+            provider.render_scene(io, scene, image_paths, size, out, brand=brand)
             files.append(out)
 
     def make_audio() -> None:
@@ -183,54 +210,57 @@ def run_pipeline(
     stage(
         "composite",
         lambda: composite.composite(
-            io, files, tl, workdir / "voiceover.wav", workdir / "music.wav", size, final
+            io,
+            files,
+            tl,
+            workdir / "voiceover.wav",
+            workdir / "music.wav",
+            size,
+            final,
+            transitions=TRANSITIONS,
         ),
     )
     return final, stages
 
 
-def floor_inputs(workdir: Path, image_paths: list[Path], size: Size, tl: timeline.Timeline) -> dict:
-    """What the pipeline gives ffmpeg, made once: canvases, text panels, voiceover and music."""
+def floor_inputs(
+    workdir: Path, image_paths: list[Path], brand: BrandKit, size: Size, tl: timeline.Timeline
+) -> dict:
+    """What the pipeline gives ffmpeg, made once: each scene's drawn parts, voiceover and music."""
     io = JobIO(workdir=workdir / "job")
-    canvases, overlays = [], []
-    for scene in script_scenes():
-        canvas = workdir / f"canvas_{scene.n}.ppm"
-        source = scenes.image_for(scene.n, image_paths)
-        image = images.load_image(source, scenes.canvas_size(size))
-        images.prepare_canvas(image, scenes.canvas_size(size), canvas)
-        canvases.append(canvas)
-        overlays.append(text.render_overlay(scene.on_screen_text, size, workdir / f"text_{scene.n}.png"))
+    compositions = []
+    for scene in script_scenes(tl.render_s):
+        parts = workdir / f"scene_{scene.n}"
+        parts.mkdir(exist_ok=True)
+        compositions.append(layouts.compose(scene, brand, image_paths, size, scene.duration_s, parts))
     provider = LocalProvider()
     provider.voiceover(io, script_scenes(), tl.starts_s, tl.total_s, workdir / "voiceover.wav")
     provider.music(io, tl.total_s, workdir / "music.wav")
     return {
-        "canvases": canvases,
-        "overlays": overlays,
+        "compositions": compositions,
         "voiceover": workdir / "voiceover.wav",
         "music": workdir / "music.wav",
     }
 
 
 def floor_command(inputs: dict, size: Size, tl: timeline.Timeline, out: Path) -> list[str]:
-    """One ffmpeg run: five moving images with their text, four cross-fades, the ducked mix."""
-    args, graph, index = [], [], 0
-    for i, (canvas, overlay) in enumerate(zip(inputs["canvases"], inputs["overlays"], strict=True)):
-        args += ["-i", str(canvas)]
-        canvas_input, index = index, index + 1
-        text_input = None
-        if overlay is not None:
-            args += ["-i", str(overlay.path)]
-            text_input, index = index, index + 1
+    """One ffmpeg run: five laid-out scenes, their transitions, the ducked mix."""
+    args: list[str] = []
+    graph, index = [], 0
+    for i, composition in enumerate(inputs["compositions"]):
+        args += scenes.input_args(composition)
         n, frames = i + 1, tl.render_frames[i]
-        motion = scenes.motion_for(n)
-        text_label = f"{text_input}:v" if text_input is not None else None
         graph.append(
-            scenes.scene_graph(f"{canvas_input}:v", text_label, overlay, motion, size, frames) + f"[s{i}]"
+            scenes.scene_graph(composition, scenes.motion_for(n), size, frames, first_input=index) + f"[s{i}]"
         )
+        index += 1 + len(composition.layers)
+    names = composite.xfade_names(TRANSITIONS, len(inputs["compositions"]) - 1)
     fade = f"{tl.transition_s:.6f}"
     joined = "[s0]"
     for k, offset in enumerate(tl.xfade_offsets_s, start=1):
-        graph.append(f"{joined}[s{k}]xfade=transition=fade:duration={fade}:offset={offset:.6f}[x{k}]")
+        graph.append(
+            f"{joined}[s{k}]xfade=transition={names[k - 1]}:duration={fade}:offset={offset:.6f}[x{k}]"
+        )
         joined = f"[x{k}]"
     graph[-1] = graph[-1].removesuffix(joined) + "[video]"
     args += ["-i", str(inputs["voiceover"]), "-i", str(inputs["music"])]
@@ -325,7 +355,8 @@ def run(short_side: int = 1080, repeat: int = 1, keep: Path | None = None, progr
         image_dir.mkdir(exist_ok=True)
         floor_dir.mkdir(exist_ok=True)
         image_paths = make_images(image_dir)
-        inputs = floor_inputs(floor_dir, image_paths, size, tl)
+        brand = brand_kit(image_dir)
+        inputs = floor_inputs(floor_dir, image_paths, brand, size, tl)
         python_rss = psutil.Process().memory_info().rss
         pipeline, floor = Measurement("local provider"), Measurement("one ffmpeg command")
         final = floor_out = None
@@ -340,7 +371,7 @@ def run(short_side: int = 1080, repeat: int = 1, keep: Path | None = None, progr
             box: dict = {}
 
             def work(pipeline_dir=pipeline_dir, box=box) -> dict:
-                box["final"], stages = run_pipeline(pipeline_dir, image_paths, size, tl)
+                box["final"], stages = run_pipeline(pipeline_dir, image_paths, brand, size, tl)
                 return stages
 
             timed(pipeline, work)

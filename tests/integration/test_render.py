@@ -164,36 +164,16 @@ def test_bad_image_fails_the_scene_before_ffmpeg(tmp_path, kind):
 # --- text ---
 
 
-def test_long_text_wraps_inside_the_frame(tmp_path):
-    size = size_for("9:16", SHORT)
+def test_long_text_wraps_inside_its_width(tmp_path):
     words = "Stay cold for twenty four hours with the bottle that goes everywhere you go " * 3
-    overlay = text.render_overlay(words, size, tmp_path / "text.png")
-    assert overlay is not None
-    assert 0 <= overlay.x and overlay.x + overlay.width <= size.width
-    assert 0 <= overlay.y and overlay.y + overlay.height <= size.height
-    with Image.open(overlay.path) as panel:
-        assert panel.mode == "RGBA" and panel.size == (overlay.width, overlay.height)
-        alpha = np.asarray(panel.getchannel("A"))
-        assert alpha.max() == 255 and alpha.min() == 0  # opaque letters, transparent corners
-    assert text.render_overlay("   ", size, tmp_path / "none.png") is None
-
-
-def test_text_overlay_is_drawn_on_the_scene(tmp_path, product_images):
-    size = size_for("9:16", SHORT)
-    io = job_io(tmp_path / "work")
-    plain, titled = tmp_path / "plain.mp4", tmp_path / "titled.mp4"
-    scenes.render_scene(io, Scene(1, "d", 0.5), product_images, size, plain)
-    scenes.render_scene(
-        io, Scene(1, "d", 0.5, on_screen_text="Cold for 24 hours"), product_images, size, titled
-    )
-    overlay = text.render_overlay("Cold for 24 hours", size, tmp_path / "t.png")
-    a, b = first_frame(plain), first_frame(titled)
-    region = (slice(overlay.y, overlay.y + overlay.height), slice(overlay.x, overlay.x + overlay.width))
-    assert np.abs(a[region] - b[region]).mean() > 20
-    outside = np.ones(a.shape[:2], dtype=bool)
-    outside[region] = False
-    assert np.abs(a[outside] - b[outside]).mean() < 2
-    assert list(io.workdir.iterdir()) == []  # scratch files are cleaned up
+    style = text.Style(font="Lato", panel=text.PANEL_RGBA)
+    block = text.text_block(words, style, max_width=300, px=30, min_px=18, max_lines=4)
+    assert block is not None and block.mode == "RGBA"
+    assert block.width <= 300 + 2 * 30  # the lines, plus the panel's padding
+    assert block.height < 4 * 30 * 1.6  # four lines at most: shrunk, then cut with an ellipsis
+    alpha = np.asarray(block.getchannel("A"))
+    assert alpha.max() == 255 and alpha.min() == 0  # opaque letters, transparent corners
+    assert text.text_block("   ", style, 300, 30, 18) is None
 
 
 # --- scenes ---

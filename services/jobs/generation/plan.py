@@ -1,13 +1,14 @@
 """What a generation will do, fixed when it starts: the steps, their inputs and their weights.
 
 Pure functions over plain data, shared by the service (which writes the plan) and the workers
-(which read it).
+(which read it). The look (each scene's role and layout, the transitions) comes from design.py.
 """
 
 from __future__ import annotations
 
 from services.common.errors import InvalidArgument
 from services.jobs.generation import brand_kit
+from services.jobs.generation.design import design
 
 ASPECTS = {"9:16": (9, 16), "16:9": (16, 9), "1:1": (1, 1)}
 DEFAULT_ASPECT = "9:16"
@@ -51,6 +52,7 @@ def make_plan(
     defaults."""
     scenes = sorted(script_scenes, key=lambda s: s["order"])
     width, height = dimensions(aspect, resolution)
+    roles, layouts, transitions = design(scenes, has_images=bool(image_keys))
     return {
         "aspect": aspect,
         "resolution": resolution,
@@ -65,9 +67,12 @@ def make_plan(
                 "duration_s": float(s["duration_s"]),
                 "on_screen_text": s.get("on_screen_text"),
                 "voiceover_text": s.get("voiceover_text"),
+                "role": role,
+                "layout": layout,
             }
-            for i, s in enumerate(scenes, start=1)
+            for i, (s, role, layout) in enumerate(zip(scenes, roles, layouts, strict=True), start=1)
         ],
+        "transitions": transitions,
         "duration_s": sum(float(s["duration_s"]) for s in scenes),
         "brand": brand or brand_kit.default_brand(),
         "voice": voice or brand_kit.default_voice(),

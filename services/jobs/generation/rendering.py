@@ -36,4 +36,6 @@ def composite(io: JobIO, plan: dict, scenes: list[Path], voiceover: Path, music:
     from services.jobs.render import composite as compositing
 
     size = Size(plan["width"], plan["height"], 30)
-    compositing.composite(io, scenes, timeline_of(plan), voiceover, music, size, out)
+    compositing.composite(
+        io, scenes, timeline_of(plan), voiceover, music, size, out, transitions=plan.get("transitions")
+    )

@@ -30,6 +30,7 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Engine
 
+from services.common import brand_kit
 from services.common.db import table_of
 from services.common.errors import InvalidArgument
 from services.jobs import failures
@@ -37,6 +38,7 @@ from services.jobs.clients import ServiceCallFailed, ServiceCalls
 from services.jobs.config import Settings
 from services.jobs.generation import outcome, rendering
 from services.jobs.media_types import (
+    BrandKit,
     Cancelled,
     InputError,
     JobIO,
@@ -59,6 +61,7 @@ steps = table_of(GenerationJob)
 outputs = table_of(GenerationOutput)
 
 MAX_IMAGE_BYTES = 40 * 1024 * 1024
+MAX_LOGO_BYTES = 10 * 1024 * 1024
 CHECK_CANCEL_EVERY_S = 1.0
 PROGRESS_EVERY_S = 0.5
 
@@ -230,11 +233,31 @@ def _scene(s: dict, duration_s: float | None = None) -> Scene:
         duration_s=duration_s if duration_s is not None else s["duration_s"],
         on_screen_text=s.get("on_screen_text"),
         voiceover_text=s.get("voiceover_text"),
+        # Plans from before the design (generation/design.py) name neither: the product shot.
+        role=s.get("role") or "product",
+        layout=s.get("layout") or "full_bleed",
     )
 
 
 def _size(plan: dict) -> Size:
     return Size(plan["width"], plan["height"], 30)
+
+
+def _brand_kit(step: Step, plan: dict, workdir: Path) -> BrandKit:
+    """The brand's colors, font and logo as the plan fixed them (start.py writes plan["brand"]);
+    the default look for plans without one. The logo is fetched into `workdir` when there is one."""
+    given = plan.get("brand") or {}
+    try:
+        look = brand_kit.look_of({"colors": given.get("colors"), "font": given.get("font")})
+    except InvalidArgument as exc:
+        raise InputError(f"the brand kit of this generation is unusable: {exc}") from None
+    logo = None
+    if given.get("logo_key"):
+        step.progress(3, "fetching the logo")
+        logo_dir = workdir / "logo"
+        logo_dir.mkdir()
+        logo = step.download([given["logo_key"]], logo_dir, MAX_LOGO_BYTES)[0]
+    return BrandKit(colors=look.colors, font=look.font, logo=logo, name=given.get("name") or "")
 
 
 def scene_step(step: Step, provider: Provider, params: dict, workdir: Path) -> dict:
@@ -244,10 +267,13 @@ def scene_step(step: Step, provider: Provider, params: dict, workdir: Path) -> d
     step.progress(2, "fetching product images")
     images = step.download(plan["images"], workdir, MAX_IMAGE_BYTES)
     spec = next(s for s in plan["scenes"] if s["n"] == params["n"])
+    brand = _brand_kit(step, plan, workdir)
     render_s = rendering.scene_render_duration(plan, params["n"])
     out = workdir / f"scene_{params['n']}.mp4"
     io = step.io(workdir)
-    provider.render_scene(io, _scene(spec, render_s), images, _size(plan), out, lora=plan.get("lora"))
+    provider.render_scene(
+        io, _scene(spec, render_s), images, _size(plan), out, lora=plan.get("lora"), brand=brand
+    )
     if io.remote_job_id:
         step.record(replicate_job_id=io.remote_job_id)
     step.progress(95, "storing the scene")

@@ -14,16 +14,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from services.jobs.media_types import JobIO, Scene, Size
+from services.jobs.media_types import BrandKit, JobIO, Scene, Size
 
 
 class Provider(Protocol):
     name: str
 
     def render_scene(
-        self, io: JobIO, scene: Scene, images: list[Path], size: Size, out: Path, *, lora: str | None = None
+        self,
+        io: JobIO,
+        scene: Scene,
+        images: list[Path],
+        size: Size,
+        out: Path,
+        *,
+        lora: str | None = None,
+        brand: BrandKit | None = None,
     ) -> None:
-        """An H.264 MP4 of exactly scene.duration_s seconds at `size`, silent, into `out`."""
+        """An H.264 MP4 of exactly scene.duration_s seconds at `size`, silent, into `out`, laid out
+        as scene.layout says in the brand's colors, font and logo (None: the default look)."""
 
     def voiceover(
         self, io: JobIO, scenes: list[Scene], starts_s: list[float], total_s: float, out: Path

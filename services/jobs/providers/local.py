@@ -1,6 +1,7 @@
 """The `local` provider: everything rendered on this machine (services.jobs.render).
 
-Scenes are the brand's product images in pan/zoom motion with their on-screen text, the voiceover
+Scenes are laid out in the brand's colors and font (render/layouts.py: the product in motion, on
+color, beside its headline, a typographic scene, the end card with the logo), the voiceover
 is eSpeak NG, the music is synthesized. A LoRA (a model trained on the brand) needs a generative
 model, which this provider does not have: it is ignored here.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from services.jobs.media_types import JobIO, Scene, Size
+from services.jobs.media_types import BrandKit, JobIO, Scene, Size
 from services.jobs.metrics import timed_render
 from services.jobs.render import audio, speech
 from services.jobs.render import scenes as scene_render
@@ -31,12 +32,20 @@ class LocalProvider:
         self.scene_encoding = scene_encoding
 
     def render_scene(
-        self, io: JobIO, scene: Scene, images: list[Path], size: Size, out: Path, *, lora: str | None = None
+        self,
+        io: JobIO,
+        scene: Scene,
+        images: list[Path],
+        size: Size,
+        out: Path,
+        *,
+        lora: str | None = None,
+        brand: BrandKit | None = None,
     ) -> None:
         if lora:
             log.info("scene %s: the local provider renders product images; LoRA %s not used", scene.n, lora)
         with timed_render("scene", scene.duration_s):
-            scene_render.render_scene(io, scene, images, size, out, encoding=self.scene_encoding)
+            scene_render.render_scene(io, scene, images, size, out, brand=brand, encoding=self.scene_encoding)
 
     def voiceover(
         self, io: JobIO, scenes: list[Scene], starts_s: list[float], total_s: float, out: Path

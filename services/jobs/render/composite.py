@@ -1,5 +1,6 @@
-"""The final ad: the scene files joined by cross-fades, the voiceover over the music with the music
-ducked under speech, in one ffmpeg run that encodes once (H.264 + AAC, +faststart for browsers).
+"""The final ad: the scene files joined by the plan's transitions (crossfade, slide, wipe), the
+voiceover over the music with the music ducked under speech, in one ffmpeg run that encodes once
+(H.264 + AAC, +faststart for browsers).
 
 Scene files from any provider are accepted: each is brought to the frame size (cover-crop), 30 fps
 and its timeline length (trimmed, or its last frame held) before the fades. For the local
@@ -16,7 +17,10 @@ from services.jobs.render.files import atomic_output
 from services.jobs.render.scenes import FINAL_ENCODING, Encoding, video_output_args
 from services.jobs.render.timeline import Timeline
 
-TRANSITION = "fade"
+# The plan's transition names (generation/design.py) as xfade transitions. Plans from before
+# transitions were chosen name none: every boundary is a crossfade.
+XFADE = {"crossfade": "fade", "slide": "slideleft", "wipe": "wipeleft"}
+DEFAULT_TRANSITION = "crossfade"
 AUDIO_RATE = 48000
 AUDIO_BITRATE = "160k"
 MUSIC_GAIN = 0.55  # the music bed under the voice, before ducking
@@ -33,8 +37,10 @@ def composite(
     size: Size,
     out: Path,
     *,
+    transitions: list[str] | None = None,
     encoding: Encoding = FINAL_ENCODING,
 ) -> None:
+    """`transitions` names one transition per boundary (XFADE's keys); None: crossfades."""
     if len(scene_files) != len(timeline.scene_frames):
         raise InputError(
             f"{len(scene_files)} scene files for a timeline of {len(timeline.scene_frames)} scenes"
@@ -58,7 +64,7 @@ def composite(
 
     graph = ";".join(
         [
-            video_graph([f"{i}:v" for i in range(len(scene_files))], timeline, size) + "[video]",
+            video_graph([f"{i}:v" for i in range(len(scene_files))], timeline, size, transitions) + "[video]",
             audio_graph(voice_label, music_label, timeline.total_s) + "[audio]",
         ]
     )
@@ -90,8 +96,12 @@ def composite(
         )
 
 
-def video_graph(labels: list[str], timeline: Timeline, size: Size) -> str:
-    """Each scene normalized to its timeline length, then cross-faded; unlabelled at the end."""
+def video_graph(
+    labels: list[str], timeline: Timeline, size: Size, transitions: list[str] | None = None
+) -> str:
+    """Each scene normalized to its timeline length, then joined by its boundary's transition;
+    unlabelled at the end."""
+    names = xfade_names(transitions, len(labels) - 1)
     parts = []
     for i, (label, frames) in enumerate(zip(labels, timeline.render_frames, strict=True)):
         parts.append(
@@ -104,7 +114,7 @@ def video_graph(labels: list[str], timeline: Timeline, size: Size) -> str:
         for i, offset in enumerate(timeline.xfade_offsets_s, start=1):
             label = f"[x{i}]"
             parts.append(
-                f"{joined}[s{i}]xfade=transition={TRANSITION}:duration={timeline.transition_s:.6f}"
+                f"{joined}[s{i}]xfade=transition={names[i - 1]}:duration={timeline.transition_s:.6f}"
                 f":offset={offset:.6f}{label}"
             )
             joined = label
@@ -115,6 +125,17 @@ def video_graph(labels: list[str], timeline: Timeline, size: Size) -> str:
         return ";".join(parts)
     parts[-1] = parts[-1].removesuffix("[s0]")
     return ";".join(parts)
+
+
+def xfade_names(transitions: list[str] | None, boundaries: int) -> list[str]:
+    """xfade's name for each boundary's transition."""
+    given = list(transitions) if transitions is not None else [DEFAULT_TRANSITION] * boundaries
+    if len(given) != boundaries:
+        raise InputError(f"{len(given)} transitions for {boundaries} scene boundaries")
+    unknown = [name for name in given if name not in XFADE]
+    if unknown:
+        raise InputError(f"unknown transition {unknown[0]!r}: use one of {', '.join(XFADE)}")
+    return [XFADE[name] for name in given]
 
 
 def audio_graph(voice: str | None, music: str | None, total_s: float) -> str:

@@ -1,9 +1,11 @@
-"""One scene: a silent H.264 MP4 of a product image in slow pan/zoom motion, its text on top.
+"""One scene: a silent H.264 MP4 of the scene's layout (render/layouts.py) in motion.
 
-The scene's image is picked by scene number (scene n shows image (n-1) mod len(images)), so
-consecutive scenes differ whenever the brand has several images. Pillow prepares a canvas ZOOM
-times the frame size (images.prepare_canvas); ffmpeg decodes it once, repeats the frame, scales it
-per frame between 1x and ZOOM (the zoom) and crops a moving window of the frame size (the pan).
+Pillow draws the layout's still parts once (layouts.compose); one ffmpeg run animates them: the
+background is decoded once and repeated (panned and zoomed for a full-bleed product shot: scaled
+per frame between 1x and ZOOM, with a moving crop of the frame size), and each layer is overlaid
+at a position that follows the time (slide in, drift, slide out), fading in and out where it
+should (the headline). Old plans name no layout: their scenes are full_bleed, the product shot
+with its headline.
 
 Scene files are intermediates that the composite decodes and encodes again, so by default they are
 encoded with x264's fastest preset at a fixed high quality (SCENE_ENCODING) rather than small: the
@@ -15,11 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.jobs.media_types import InputError, JobIO, Scene, Size
-from services.jobs.render import ffmpeg, images, text
+from services.jobs.media_types import BrandKit, InputError, JobIO, Scene, Size
+from services.jobs.render import ffmpeg, layouts
 from services.jobs.render.files import atomic_output, scratch
+from services.jobs.render.layouts import ZOOM, Composition, Layer, canvas_size, image_for
 
-ZOOM = 1.15  # the closest the motion gets; the canvas is drawn at this scale
+__all__ = ["ZOOM", "canvas_size", "image_for"]
+
 MAX_SCENE_S = 120.0
 
 
@@ -64,16 +68,6 @@ def motion_for(n: int) -> Motion:
     return MOTIONS[(n - 1) % len(MOTIONS)]
 
 
-def image_for(n: int, image_paths: list[Path]) -> Path:
-    if not image_paths:
-        raise InputError("a scene needs at least one product image")
-    return image_paths[(n - 1) % len(image_paths)]
-
-
-def canvas_size(size: Size) -> tuple[int, int]:
-    return _even_up(size.width * ZOOM), _even_up(size.height * ZOOM)
-
-
 def frame_count(duration_s: float, fps: int) -> int:
     if not 0 < duration_s <= MAX_SCENE_S:
         raise InputError(f"a scene must last more than 0 and at most {MAX_SCENE_S:g} s, not {duration_s} s")
@@ -87,29 +81,23 @@ def render_scene(
     size: Size,
     out: Path,
     *,
+    brand: BrandKit | None = None,
     encoding: Encoding = SCENE_ENCODING,
 ) -> None:
     """Write scene.duration_s seconds (rounded to whole frames) of `size` at size.fps into `out`."""
     frames = frame_count(scene.duration_s, size.fps)
-    source = image_for(scene.n, image_paths)
     stage = f"rendering scene {scene.n}"
     io.progress(5, f"preparing scene {scene.n}")
     io.checkpoint()
     with scratch(io, f"scene{scene.n}-") as tmp, atomic_output(out) as partial:
-        canvas = tmp / "canvas.ppm"
-        image = images.load_image(source, canvas_size(size))
-        images.prepare_canvas(image, canvas_size(size), canvas)
-        del image
-        overlay = text.render_overlay(scene.on_screen_text, size, tmp / "text.png")
+        composition = layouts.compose(scene, brand, image_paths, size, frames / size.fps, tmp)
         io.checkpoint()
-        inputs = ["-i", str(canvas)] + (["-i", str(overlay.path)] if overlay else [])
-        graph = scene_graph("0:v", "1:v" if overlay else None, overlay, motion_for(scene.n), size, frames)
         ffmpeg.run(
             io,
             [
-                *inputs,
+                *input_args(composition),
                 "-filter_complex",
-                f"{graph}[out]",
+                f"{scene_graph(composition, motion_for(scene.n), size, frames)}[out]",
                 "-map",
                 "[out]",
                 *video_output_args(size, frames, encoding),
@@ -125,24 +113,67 @@ def render_scene(
         )
 
 
+def input_args(composition: Composition) -> list[str]:
+    """ffmpeg inputs of a composition: the background, then each layer in order."""
+    args = ["-i", str(composition.background)]
+    for layer in composition.layers:
+        args += ["-i", str(layer.path)]
+    return args
+
+
 def scene_graph(
-    canvas: str,
-    overlay_input: str | None,
-    overlay: text.Overlay | None,
-    motion: Motion,
-    size: Size,
-    frames: int,
+    composition: Composition, motion: Motion, size: Size, frames: int, first_input: int = 0
 ) -> str:
-    """Filters from the canvas input (and the text input) to the scene's frames, unlabelled at the
-    end. The canvas is converted to BT.709 YUV once, before it is repeated."""
-    chain = (
-        f"[{canvas}]scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
-        f"loop=loop={frames - 1}:size=1:start=0,settb=1/{size.fps},setpts=N,"
-        f"{motion_filters(motion, size, frames)}"
-    )
-    if overlay is None or overlay_input is None:
-        return chain
-    return f"{chain}[moving];[moving][{overlay_input}]overlay=x={overlay.x}:y={overlay.y}:format=yuv420"
+    """Filters from the composition's inputs (numbered from `first_input`, as input_args lists
+    them) to the scene's frames, unlabelled at the end. Each still is converted to BT.709 YUV once,
+    before it is repeated."""
+    to_yuv = "scale=out_color_matrix=bt709:out_range=tv"
+    repeat = f"loop=loop={frames - 1}:size=1:start=0,settb=1/{size.fps},setpts=N"
+    chain = f"[{first_input}:v]{to_yuv},format=yuv420p,{repeat}"
+    if composition.pans:
+        chain += f",{motion_filters(motion, size, frames)}"
+    parts, below = [], "bg"
+    parts.append(f"{chain}[{below}]")
+    duration_s = frames / size.fps
+    for i, layer in enumerate(composition.layers, start=1):
+        source = f"[{first_input + i}:v]{to_yuv},format=yuva420p"
+        if layer.fading:
+            # Only a layer that fades needs a frame of its own per output frame; the others are
+            # one frame that overlay holds, moved per output frame by its x/y expressions.
+            source += f",{repeat}{_fades(layer)}"
+        parts.append(f"{source}[l{i}]")
+        x, y = _position(layer, duration_s)
+        parts.append(f"[{below}][l{i}]overlay=x='{x}':y='{y}':format=yuv420:eval=frame[v{i}]")
+        below = f"v{i}"
+    parts[-1] = parts[-1].removesuffix(f"[{below}]")
+    return ";".join(parts)
+
+
+def _fades(layer: Layer) -> str:
+    fades = ""
+    if layer.enter_s is not None:
+        fades += f",fade=t=in:st={layer.enter_s:.3f}:d={layer.move_s:.3f}:alpha=1"
+    if layer.exit_s is not None:
+        fades += f",fade=t=out:st={layer.exit_s:.3f}:d={layer.move_s:.3f}:alpha=1"
+    return fades
+
+
+def _position(layer: Layer, duration_s: float) -> tuple[str, str]:
+    """overlay's x and y: the rest position, plus the slide (eased: fast, then settling) before it
+    has come in and after it starts going out, plus the drift over the scene."""
+    move = max(layer.move_s, 1e-3)
+    came = "1" if layer.enter_s is None else f"(1-pow(1-clip((t-{layer.enter_s:.3f})/{move:.3f},0,1),3))"
+    gone = "0" if layer.exit_s is None else f"pow(clip((t-{layer.exit_s:.3f})/{move:.3f},0,1),3)"
+
+    def axis(rest: int, slide: int, drift: int) -> str:
+        expr = str(rest)
+        if slide:
+            expr += f"+{slide}*(1-{came})-{slide}*{gone}"
+        if drift:
+            expr += f"+{drift}*t/{max(duration_s, 1e-3):.3f}"
+        return expr
+
+    return axis(layer.x, layer.slide[0], layer.drift[0]), axis(layer.y, layer.slide[1], layer.drift[1])
 
 
 def motion_filters(motion: Motion, size: Size, frames: int) -> str:

@@ -1,11 +1,11 @@
-"""A scene's on-screen text, drawn by Pillow into a small transparent PNG that ffmpeg overlays.
+"""Text drawn by Pillow into small transparent PNGs that ffmpeg overlays: a scene's headline, a
+brand name, a call-to-action button (text_block, in the brand's font and colors).
 
-The font is the FreeType font bundled inside Pillow (ImageFont.load_default with a size, Pillow >=
-10.1), so nothing depends on the fonts a host happens to have. Text is white with a thin dark
-outline on a translucent dark panel, legible over any picture; sizes are shares of the frame, so
-a 360 px preview and a 1080 px render look alike. That font covers ASCII and a few symbols only:
-printable() swaps what it lacks for look-alikes (accented letters lose their accents) rather than
-draw boxes.
+Fonts are the brand fonts bundled as wheels (render/fonts.py), so nothing depends on the fonts a
+host happens to have. Text the brand font cannot draw falls back to Pillow's bundled FreeType font,
+which covers ASCII and a few symbols only: printable() swaps what that one lacks for look-alikes
+(accented letters lose their accents) rather than draw boxes. Callers size text in shares of the
+frame, so a 360 px preview and a 1080 px render look alike.
 """
 
 from __future__ import annotations
@@ -13,83 +13,89 @@ from __future__ import annotations
 import functools
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from services.jobs.media_types import PermanentProviderError, Size
+from services.common.brand_kit import DEFAULT_FONT
+from services.jobs.render import fonts
 
-FONT_SHARE = 0.064  # font size as a share of the frame's short side
-MIN_FONT_SHARE = 0.04  # long text shrinks down to this before it is cut
+RGBA = tuple[int, int, int, int]
+
 MAX_LINES = 4
-WIDTH_SHARE = 0.84  # the text block's widest line, as a share of the frame width
 LINE_SPACING = 1.18
 PANEL_RGBA = (0, 0, 0, 150)
 TEXT_RGBA = (255, 255, 255, 255)
-OUTLINE_RGBA = (0, 0, 0, 190)
-# Distance from the panel's bottom edge to the frame's: tall frames keep clear of the captions and
-# buttons that phone apps draw over the lower part of a vertical video.
-BOTTOM_MARGIN_TALL, BOTTOM_MARGIN_OTHER = 0.2, 0.09
 
 
 @dataclass(frozen=True)
-class Overlay:
-    path: Path
-    x: int
-    y: int
-    width: int
-    height: int
+class Style:
+    """How a block of text looks: its font (a name of brand_kit.FONTS), colors, an optional
+    rounded panel behind it, and whether lines are centred or left-aligned."""
+
+    font: str = DEFAULT_FONT
+    color: RGBA = TEXT_RGBA
+    panel: RGBA | None = None
+    outline: RGBA | None = None
+    align: str = "center"  # or "left"
+    line_spacing: float = LINE_SPACING
 
 
-def render_overlay(text: str | None, size: Size, out: Path) -> Overlay | None:
-    """Write the text panel for a frame of `size` into `out` (PNG); None when there is no text."""
-    words = printable(text or "").split()
+def text_block(
+    text: str | None, style: Style, max_width: int, px: int, min_px: int, max_lines: int = MAX_LINES
+) -> Image.Image | None:
+    """`text` wrapped into at most `max_lines` lines of at most `max_width` pixels, at `px` or
+    shrunk towards `min_px`, as a tight RGBA image (with its panel); None when there is no text."""
+    words = (text or "").split()
     if not words:
         return None
-    short = min(size.width, size.height)
-    max_width = int(size.width * WIDTH_SHARE)
-    px = max(8, round(short * FONT_SHARE))
-    min_px = max(8, round(short * MIN_FONT_SHARE))
+    brand_font = fonts.usable(style.font)
+    use_brand = fonts.covers(brand_font, " ".join(words))
+    if not use_brand:
+        words = printable(" ".join(words)).split()
+        if not words:
+            return None
+
+    def font_at(size: int) -> ImageFont.FreeTypeFont:
+        return fonts.load(brand_font, size) if use_brand else fonts.fallback(size)
+
+    px, min_px = max(8, px), max(8, min(px, min_px))
     while True:
-        font = _font(px)
+        font = font_at(px)
         lines = _wrap(words, font, max_width)
-        if len(lines) <= MAX_LINES or px <= min_px:
+        if len(lines) <= max_lines or px <= min_px:
             break
         px = max(min_px, int(px * 0.9))
-    if len(lines) > MAX_LINES:
-        lines = lines[: MAX_LINES - 1] + [_ellipsize(" ".join(lines[MAX_LINES - 1 :]), font, max_width)]
+    if len(lines) > max_lines:
+        lines = lines[: max_lines - 1] + [_ellipsize(" ".join(lines[max_lines - 1 :]), font, max_width)]
 
     ascent, descent = font.getmetrics()
-    line_height = round((ascent + descent) * LINE_SPACING)
-    outline = max(1, px // 22)
-    pad_x, pad_y = round(px * 0.6), round(px * 0.35)
+    line_height = round((ascent + descent) * style.line_spacing)
+    outline = max(1, px // 22) if style.outline else 0
+    pad_x, pad_y = (round(px * 0.6), round(px * 0.35)) if style.panel else (outline + 2, outline + 2)
     text_width = max(font.getlength(line) for line in lines)
-    width = _even(min(size.width, text_width + 2 * pad_x + 2 * outline))
-    height = _even(min(size.height, line_height * (len(lines) - 1) + ascent + descent + 2 * pad_y))
+    width = _even(text_width + 2 * pad_x + 2 * outline + 2)
+    height = _even(line_height * (len(lines) - 1) + ascent + descent + 2 * pad_y + 2)
 
-    panel = Image.new("RGBA", (width, height), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(panel)
-    draw.rounded_rectangle((0, 0, width - 1, height - 1), radius=round(px * 0.35), fill=PANEL_RGBA)
+    block = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(block)
+    if style.panel:
+        draw.rounded_rectangle((0, 0, width - 1, height - 1), radius=round(px * 0.35), fill=style.panel)
+    x, anchor = (width / 2, "ma") if style.align == "center" else (pad_x + outline, "la")
     for i, line in enumerate(lines):
         draw.text(
-            (width / 2, pad_y + i * line_height),
+            (x, pad_y + i * line_height),
             line,
             font=font,
-            fill=TEXT_RGBA,
-            anchor="ma",
+            fill=style.color,
+            anchor=anchor,
             stroke_width=outline,
-            stroke_fill=OUTLINE_RGBA,
+            stroke_fill=style.outline,
         )
-    panel.save(out, format="PNG", compress_level=1)
-
-    margin = BOTTOM_MARGIN_TALL if size.height > size.width else BOTTOM_MARGIN_OTHER
-    x = _even((size.width - width) / 2)
-    y = _even(max(0, size.height * (1 - margin) - height))
-    return Overlay(out, x, y, width, height)
+    return block
 
 
 def printable(text: str) -> str:
-    """`text` with what the bundled font cannot draw replaced: typographic dashes and the like by
+    """`text` with what Pillow's bundled font cannot draw replaced: typographic dashes and the like by
     their ASCII look-alikes, accented letters by their base letter, the rest (emoji) dropped.
     The font covers ASCII and little else; a box for every unknown glyph would be worse."""
     out = []
@@ -109,21 +115,13 @@ LOOKALIKES = {"\u2014": "-", "\u2013": "-", "\u2012": "-", "\u2212": "-", "\u202
 
 @functools.lru_cache(maxsize=4096)
 def _has_glyph(char: str) -> bool:
-    font = _font(24)
+    font = fonts.fallback(24)
     return bytes(font.getmask(char)) != _missing_glyph_mask()
 
 
 @functools.cache
 def _missing_glyph_mask() -> bytes:
-    return bytes(_font(24).getmask("\ue000"))  # a private-use code point: no font draws it
-
-
-@functools.lru_cache(maxsize=16)
-def _font(px: int) -> ImageFont.FreeTypeFont:
-    font = ImageFont.load_default(size=px)
-    if not isinstance(font, ImageFont.FreeTypeFont):
-        raise PermanentProviderError("Pillow was built without FreeType: on-screen text cannot be drawn")
-    return font
+    return bytes(fonts.fallback(24).getmask("\ue000"))  # a private-use code point: no font draws it
 
 
 def _wrap(words: list[str], font: ImageFont.FreeTypeFont, max_width: int) -> list[str]:

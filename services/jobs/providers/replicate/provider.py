@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from services.jobs.media_types import InputError, JobIO, Scene, Size
+from services.jobs.media_types import BrandKit, InputError, JobIO, Scene, Size
 from services.jobs.providers.replicate import media
 from services.jobs.providers.replicate.client import (
     TERMINAL_STATES,
@@ -72,8 +72,17 @@ class ReplicateProvider:
     # --- Provider --------------------------------------------------------------------------------
 
     def render_scene(
-        self, io: JobIO, scene: Scene, images: list[Path], size: Size, out: Path, *, lora: str | None = None
+        self,
+        io: JobIO,
+        scene: Scene,
+        images: list[Path],
+        size: Size,
+        out: Path,
+        *,
+        lora: str | None = None,
+        brand: BrandKit | None = None,
     ) -> None:
+        # The brand kit does not reach the video model's prompt yet (a later part of issue 13).
         io.checkpoint()
         if scene.duration_s <= 0:
             raise InputError(f"scene {scene.n} has no duration")
