@@ -301,7 +301,8 @@ async def _check_poster_and_preview(generation: dict, final_video: bytes) -> Non
     shown = np.asarray(image.convert("RGB"), dtype=np.float32)
     differences = {t: float(np.abs(frame - shown).mean()) for t, frame in frames.items()}
     closest = min(differences, key=lambda t: differences[t])
-    assert closest < hook_s and differences[closest] < 6, differences
+    # Within JPEG's own error: colors converted as JPEG viewers read them (BT.601 full range).
+    assert closest < hook_s and differences[closest] < 4, differences
 
     with tempfile.NamedTemporaryFile(suffix=".mp4") as f:
         f.write(preview.content)

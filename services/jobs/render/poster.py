@@ -52,6 +52,11 @@ def poster(io: JobIO, video: Path, at_s: float, out: Path) -> None:
                 str(video),
                 "-frames:v",
                 "1",
+                # JPEG is BT.601 full range (JFIF) to every viewer; the video is BT.709 limited range.
+                # Left to itself FFmpeg only stretches the range, and colors shift (a brand's
+                # primary color among them).
+                "-vf",
+                "scale=in_color_matrix=bt709:in_range=tv:out_color_matrix=bt601:out_range=pc,format=yuvj420p",
                 "-q:v",
                 str(POSTER_QUALITY),
                 "-f",
