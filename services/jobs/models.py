@@ -86,6 +86,8 @@ class Generation(Base):
     # owed through this generation's generation.settled event).
     refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     final_key: Mapped[str | None] = mapped_column(String(1024))
+    # The captions of the final video (WebVTT), stored by the voiceover step when it has word timings.
+    captions_key: Mapped[str | None] = mapped_column(String(1024))
     error_message: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()

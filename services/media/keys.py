@@ -1,6 +1,7 @@
 """Object keys: built from ids, and raw keys checked against the same layout (DESIGN.md section 5).
 
     generated-videos/{project_id}/{generation_id}/final_ad.mp4
+    generated-videos/{project_id}/{generation_id}/captions.vtt
     product-images/{brand_id}/{name}
     brand-assets/{brand_id}/{name}
     scene-videos/{project_id}/{generation_id}/scene_{n}.mp4
@@ -68,6 +69,12 @@ def final_video(project_id: str, generation_id: str) -> ObjectKey:
     return ObjectKey(f"{FINAL_VIDEOS}{pid}/{gid}/final_ad.mp4", ad_project_id=pid, generation_id=gid)
 
 
+def captions(project_id: str, generation_id: str) -> ObjectKey:
+    """The final video's captions (WebVTT), beside it."""
+    pid, gid = _uuid(project_id, "project_id"), _uuid(generation_id, "generation_id")
+    return ObjectKey(f"{FINAL_VIDEOS}{pid}/{gid}/captions.vtt", ad_project_id=pid, generation_id=gid)
+
+
 def product_image(brand_id: str, name: str) -> ObjectKey:
     bid = _uuid(brand_id, "brand_id")
     return ObjectKey(f"{PRODUCT_IMAGES}{bid}/{_name(name)}", brand_id=bid)
@@ -100,8 +107,8 @@ _GENERATION = rf"(?:(?P<generation>{_UUID})/)?"
 _LAYOUT_RULES = [
     (
         FINAL_VIDEOS,
-        rf"(?P<project>{_UUID})/{_GENERATION}final_ad\.mp4",
-        "{project_id}/{generation_id}/final_ad.mp4",
+        rf"(?P<project>{_UUID})/{_GENERATION}(?:final_ad\.mp4|captions\.vtt)",
+        "{project_id}/{generation_id}/{final_ad.mp4|captions.vtt}",
     ),
     (PRODUCT_IMAGES, rf"(?P<brand>{_UUID})/{_NAME.pattern}", "{brand_id}/{name}"),
     (

@@ -32,8 +32,11 @@ def object_key(ref: media_pb2.ObjectRef) -> keys.ObjectKey:
         return keys.scene_video(scene.project_id, scene.generation_id, scene.n)
     if which == "audio":
         return keys.audio_track(ref.audio.project_id, ref.audio.generation_id, ref.audio.type, ref.audio.n)
+    if which == "captions":
+        return keys.captions(ref.captions.project_id, ref.captions.generation_id)
     raise InvalidArgument(
-        "ref is required: a key, or one of final_video, product_image, brand_asset, scene_video, audio"
+        "ref is required: a key, or one of final_video, product_image, brand_asset, scene_video, audio,"
+        " captions"
     )
 
 

@@ -61,10 +61,17 @@ async def test_a_generation_makes_a_real_ad(http, db, media_stub):
     # The final ad: in our bucket under the documented key, handed out as a presigned URL.
     key_prefix = f"generated-videos/{project['id']}/"
     listed = await media_stub.ListObjects(media_pb2.ListObjectsRequest(prefix=key_prefix))
-    assert [o.key for o in listed.objects] == [f"{key_prefix}{generation['id']}/final_ad.mp4"]
+    assert sorted(o.key for o in listed.objects) == [
+        f"{key_prefix}{generation['id']}/captions.vtt",
+        f"{key_prefix}{generation['id']}/final_ad.mp4",
+    ]
     async with httpx.AsyncClient(timeout=60) as client:
         video = await client.get(done["final_url"])
+        cues = await client.get(done["captions_url"])
     assert video.status_code == 200
+    # Its captions beside it: WebVTT cues of the script's voiceover, in the ad's timeline.
+    assert cues.status_code == 200 and cues.text.startswith("WEBVTT")
+    assert "-->" in cues.text
     with tempfile.NamedTemporaryFile(suffix=".mp4") as f:
         f.write(video.content)
         f.flush()
@@ -198,7 +205,9 @@ async def test_a_second_generation_of_a_project_leaves_the_first_ones_files_as_t
     project = await ready_project(http, user, images=1)
     first = await generate(http, user, project["id"])
     first_files = await outputs(first)
-    assert set(first_files) == {"scene_1", "scene_2", "scene_3", "voiceover", "music", "composite", "final"}
+    assert set(first_files) == {
+        *("scene_1", "scene_2", "scene_3", "voiceover", "music", "composite", "final", "captions")
+    }
 
     # Another shape, so its files cannot be mistaken for the first one's.
     second = await generate(http, user, project["id"], aspect="1:1")
@@ -208,7 +217,11 @@ async def test_a_second_generation_of_a_project_leaves_the_first_ones_files_as_t
     assert (await outputs(both[second["id"]]))["final"] != first_files["final"]
     # Each generation's files sit in its own folder inside the project's.
     finals = await listed_keys(media_stub, f"generated-videos/{project['id']}/")
-    assert finals == sorted(f"generated-videos/{project['id']}/{g}/final_ad.mp4" for g in both)
+    assert finals == sorted(
+        f"generated-videos/{project['id']}/{g}/{name}"
+        for g in both
+        for name in ("final_ad.mp4", "captions.vtt")
+    )
 
 
 async def test_cancelling_a_generation_deletes_its_own_files_and_no_other_generations(http, media_stub):

@@ -102,10 +102,13 @@ async def history(http, user, project_id: str) -> dict[str, dict]:
 
 
 async def outputs(generation: dict) -> dict[str, bytes]:
-    """What a generation hands out, downloaded: its final ad and each job's output, by name."""
+    """What a generation hands out, downloaded: its final ad, its captions and each job's output, by
+    name."""
     urls = {j["name"]: j["output_url"] for j in generation["jobs"] if j["output_url"]}
     if generation["final_url"]:
         urls["final"] = generation["final_url"]
+    if generation.get("captions_url"):
+        urls["captions"] = generation["captions_url"]
     files = {}
     async with httpx.AsyncClient(timeout=60) as client:
         for name, url in urls.items():

@@ -68,6 +68,7 @@ class GenerationOut(BaseModel):
             "refunded": False,
             "error_message": None,
             "final_url": None,
+            "captions_url": None,
             "jobs": [],
             "created_at": "2026-12-02T10:00:00Z",
             "updated_at": "2026-12-02T10:00:09Z",
@@ -87,6 +88,11 @@ class GenerationOut(BaseModel):
     refunded: bool
     error_message: str | None
     final_url: str | None = Field(description="final_ad.mp4, presigned for an hour, once completed.")
+    captions_url: str | None = Field(
+        default=None,
+        description="The final video's captions as WebVTT (text/vtt), the cues burned into it, timed to "
+        "the voiceover; presigned for an hour, once completed, when the voiceover has them.",
+    )
     jobs: list[StepOut]
     created_at: datetime
     updated_at: datetime

@@ -70,7 +70,7 @@ async def delete_owned(engine: AsyncEngine, media, event: Event) -> None:
             await conn.execute(
                 delete(generations)
                 .where(generations.c.id.in_(generation_ids))
-                .returning(generations.c.final_key)
+                .returning(generations.c.final_key, generations.c.captions_key)
             )
         ).all()
         # Locked like the generations, so a fan-out of their events waits and then finds them gone.
@@ -86,7 +86,8 @@ async def delete_owned(engine: AsyncEngine, media, event: Event) -> None:
                 )
             )
         )
-        late = {key for (key,) in [*removed_steps, *removed_generations] if key} - set(recorded)
+        removed_keys = [key for row in [*removed_steps, *removed_generations] for key in row]
+        late = {key for key in removed_keys if key} - set(recorded)
         await _delete_objects(media, sorted(late))  # before commit: a failure keeps the rows for the retry
     log.info(
         "%s %s: removed %d generations, %d jobs, %d LoRA models and %d stored outputs",
@@ -106,7 +107,8 @@ async def _recorded_keys(conn: AsyncConnection, owned, project_ids: list[uuid.UU
         steps.c.output_url.is_not(None),
     )
     final_keys = select(generations.c.final_key).where(owned, generations.c.final_key.is_not(None))
-    rows = await conn.execute(step_keys.union(final_keys))
+    captions_keys = select(generations.c.captions_key).where(owned, generations.c.captions_key.is_not(None))
+    rows = await conn.execute(step_keys.union(final_keys, captions_keys))
     return sorted(key for (key,) in rows)
 
 

@@ -233,6 +233,7 @@ def generation_message(gen: Row, rows: list[Row]) -> jobs_pb2.Generation:
         charge=gen.charge or "",
         refunded=gen.refunded_at is not None,
         final_key=gen.final_key or "" if gen.status == "completed" else "",
+        captions_key=gen.captions_key or "" if gen.status == "completed" else "",
         error_message=gen.error_message or "",
         duration_s=plan.get("duration_s", 0.0),
         created_at=timestamp(gen.created_at),

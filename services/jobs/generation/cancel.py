@@ -79,6 +79,9 @@ async def cancel(engine: AsyncEngine, redis, media, project_id: str, generation_
             .scalars()
             .all()
         )
+        # The voiceover step's captions are recorded on the generation, not on a step.
+        captions = await conn.scalar(select(generations.c.captions_key).where(generations.c.id == gen.id))
+        stored = [*stored, *([captions] if captions else [])]
     await asyncio.to_thread(outcome.cancel_rq_jobs, redis, [str(i) for i in waiting])
     deleted = await _delete_outputs(media, stored)
     if deleted:
@@ -93,6 +96,11 @@ async def cancel(engine: AsyncEngine, redis, media, project_id: str, generation_
                 update(generations)
                 .where(generations.c.id == gen.id, generations.c.final_key.in_(deleted))
                 .values(final_key=None)
+            )
+            await conn.execute(
+                update(generations)
+                .where(generations.c.id == gen.id, generations.c.captions_key.in_(deleted))
+                .values(captions_key=None)
             )
     log.info("generation %s cancelled; deleted %d of its %d outputs", gen.id, len(deleted), len(stored))
     return gen.id

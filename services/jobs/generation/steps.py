@@ -34,7 +34,7 @@ from services.common.errors import InvalidArgument
 from services.jobs import failures
 from services.jobs.clients import ServiceCallFailed, ServiceCalls
 from services.jobs.config import Settings
-from services.jobs.generation import outcome, rendering
+from services.jobs.generation import outcome, rendering, sound
 from services.jobs.media_types import (
     Cancelled,
     InputError,
@@ -48,6 +48,7 @@ from services.jobs.metrics import timed_render
 from services.jobs.models import ACTIVE_GENERATION_STATUSES, Generation, GenerationJob
 from services.jobs.providers.base import Provider
 from services.jobs.queue.job_types import JobContext
+from services.jobs.render import audio, captions, vtt
 from zapcut.media.v1 import media_pb2
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ generations = table_of(Generation)
 steps = table_of(GenerationJob)
 
 MAX_IMAGE_BYTES = 40 * 1024 * 1024
+MAX_TRACK_BYTES = 50 * 1024 * 1024  # a brand's music file, as the brand files' limit allows
+MAX_CAPTIONS_BYTES = 1024 * 1024
 CHECK_CANCEL_EVERY_S = 1.0
 PROGRESS_EVERY_S = 0.5
 
@@ -141,8 +144,17 @@ class Step:
             self.checkpoint()
         return paths
 
-    def store(self, ref: media_pb2.ObjectRef, path: Path, content_type: str, *, final: bool = False) -> str:
-        """Upload the output and record its key on the step (and as the generation's final ad), or,
+    def store(
+        self,
+        ref: media_pb2.ObjectRef,
+        path: Path,
+        content_type: str,
+        *,
+        final: bool = False,
+        captions: bool = False,
+    ) -> str:
+        """Upload the output and record its key on the step (and as the generation's final ad; or,
+        for the captions, on the generation only, the step keeping its own output), or,
         when the generation stopped meanwhile, delete what was just uploaded and stop (Cancelled).
 
         The check and the record are one transaction holding the generation row (FOR SHARE), and
@@ -159,7 +171,11 @@ class Step:
                 .with_for_update(read=True)
             )
             active = status in ACTIVE_GENERATION_STATUSES
-            if active:
+            if active and captions:
+                conn.execute(
+                    update(generations).where(generations.c.id == self.generation.id).values(captions_key=key)
+                )
+            elif active:
                 conn.execute(update(steps).where(steps.c.id == uuid.UUID(self.job_id)).values(output_url=key))
                 if final:
                     conn.execute(
@@ -230,20 +246,38 @@ def scene_step(step: Step, provider: Provider, params: dict, workdir: Path) -> d
 
 
 def voiceover_step(step: Step, provider: Provider, params: dict, workdir: Path) -> dict:
+    """The voiceover in the project's voice, and its captions (WebVTT, beside the final video) when
+    the provider tells the words' times."""
     plan = step.plan
     scenes = [_scene(s) for s in plan["scenes"]]
     starts, total = rendering.scene_starts(plan), plan["duration_s"]
     wav = workdir / "voiceover.wav"
     io = step.io(workdir)
-    provider.voiceover(io, scenes, starts, total, wav)
+    words = provider.voiceover(io, scenes, starts, total, wav, voice=sound.voice_of(plan))
+    if words:
+        step.progress(85, "storing the captions")
+        cue_file = workdir / "captions.vtt"
+        cue_file.write_text(vtt.write(captions.cues(words)), encoding="utf-8")
+        ref = media_pb2.ObjectRef(
+            captions=media_pb2.Captions(project_id=step.project_id, generation_id=step.generation_id)
+        )
+        step.store(ref, cue_file, "text/vtt", captions=True)
     return _store_audio(step, io, wav, "voiceover")
 
 
 def music_step(step: Step, provider: Provider, params: dict, workdir: Path) -> dict:
+    """The brand's own track fitted to the ad when the project chose one, else the provider's music
+    in the project's mood and tempo."""
     plan = step.plan
     wav = workdir / "music.wav"
     io = step.io(workdir)
-    provider.music(io, plan["duration_s"], wav)
+    track = sound.track_key(plan)
+    if track:
+        step.progress(2, "fetching the brand's music")
+        (source,) = step.download([track], workdir, MAX_TRACK_BYTES)
+        audio.fit_track(io, source, plan["duration_s"], wav)
+    else:
+        provider.music(io, plan["duration_s"], wav, music=sound.music_of(plan))
     return _store_audio(step, io, wav, "music")
 
 
@@ -271,10 +305,14 @@ def composite_step(step: Step, provider: Provider, params: dict, workdir: Path) 
     step.progress(2, "fetching scenes and audio")
     keys = [outputs[n] for n in names] + [outputs["voiceover"], outputs["music"]]
     files = step.download(keys, workdir, 2 * 1024**3)
+    cues = []
+    if step.generation.captions_key:
+        (cue_file,) = step.download([step.generation.captions_key], workdir, MAX_CAPTIONS_BYTES)
+        cues = vtt.read(cue_file.read_text(encoding="utf-8"))
     out = workdir / "final_ad.mp4"
     io = step.io(workdir)
     with timed_render("composite", plan["duration_s"]):
-        rendering.composite(io, plan, files[: len(names)], files[-2], files[-1], out)
+        rendering.composite(io, plan, files[: len(names)], files[-2], files[-1], out, cues=cues)
     step.progress(95, "storing the ad")
     ref = media_pb2.ObjectRef(
         final_video=media_pb2.FinalVideo(project_id=step.project_id, generation_id=step.generation_id)

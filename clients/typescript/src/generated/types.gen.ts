@@ -299,6 +299,12 @@ export type GenerationOut = {
      */
     final_url: string | null;
     /**
+     * Captions Url
+     *
+     * The final video's captions as WebVTT (text/vtt), the cues burned into it, timed to the voiceover; presigned for an hour, once completed, when the voiceover has them.
+     */
+    captions_url?: string | null;
+    /**
      * Jobs
      */
     jobs: Array<StepOut>;

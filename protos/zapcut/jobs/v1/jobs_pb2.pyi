@@ -332,6 +332,7 @@ class Generation(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     FINISHED_AT_FIELD_NUMBER: _builtins.int
     DURATION_S_FIELD_NUMBER: _builtins.int
+    CAPTIONS_KEY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     ad_project_id: _builtins.str
     status: _builtins.str
@@ -350,6 +351,8 @@ class Generation(_message.Message):
     error_message: _builtins.str
     duration_s: _builtins.float
     """the script's total"""
+    captions_key: _builtins.str
+    """the final video's WebVTT captions, set when completed and voiced"""
     @_builtins.property
     def steps(self) -> _containers.RepeatedCompositeFieldContainer[Global___GenerationStep]: ...
     @_builtins.property
@@ -378,10 +381,11 @@ class Generation(_message.Message):
         updated_at: _timestamp_pb2.Timestamp | None = ...,
         finished_at: _timestamp_pb2.Timestamp | None = ...,
         duration_s: _builtins.float = ...,
+        captions_key: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "finished_at", b"finished_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ad_project_id", b"ad_project_id", "aspect", b"aspect", "charge", b"charge", "created_at", b"created_at", "duration_s", b"duration_s", "error_message", b"error_message", "final_key", b"final_key", "finished_at", b"finished_at", "height", b"height", "id", b"id", "progress", b"progress", "provider", b"provider", "refunded", b"refunded", "status", b"status", "steps", b"steps", "updated_at", b"updated_at", "width", b"width"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ad_project_id", b"ad_project_id", "aspect", b"aspect", "captions_key", b"captions_key", "charge", b"charge", "created_at", b"created_at", "duration_s", b"duration_s", "error_message", b"error_message", "final_key", b"final_key", "finished_at", b"finished_at", "height", b"height", "id", b"id", "progress", b"progress", "provider", b"provider", "refunded", b"refunded", "status", b"status", "steps", b"steps", "updated_at", b"updated_at", "width", b"width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -153,6 +153,30 @@ class AudioTrack(_message.Message):
 Global___AudioTrack: _TypeAlias = AudioTrack  # noqa: Y015
 
 @_typing.final
+class Captions(_message.Message):
+    """generated-videos/{project_id}/{generation_id}/captions.vtt: the final video's captions (WebVTT)"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    GENERATION_ID_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    generation_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        generation_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["generation_id", b"generation_id", "project_id", b"project_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Captions: _TypeAlias = Captions  # noqa: Y015
+
+@_typing.final
 class ObjectRef(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -162,6 +186,7 @@ class ObjectRef(_message.Message):
     BRAND_ASSET_FIELD_NUMBER: _builtins.int
     SCENE_VIDEO_FIELD_NUMBER: _builtins.int
     AUDIO_FIELD_NUMBER: _builtins.int
+    CAPTIONS_FIELD_NUMBER: _builtins.int
     key: _builtins.str
     """An existing key (for example one stored in a row earlier); checked against the layout,
     which also accepts generation outputs of the layout before generation ids.
@@ -176,6 +201,8 @@ class ObjectRef(_message.Message):
     def scene_video(self) -> Global___SceneVideo: ...
     @_builtins.property
     def audio(self) -> Global___AudioTrack: ...
+    @_builtins.property
+    def captions(self) -> Global___Captions: ...
     def __init__(
         self,
         *,
@@ -185,12 +212,13 @@ class ObjectRef(_message.Message):
         brand_asset: Global___BrandAsset | None = ...,
         scene_video: Global___SceneVideo | None = ...,
         audio: Global___AudioTrack | None = ...,
+        captions: Global___Captions | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["audio", b"audio", "brand_asset", b"brand_asset", "final_video", b"final_video", "key", b"key", "product_image", b"product_image", "ref", b"ref", "scene_video", b"scene_video"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["audio", b"audio", "brand_asset", b"brand_asset", "captions", b"captions", "final_video", b"final_video", "key", b"key", "product_image", b"product_image", "ref", b"ref", "scene_video", b"scene_video"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio", b"audio", "brand_asset", b"brand_asset", "final_video", b"final_video", "key", b"key", "product_image", b"product_image", "ref", b"ref", "scene_video", b"scene_video"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio", b"audio", "brand_asset", b"brand_asset", "captions", b"captions", "final_video", b"final_video", "key", b"key", "product_image", b"product_image", "ref", b"ref", "scene_video", b"scene_video"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_ref: _TypeAlias = _typing.Literal["key", "final_video", "product_image", "brand_asset", "scene_video", "audio"]  # noqa: Y015
+    _WhichOneofReturnType_ref: _TypeAlias = _typing.Literal["key", "final_video", "product_image", "brand_asset", "scene_video", "audio", "captions"]  # noqa: Y015
     _WhichOneofArgType_ref: _TypeAlias = _typing.Literal["ref", b"ref"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_ref) -> _WhichOneofReturnType_ref | None: ...
 

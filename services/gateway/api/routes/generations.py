@@ -29,10 +29,11 @@ TERMINAL = {"completed", "failed", "cancelled"}
 EVENTS_POLL_S = 1.0
 EVENTS_HEARTBEAT_S = 15.0
 EVENTS_MAX_S = 3600.0
+SIGNED = ("final_url", "captions_url")  # signed afresh at each read: not a change of the generation
 
 
 async def generation_out(media: MediaAsyncStub, g: jobs_pb2.Generation) -> GenerationOut:
-    keys = ([g.final_key] if g.final_key else []) + [s.output_key for s in g.steps if s.output_key]
+    keys = [k for k in (g.final_key, g.captions_key) if k] + [s.output_key for s in g.steps if s.output_key]
     urls = await presigned_urls(media, keys, URL_EXPIRY_S)
     return GenerationOut(
         id=g.id,
@@ -47,6 +48,7 @@ async def generation_out(media: MediaAsyncStub, g: jobs_pb2.Generation) -> Gener
         refunded=g.refunded,
         error_message=g.error_message or None,
         final_url=urls.get(g.final_key) if g.final_key else None,
+        captions_url=urls.get(g.captions_key) if g.captions_key else None,
         jobs=[
             StepOut(
                 id=s.id,
@@ -166,7 +168,7 @@ async def stream_generation_events(
         generation, last, since_sent, waited = first, None, 0.0, 0.0
         while True:
             body = (await generation_out(media, generation)).model_dump(mode="json")
-            fingerprint = json.dumps({k: v for k, v in body.items() if k != "final_url"} | {"jobs": [
+            fingerprint = json.dumps({k: v for k, v in body.items() if k not in SIGNED} | {"jobs": [
                 {k: v for k, v in j.items() if k != "output_url"} for j in body["jobs"]
             ]}, sort_keys=True)  # fmt: skip
             if fingerprint != last:
