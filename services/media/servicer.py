@@ -34,9 +34,11 @@ def object_key(ref: media_pb2.ObjectRef) -> keys.ObjectKey:
         return keys.audio_track(ref.audio.project_id, ref.audio.generation_id, ref.audio.type, ref.audio.n)
     if which == "captions":
         return keys.captions(ref.captions.project_id, ref.captions.generation_id)
+    if which == "voice_sample":
+        return keys.voice_sample(ref.voice_sample.name)
     raise InvalidArgument(
         "ref is required: a key, or one of final_video, product_image, brand_asset, scene_video, audio,"
-        " captions"
+        " captions, voice_sample"
     )
 
 

@@ -11,11 +11,23 @@ from services.gateway.api.routes import (
     lora,
     projects,
     replicate_webhooks,
+    voices,
     webhooks,
 )
 
 api_router = APIRouter(prefix="/api")
-for module in (health, auth, credits, brands, lora, projects, generations, replicate_webhooks, webhooks):
+for module in (
+    health,
+    auth,
+    credits,
+    brands,
+    lora,
+    projects,
+    voices,
+    generations,
+    replicate_webhooks,
+    webhooks,
+):
     api_router.include_router(module.router)
 
 # Descriptions for /docs; a tag shows there even before its router has endpoints.

@@ -29,7 +29,7 @@ def voice_of(plan: dict) -> VoiceSettings:
 
 def music_of(plan: dict) -> MusicSettings:
     chosen = plan.get("music") or {}
-    mood = chosen.get("mood") if chosen.get("mood") in music.MOODS else music.DEFAULT_MOOD
+    mood = str(chosen["mood"]) if chosen.get("mood") in music.MOODS else music.DEFAULT_MOOD
     tempo = chosen.get("tempo_bpm")
     if not isinstance(tempo, int) or isinstance(tempo, bool):
         tempo = None

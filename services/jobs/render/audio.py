@@ -99,7 +99,7 @@ def fit_speech(
         words = [
             SpokenWord(w.text, w.start_s, min(w.end_s, heard_s)) for w in words if w.start_s < heard_s - 0.1
         ]
-    return _level(samples), words
+    return level(samples), words
 
 
 def music_track(
@@ -206,7 +206,8 @@ def _read_wav(path: Path) -> np.ndarray:
     return (pcm.reshape(-1, channels).astype(np.float32) / 32768.0).copy()
 
 
-def _level(samples: np.ndarray) -> np.ndarray:
+def level(samples: np.ndarray) -> np.ndarray:
+    """Speech brought to VOICE_RMS, without peaks above VOICE_PEAK."""
     if samples.size == 0:
         return samples
     rms = float(np.sqrt(np.mean(samples**2)))

@@ -555,6 +555,22 @@ export type PageProjectOut = {
 };
 
 /**
+ * Page[VoiceOut]
+ */
+export type PageVoiceOut = {
+    /**
+     * Items
+     */
+    items: Array<VoiceOut>;
+    /**
+     * Next Cursor
+     *
+     * Pass as `cursor` for the next page; null on the last.
+     */
+    next_cursor?: string | null;
+};
+
+/**
  * Page[WebhookDeliveryOut]
  */
 export type PageWebhookDeliveryOut = {
@@ -1050,6 +1066,42 @@ export type UserOut = {
      * Created At
      */
     created_at: string;
+};
+
+/**
+ * VoiceOut
+ */
+export type VoiceOut = {
+    /**
+     * Id
+     *
+     * What a project's voice setting takes
+     */
+    id: string;
+    /**
+     * Name
+     *
+     * A name for a voice picker
+     */
+    name: string;
+    /**
+     * Language
+     *
+     * The BCP 47 tag of the language it speaks
+     */
+    language: string;
+    /**
+     * Gender
+     *
+     * female, male or neutral
+     */
+    gender: string;
+    /**
+     * Sample Url
+     *
+     * A short MP3 of this voice (no token needed: an audio element can play it)
+     */
+    sample_url: string;
 };
 
 /**
@@ -2972,6 +3024,89 @@ export type DraftScriptResponses = {
 };
 
 export type DraftScriptResponse = DraftScriptResponses[keyof DraftScriptResponses];
+
+export type ListVoicesData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Cursor
+         */
+        cursor?: string;
+        /**
+         * Language
+         */
+        language?: string;
+    };
+    url: '/api/voices';
+};
+
+export type ListVoicesErrors = {
+    /**
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
+     */
+    401: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
+};
+
+export type ListVoicesError = ListVoicesErrors[keyof ListVoicesErrors];
+
+export type ListVoicesResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageVoiceOut;
+};
+
+export type ListVoicesResponse = ListVoicesResponses[keyof ListVoicesResponses];
+
+export type GetVoiceSampleData = {
+    body?: never;
+    path: {
+        /**
+         * Voice Id
+         */
+        voice_id: string;
+    };
+    query?: never;
+    url: '/api/voices/{voice_id}/sample';
+};
+
+export type GetVoiceSampleErrors = {
+    /**
+     * no voice with this id
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * no worker has rendered the sample yet (Retry-After says when to try)
+     */
+    503: Problem;
+};
+
+export type GetVoiceSampleError = GetVoiceSampleErrors[keyof GetVoiceSampleErrors];
 
 export type StartGenerationData = {
     /**
