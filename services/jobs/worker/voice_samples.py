@@ -4,9 +4,9 @@ which GET /api/voices/{id}/sample hands out. A sample's name changes with whatev
 sound, so only missing ones are rendered: the first worker of a release renders them (about a
 second for the catalog), the others find them stored.
 
-It runs in a child process: eSpeak NG keeps global state, and the worker forks a work horse per
-job, so its own process never loads the engine. A failure (media not up yet) is logged, not fatal:
-the next worker start tries again, and the route answers 503 meanwhile.
+It runs in a child process, which the worker does not wait for: eSpeak NG keeps global state, and
+the worker forks a work horse per job, so its own process never loads the engine. While media is
+unreachable the child tries again with backoff; the route answers 503 meanwhile.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import tempfile
+import time
 from pathlib import Path
 
 from services.common.voices import VOICES, sample_name, sample_text
@@ -24,20 +25,39 @@ from zapcut.media.v1 import media_pb2
 
 log = logging.getLogger(__name__)
 
-WAIT_S = 120.0
+GIVE_UP_S = 600.0  # media not reachable for this long: the next worker start tries again
+RETRY_MIN_S, RETRY_MAX_S = 1.0, 15.0
 UPLOAD_TIMEOUT_S = 30.0
 
 
-def render_missing_in_child(settings: Settings) -> None:
-    child = multiprocessing.get_context("fork").Process(target=render_missing, args=(settings,), daemon=True)
+def render_missing_in_child(settings: Settings) -> multiprocessing.process.BaseProcess:
+    """Start rendering in a child process and return at once: the worker does not wait for it."""
+    child = multiprocessing.get_context("fork").Process(
+        target=render_missing, args=(settings,), name="voice-samples", daemon=True
+    )
     child.start()
-    child.join(WAIT_S)
-    if child.is_alive():
-        log.warning("worker: voice samples not rendered within %.0f s; stopped", WAIT_S)
-        child.kill()
+    return child
 
 
 def render_missing(settings: Settings) -> None:
+    """Render and store the samples not stored yet, trying again while media is unreachable (a stack
+    starting, media restarting) for up to GIVE_UP_S."""
+    deadline = time.monotonic() + GIVE_UP_S
+    delay_s = RETRY_MIN_S
+    while True:
+        try:
+            _render_missing(settings)
+            return
+        except ServiceCallFailed as exc:
+            if not exc.transient or time.monotonic() + delay_s > deadline:
+                log.warning("worker: voice samples not rendered: %s; the next worker start tries again", exc)
+                return
+            log.info("worker: voice samples wait for media (%s); again in %.0f s", exc, delay_s)
+            time.sleep(delay_s)
+            delay_s = min(delay_s * 2, RETRY_MAX_S)
+
+
+def _render_missing(settings: Settings) -> None:
     from services.jobs.render import audio, speech  # the renderer, in this child only
 
     calls = ServiceCalls(settings)
@@ -55,7 +75,5 @@ def render_missing(settings: Settings) -> None:
                 calls.upload_file(ref, out, "audio/mpeg", timeout_s=UPLOAD_TIMEOUT_S)
                 rendered += 1
             log.info("worker: %d voice samples rendered, %d already stored", rendered, len(VOICES) - rendered)
-    except ServiceCallFailed as exc:
-        log.warning("worker: voice samples not rendered: %s; the next worker start tries again", exc)
     finally:
         calls.close()
