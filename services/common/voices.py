@@ -7,6 +7,7 @@ engine can speak (a test checks that each one synthesizes). `engine_voice` is th
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 
@@ -36,3 +37,29 @@ VOICES = {
 DEFAULT_VOICE = "en-us-f1"
 LANGUAGES = sorted({v.language for v in VOICES.values()})
 MIN_SPEAKING_RATE, MAX_SPEAKING_RATE = 0.7, 1.4  # times the voice's normal pace
+
+# What each voice says in its sample, by the language's primary subtag.
+SAMPLE_TEXT = {
+    "en": "Hi! This is how your ad will sound. Fresh, simple, and ready when you are.",
+    "es": "¡Hola! Así sonará tu anuncio. Fresco, sencillo y listo cuando tú lo estés.",
+    "fr": "Bonjour ! Voici la voix de votre publicité. Simple, fraîche, et prête quand vous l'êtes.",
+    "de": "Hallo! So klingt Ihre Werbung. Frisch, einfach und bereit, wenn Sie es sind.",
+    "pt": "Olá! É assim que o seu anúncio vai soar. Simples, novo e pronto quando você estiver.",
+}
+# Raise when the voices' sound changes without their catalog entry changing (the engine's pitch
+# or pace settings, say): every sample then gets a new name and is rendered again.
+SAMPLE_REVISION = 1
+
+
+def sample_text(voice_id: str) -> str:
+    return SAMPLE_TEXT[VOICES[voice_id].language.split("-")[0].lower()]
+
+
+def sample_name(voice_id: str) -> str:
+    """The file name of the voice's sample (MP3): it changes with everything that changes its sound,
+    so a stored sample is never stale, and a worker renders the ones missing."""
+    v = VOICES[voice_id]
+    digest = hashlib.sha256(
+        f"{SAMPLE_REVISION}|{v.engine}|{v.engine_voice}|{sample_text(voice_id)}".encode()
+    ).hexdigest()[:12]
+    return f"{v.id}-{digest}.mp3"

@@ -110,6 +110,11 @@ class ServiceCalls:
             if not (token := reply.next_page_token):
                 return keys
 
+    def object_exists(self, ref: media_pb2.ObjectRef) -> bool:
+        with _calling("media", "checking a stored file"):
+            reply = self.media.ObjectExists(media_pb2.ObjectRequest(ref=ref), wait_for_ready=True)
+        return reply.exists
+
     def delete_object(self, key: str) -> None:
         with _calling("media", "deleting a stored file"):
             self.media.DeleteObject(

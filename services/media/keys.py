@@ -6,6 +6,7 @@
     brand-assets/{brand_id}/{name}
     scene-videos/{project_id}/{generation_id}/scene_{n}.mp4
     audio/{project_id}/{generation_id}/{type}_{n}.mp3
+    voice-samples/{name}.mp3  (the voice catalog's samples: no owner, never deleted by an event)
 
 A generation's outputs are keyed by the generation, so one generation never overwrites or deletes
 another's; the project comes first, so deleting a project is still one prefix per kind. Raw keys of
@@ -33,8 +34,9 @@ PRODUCT_IMAGES = "product-images/"
 BRAND_ASSETS = "brand-assets/"
 SCENE_VIDEOS = "scene-videos/"
 AUDIO = "audio/"
+VOICE_SAMPLES = "voice-samples/"
 INCOMING = "incoming/"  # staging keys of presigned uploads, expired by the bucket after a day
-PREFIXES = (FINAL_VIDEOS, PRODUCT_IMAGES, BRAND_ASSETS, SCENE_VIDEOS, AUDIO, INCOMING)
+PREFIXES = (FINAL_VIDEOS, PRODUCT_IMAGES, BRAND_ASSETS, SCENE_VIDEOS, AUDIO, VOICE_SAMPLES, INCOMING)
 BRAND_FILE_PREFIXES = (PRODUCT_IMAGES, BRAND_ASSETS)
 
 MAX_KEY_LENGTH = 1024
@@ -43,6 +45,7 @@ MAX_NUMBER = 2**32 - 1  # the protobuf field is a uint32
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}")
 _AUDIO_TYPE = re.compile(r"[a-z0-9]{1,20}")
+_SAMPLE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,99}\.mp3")
 _NUMBER = r"0|[1-9][0-9]{0,9}"
 # What a generation hands out beside its scenes and audio: each file once per placement (the
 # suffix names the aspect; none for the generation's first aspect, as before placements).
@@ -63,8 +66,9 @@ AUDIO_TYPE_RULE = "1-20 characters of a-z 0-9"
 
 @dataclass(frozen=True)
 class ObjectKey:
-    """A checked key and the owner it belongs to (exactly one of brand_id and ad_project_id is set;
-    generation_id too for a generation's output, except in keys of the layout before it)."""
+    """A checked key and the owner it belongs to (one of brand_id and ad_project_id is set, neither
+    for a voice sample; generation_id too for a generation's output, except in keys of the layout
+    before it)."""
 
     key: str
     brand_id: uuid.UUID | None = None
@@ -113,6 +117,12 @@ def audio_track(project_id: str, generation_id: str, audio_type: str, n: int) ->
     return ObjectKey(key, ad_project_id=pid, generation_id=gid)
 
 
+def voice_sample(name: str) -> ObjectKey:
+    if not _SAMPLE_NAME.fullmatch(name or ""):
+        raise InvalidArgument(f"a voice sample's name is a-z 0-9 - ending in .mp3, got {_shown(name or '')}")
+    return ObjectKey(f"{VOICE_SAMPLES}{name}")
+
+
 # --- checking raw keys and prefixes ------------------------------------------------------------
 
 # A generation's folder inside its project's; optional only so that keys written before outputs
@@ -141,6 +151,7 @@ _LAYOUT_RULES = [
         rf"(?P<project>{_UUID})/{_GENERATION}{_AUDIO_TYPE.pattern}_(?P<n>{_NUMBER})\.mp3",
         "{project_id}/{generation_id}/{type}_{n}.mp3",
     ),
+    (VOICE_SAMPLES, _SAMPLE_NAME.pattern, "{voice}-{digest}.mp3"),
 ]
 # (prefix, the whole key as a regex, the layout for error messages)
 _LAYOUTS = [(prefix, re.compile(re.escape(prefix) + rest), shape) for prefix, rest, shape in _LAYOUT_RULES]
@@ -162,6 +173,8 @@ def parse_key(key: str) -> ObjectKey:
             )
         if "brand" in match.groupdict():
             return ObjectKey(key, brand_id=uuid.UUID(match["brand"]))
+        if "project" not in match.groupdict():
+            return ObjectKey(key)  # a voice sample: no owner
         generation = match["generation"]
         return ObjectKey(
             key,

@@ -35,9 +35,11 @@ def object_key(ref: media_pb2.ObjectRef) -> keys.ObjectKey:
         return keys.scene_video(scene.project_id, scene.generation_id, scene.n)
     if which == "audio":
         return keys.audio_track(ref.audio.project_id, ref.audio.generation_id, ref.audio.type, ref.audio.n)
+    if which == "voice_sample":
+        return keys.voice_sample(ref.voice_sample.name)
     raise InvalidArgument(
         "ref is required: a key, or one of final_video, generation_file, product_image, brand_asset, "
-        "scene_video, audio"
+        "scene_video, audio, voice_sample"
     )
 
 

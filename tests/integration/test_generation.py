@@ -66,6 +66,7 @@ async def test_a_generation_makes_a_real_ad(http, db, media_stub):
     listed = await media_stub.ListObjects(media_pb2.ListObjectsRequest(prefix=key_prefix))
     folder = f"{key_prefix}{generation['id']}/"
     assert sorted(o.key for o in listed.objects) == [
+        f"{folder}captions.vtt",
         f"{folder}final_ad.mp4",
         f"{folder}poster.jpg",
         f"{folder}preview.mp4",
@@ -74,15 +75,21 @@ async def test_a_generation_makes_a_real_ad(http, db, media_stub):
     assert kinds == {
         *{("scene_video", "9:16", "video/mp4")},
         ("voiceover", None, "audio/mpeg"),
+        ("captions", None, "text/vtt"),
         ("music", None, "audio/mpeg"),
         ("final_video", "9:16", "video/mp4"),
         ("poster", "9:16", "image/jpeg"),
         ("preview", "9:16", "video/mp4"),
     }
-    assert len(done["outputs"]) == 3 + 2 + 3  # each scene, the two tracks, the final video and its two
+    assert len(done["outputs"]) == 3 + 3 + 3  # each scene, the voice, its captions and the music, the
+    # final video and its poster and preview
     async with httpx.AsyncClient(timeout=60) as client:
         video = await client.get(done["final_url"])
+        cues = await client.get(done["captions_url"])
     assert video.status_code == 200
+    # Its captions beside it: WebVTT cues of the script's voiceover, in the ad's timeline.
+    assert cues.status_code == 200 and cues.text.startswith("WEBVTT")
+    assert "-->" in cues.text
     with tempfile.NamedTemporaryFile(suffix=".mp4") as f:
         f.write(video.content)
         f.flush()
@@ -219,7 +226,7 @@ async def test_a_second_generation_of_a_project_leaves_the_first_ones_files_as_t
     first_files = await outputs(first)
     assert set(first_files) == {
         *("scene_1", "scene_2", "scene_3", "voiceover", "music", "composite"),
-        *("final", "poster", "preview"),
+        *("final", "poster", "preview", "captions"),
     }
 
     # Another shape, so its files cannot be mistaken for the first one's.
@@ -233,7 +240,7 @@ async def test_a_second_generation_of_a_project_leaves_the_first_ones_files_as_t
     assert finals == sorted(
         f"generated-videos/{project['id']}/{g}/{name}"
         for g in both
-        for name in ("final_ad.mp4", "poster.jpg", "preview.mp4")
+        for name in ("final_ad.mp4", "captions.vtt", "poster.jpg", "preview.mp4")
     )
 
 

@@ -102,11 +102,11 @@ async def history(http, user, project_id: str) -> dict[str, dict]:
 
 
 async def outputs(generation: dict) -> dict[str, bytes]:
-    """What a generation hands out, downloaded: its final ad, poster and preview and each job's
-    output, by name."""
+    """What a generation hands out, downloaded: its final ad, poster, preview and captions and each
+    job's output, by name."""
     urls = {j["name"]: j["output_url"] for j in generation["jobs"] if j["output_url"]}
-    for name in ("final", "poster", "preview"):
-        if generation[f"{name}_url"]:
+    for name in ("final", "poster", "preview", "captions"):
+        if generation.get(f"{name}_url"):
             urls[name] = generation[f"{name}_url"]
     files = {}
     async with httpx.AsyncClient(timeout=60) as client:

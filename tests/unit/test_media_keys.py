@@ -24,6 +24,15 @@ def test_keys_are_built_from_ids():
     assert keys.brand_asset(BID, "logo_v2-final.svg").key == f"brand-assets/{BID}/logo_v2-final.svg"
     assert keys.scene_video(PID, GID, 3).key == f"scene-videos/{PID}/{GID}/scene_3.mp4"
     assert keys.audio_track(PID, GID, "voiceover", 1).key == f"audio/{PID}/{GID}/voiceover_1.mp3"
+    assert keys.generation_file(PID, GID, "captions.vtt").key == f"generated-videos/{PID}/{GID}/captions.vtt"
+
+
+def test_captions_keys_parse_beside_the_final_video_and_nothing_else_does():
+    parsed = keys.parse_key(f"generated-videos/{PID}/{GID}/captions.vtt")
+    assert (parsed.ad_project_id, parsed.generation_id) == (uuid.UUID(PID), uuid.UUID(GID))
+    for wrong in (f"generated-videos/{PID}/{GID}/captions.srt", f"generated-videos/{PID}/{GID}/notes.vtt"):
+        with pytest.raises(InvalidArgument, match="does not match"):
+            keys.parse_key(wrong)
 
 
 def test_every_generation_output_is_keyed_by_its_generation_inside_its_project():

@@ -20,6 +20,7 @@ PUBLIC = {
     ("post", "/api/auth/signup"),
     ("post", "/api/auth/login"),
     ("post", "/api/webhooks/replicate"),
+    ("get", "/api/voices/{voice_id}/sample"),  # played by an <audio> element, which sends no token
 }
 # Health answers 503 with its own report (which part is down), not a problem document.
 OWN_ERROR_BODIES = {("/api/health", "503"), ("/api/health/{service}", "503")}

@@ -12,6 +12,7 @@ from services.gateway.api.routes import (
     lora,
     projects,
     replicate_webhooks,
+    voices,
     webhooks,
 )
 
@@ -24,6 +25,7 @@ for module in (
     fonts,
     lora,
     projects,
+    voices,
     generations,
     replicate_webhooks,
     webhooks,

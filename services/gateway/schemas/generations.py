@@ -105,6 +105,7 @@ class GenerationOut(BaseModel):
             "final_url": None,
             "poster_url": None,
             "preview_url": None,
+            "captions_url": None,
             "outputs": [],
             "jobs": [],
             "created_at": "2026-12-02T10:00:00Z",
@@ -136,9 +137,13 @@ class GenerationOut(BaseModel):
         description="The first 6 s at 360 px on the short side, silent (for lists that autoplay), "
         "presigned for an hour, once completed."
     )
+    captions_url: str | None = Field(
+        description="The final video's captions as WebVTT (text/vtt), the cues burned into it, timed to "
+        "the voiceover; presigned for an hour, once completed, when the voiceover has them."
+    )
     outputs: list[OutputOut] = Field(
-        description="Every file the generation stored, once completed: scenes, audio, final video, poster, "
-        "preview."
+        description="Every file the generation stored, once completed: scenes, audio, captions, final "
+        "video, poster, preview."
     )
     jobs: list[StepOut]
     created_at: datetime

@@ -3,6 +3,7 @@ scene file is, where each scene starts), audio encoding for storage, and the com
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from services.jobs.media_types import JobIO, Size
@@ -32,10 +33,24 @@ def to_mp3(io: JobIO, wav: Path, mp3: Path) -> Path:
     return mp3
 
 
-def composite(io: JobIO, plan: dict, scenes: list[Path], voiceover: Path, music: Path, out: Path) -> None:
+def composite(
+    io: JobIO, plan: dict, scenes: list[Path], voiceover: Path, music: Path, out: Path, *, cues: Sequence = ()
+) -> None:
+    """The final ad, with `cues` (render.captions.Cue) as captions in the brand's color and font."""
     from services.jobs.render import composite as compositing
 
     size = Size(plan["width"], plan["height"], 30)
+    brand = plan.get("brand") or {}
     compositing.composite(
-        io, scenes, timeline_of(plan), voiceover, music, size, out, transitions=plan.get("transitions")
+        io,
+        scenes,
+        timeline_of(plan),
+        voiceover,
+        music,
+        size,
+        out,
+        cues=cues,
+        primary=(brand.get("colors") or {}).get("primary"),
+        font=brand.get("font"),
+        transitions=plan.get("transitions"),
     )

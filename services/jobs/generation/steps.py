@@ -36,7 +36,7 @@ from services.common.errors import InvalidArgument
 from services.jobs import failures
 from services.jobs.clients import ServiceCallFailed, ServiceCalls
 from services.jobs.config import Settings
-from services.jobs.generation import outcome, rendering
+from services.jobs.generation import outcome, rendering, sound
 from services.jobs.media_types import (
     BrandKit,
     Cancelled,
@@ -51,7 +51,7 @@ from services.jobs.metrics import timed_render
 from services.jobs.models import ACTIVE_GENERATION_STATUSES, Generation, GenerationJob, GenerationOutput
 from services.jobs.providers.base import Provider
 from services.jobs.queue.job_types import JobContext
-from services.jobs.render import poster
+from services.jobs.render import audio, captions, poster, vtt
 from zapcut.media.v1 import media_pb2
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,8 @@ outputs = table_of(GenerationOutput)
 
 MAX_IMAGE_BYTES = 40 * 1024 * 1024
 MAX_LOGO_BYTES = 10 * 1024 * 1024
+MAX_TRACK_BYTES = 50 * 1024 * 1024  # a brand's music file, as the brand files' limit allows
+MAX_CAPTIONS_BYTES = 1024 * 1024
 CHECK_CANCEL_EVERY_S = 1.0
 PROGRESS_EVERY_S = 0.5
 
@@ -216,6 +218,18 @@ class Step:
         self._last_check = 0.0
         self.checkpoint()
 
+    def sibling_result(self, name: str) -> dict:
+        """What the generation's step `name` returned when it completed ({} otherwise)."""
+        with self.engine.connect() as conn:
+            result = conn.scalar(
+                select(steps.c.result).where(
+                    steps.c.generation_id == self.generation.id,
+                    steps.c.name == name,
+                    steps.c.status == "completed",
+                )
+            )
+        return result or {}
+
     def sibling_outputs(self) -> dict[str, str]:
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -286,20 +300,39 @@ def scene_step(step: Step, provider: Provider, params: dict, workdir: Path) -> d
 
 
 def voiceover_step(step: Step, provider: Provider, params: dict, workdir: Path) -> dict:
+    """The voiceover in the project's voice, and its captions (WebVTT, beside the final video) when
+    the provider tells the words' times."""
     plan = step.plan
     scenes = [_scene(s) for s in plan["scenes"]]
     starts, total = rendering.scene_starts(plan), plan["duration_s"]
     wav = workdir / "voiceover.wav"
     io = step.io(workdir)
-    provider.voiceover(io, scenes, starts, total, wav)
-    return _store_audio(step, io, wav, "voiceover")
+    words = provider.voiceover(io, scenes, starts, total, wav, voice=sound.voice_of(plan))
+    captions_key = None
+    if words:
+        step.progress(85, "storing the captions")
+        cue_file = workdir / "captions.vtt"
+        cue_file.write_text(vtt.write(captions.cues(words)), encoding="utf-8")
+        ref = _generation_file(step, "captions.vtt")
+        captions_key = step.store(ref, cue_file, "text/vtt", kind="captions", main=False)
+    # The result names the captions: a composite finds them there, also in a later version that
+    # reuses this voiceover (services.jobs.generation.regenerate copies the result).
+    return _store_audio(step, io, wav, "voiceover") | {"captions_key": captions_key}
 
 
 def music_step(step: Step, provider: Provider, params: dict, workdir: Path) -> dict:
+    """The brand's own track fitted to the ad when the project chose one, else the provider's music
+    in the project's mood and tempo."""
     plan = step.plan
     wav = workdir / "music.wav"
     io = step.io(workdir)
-    provider.music(io, plan["duration_s"], wav)
+    track = sound.track_key(plan)
+    if track:
+        step.progress(2, "fetching the brand's music")
+        (source,) = step.download([track], workdir, MAX_TRACK_BYTES)
+        audio.fit_track(io, source, plan["duration_s"], wav)
+    else:
+        provider.music(io, plan["duration_s"], wav, music=sound.music_of(plan))
     return _store_audio(step, io, wav, "music")
 
 
@@ -327,10 +360,14 @@ def composite_step(step: Step, provider: Provider, params: dict, workdir: Path) 
     step.progress(2, "fetching scenes and audio")
     keys = [outputs[n] for n in names] + [outputs["voiceover"], outputs["music"]]
     files = step.download(keys, workdir, 2 * 1024**3)
+    cues = []
+    if captions_key := step.sibling_result("voiceover").get("captions_key"):
+        (cue_file,) = step.download([captions_key], workdir, MAX_CAPTIONS_BYTES)
+        cues = vtt.read(cue_file.read_text(encoding="utf-8"))
     out = workdir / "final_ad.mp4"
     io = step.io(workdir)
     with timed_render("composite", plan["duration_s"]):
-        rendering.composite(io, plan, files[: len(names)], files[-2], files[-1], out)
+        rendering.composite(io, plan, files[: len(names)], files[-2], files[-1], out, cues=cues)
     # Made before anything is stored, so a generation never completes without them.
     step.progress(92, "making the poster and preview")
     still, clip = workdir / "poster.jpg", workdir / "preview.mp4"

@@ -1,8 +1,9 @@
 """The `local` provider: everything rendered on this machine (services.jobs.render).
 
 Scenes are laid out in the brand's colors and font (render/layouts.py: the product in motion, on
-color, beside its headline, a typographic scene, the end card with the logo), the voiceover
-is eSpeak NG, the music is synthesized. A LoRA (a model trained on the brand) needs a generative
+color, beside its headline, a typographic scene, the end card with the logo), the voiceover is
+eSpeak NG (the project's voice and pace, with eSpeak's own word timings for the captions), the
+music is synthesized in the project's mood and tempo. A LoRA (a model trained on the brand) needs a generative
 model, which this provider does not have: it is ignored here.
 """
 
@@ -11,7 +12,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from services.jobs.media_types import BrandKit, JobIO, Scene, Size
+from services.common.voices import DEFAULT_VOICE, VOICES
+from services.jobs.media_types import BrandKit, JobIO, MusicSettings, Scene, Size, SpokenWord, VoiceSettings
 from services.jobs.metrics import timed_render
 from services.jobs.render import audio, speech
 from services.jobs.render import scenes as scene_render
@@ -48,11 +50,23 @@ class LocalProvider:
             scene_render.render_scene(io, scene, images, size, out, brand=brand, encoding=self.scene_encoding)
 
     def voiceover(
-        self, io: JobIO, scenes: list[Scene], starts_s: list[float], total_s: float, out: Path
-    ) -> None:
+        self,
+        io: JobIO,
+        scenes: list[Scene],
+        starts_s: list[float],
+        total_s: float,
+        out: Path,
+        *,
+        voice: VoiceSettings | None = None,
+    ) -> list[SpokenWord]:
+        engine_voice, rate = self.voice, 1.0
+        if voice is not None:
+            engine_voice = VOICES.get(voice.voice, VOICES[DEFAULT_VOICE]).engine_voice
+            rate = voice.rate
         with timed_render("voiceover", total_s):
-            audio.voiceover(io, scenes, starts_s, total_s, out, voice=self.voice)
+            return audio.voiceover(io, scenes, starts_s, total_s, out, voice=engine_voice, rate=rate)
 
-    def music(self, io: JobIO, total_s: float, out: Path) -> None:
+    def music(self, io: JobIO, total_s: float, out: Path, *, music: MusicSettings | None = None) -> None:
+        settings = music or MusicSettings()
         with timed_render("music", total_s):
-            audio.music_track(io, total_s, out)
+            audio.music_track(io, total_s, out, mood=settings.mood, tempo_bpm=settings.tempo_bpm)

@@ -1,6 +1,9 @@
-"""The final ad: the scene files joined by the plan's transitions (crossfade, slide, wipe), the
-voiceover over the music with the music ducked under speech, in one ffmpeg run that encodes once
-(H.264 + AAC, +faststart for browsers).
+"""The final ad: the scene files joined by the plan's transitions (crossfade, slide, wipe) with the
+captions over them, and the sound
+(render.mix: the voiceover over the ducked music, normalized to -14 LUFS), in one ffmpeg run that
+encodes the video once (H.264 + AAC, +faststart for browsers). The sound is mixed and measured
+before, in short audio-only runs; the captions are PNG panels (render.captions) shown each while
+its cue is spoken.
 
 Scene files from any provider are accepted: each is brought to the frame size (cover-crop), 30 fps
 and its timeline length (trimmed, or its last frame held) before the fades. For the local
@@ -9,11 +12,12 @@ provider's scenes those filters change nothing and cost next to nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from services.jobs.media_types import InputError, JobIO, Size
-from services.jobs.render import ffmpeg, probe
-from services.jobs.render.files import atomic_output
+from services.jobs.render import captions, ffmpeg, mix, probe
+from services.jobs.render.files import atomic_output, scratch
 from services.jobs.render.scenes import FINAL_ENCODING, Encoding, video_output_args
 from services.jobs.render.timeline import Timeline
 
@@ -21,11 +25,9 @@ from services.jobs.render.timeline import Timeline
 # transitions were chosen name none: every boundary is a crossfade.
 XFADE = {"crossfade": "fade", "slide": "slideleft", "wipe": "wipeleft"}
 DEFAULT_TRANSITION = "crossfade"
-AUDIO_RATE = 48000
+AUDIO_RATE = mix.AUDIO_RATE
 AUDIO_BITRATE = "160k"
-MUSIC_GAIN = 0.55  # the music bed under the voice, before ducking
-# Ducking: the music drops by about 10 dB while the voice speaks and comes back in ~0.4 s.
-DUCK = "threshold=0.03:ratio=5:attack=25:release=400:makeup=1"
+MUSIC_GAIN, DUCK = mix.MUSIC_GAIN, mix.DUCK
 
 
 def composite(
@@ -37,10 +39,15 @@ def composite(
     size: Size,
     out: Path,
     *,
-    transitions: list[str] | None = None,
     encoding: Encoding = FINAL_ENCODING,
+    cues: Sequence[captions.Cue] = (),
+    primary: str | None = None,
+    font: str | None = None,
+    transitions: list[str] | None = None,
 ) -> None:
-    """`transitions` names one transition per boundary (XFADE's keys); None: crossfades."""
+    """`cues`: the captions, in the ad's timeline, drawn on a panel of the `primary` color in the
+    brand `font` (services.common.brand_kit). `transitions` names one transition per boundary
+    (XFADE's keys); None: crossfades."""
     if len(scene_files) != len(timeline.scene_frames):
         raise InputError(
             f"{len(scene_files)} scene files for a timeline of {len(timeline.scene_frames)} scenes"
@@ -50,50 +57,69 @@ def composite(
     for n, path in enumerate(scene_files, start=1):
         if probe.probe(path).video is None:
             raise InputError(f"scene {n}: {path.name} has no video stream")
-    inputs: list[str] = []
-    for path in scene_files:
-        # One decoding thread per scene: decoding is cheap next to the encode, and every input
-        # has its own decoder thread already; more threads only fight the encoder for the cores.
-        inputs += ["-threads", "1", "-i", str(path)]
-    audio_inputs = [p for p in (voiceover, music) if p is not None]
-    for path in audio_inputs:
-        inputs += ["-i", str(path)]
-    first_audio = len(scene_files)
-    voice_label = f"{first_audio}:a" if voiceover is not None else None
-    music_label = f"{first_audio + (voiceover is not None)}:a" if music is not None else None
-
-    graph = ";".join(
-        [
-            video_graph([f"{i}:v" for i in range(len(scene_files))], timeline, size, transitions) + "[video]",
-            audio_graph(voice_label, music_label, timeline.total_s) + "[audio]",
-        ]
-    )
-    stage = "compositing the ad"
-    io.progress(5, stage)
-    with atomic_output(out) as partial:
-        ffmpeg.run(
-            io,
+    with scratch(io, "composite-") as tmp:
+        io.progress(2, "mixing the sound")
+        mixed = tmp / "mix.wav"
+        loudness = mix.mix(io, voiceover, music, timeline.total_s, mixed)
+        panels = captions.render_panels(list(cues), size, tmp, primary=primary, font=font)
+        inputs: list[str] = []
+        for path in scene_files:
+            # One decoding thread per scene: decoding is cheap next to the encode, and every input
+            # has its own decoder thread already; more threads only fight the encoder for the cores.
+            inputs += ["-threads", "1", "-i", str(path)]
+        sound = len(scene_files)
+        inputs += ["-i", str(mixed)]
+        for panel in panels:
+            inputs += ["-i", str(panel.path)]
+        video = video_graph([f"{i}:v" for i in range(len(scene_files))], timeline, size, transitions)
+        graph = ";".join(
             [
-                *inputs,
-                "-filter_complex",
-                graph,
-                "-map",
-                "[video]",
-                "-map",
-                "[audio]",
-                *video_output_args(size, timeline.total_frames, encoding),
-                *audio_output_args(),
-                "-t",
-                f"{timeline.total_s:.6f}",
-                "-f",
-                "mp4",
-                "-y",
-                str(partial),
-            ],
-            what=stage,
-            duration_s=timeline.total_s,
-            on_progress=lambda done: io.progress(5 + round(90 * done), stage),
+                captions_graph(video, panels, sound + 1) + "[video]",
+                f"[{sound}:a]{mix.normalize(loudness)},{mix.fit(timeline.total_s)}[audio]",
+            ]
         )
+        stage = "compositing the ad"
+        io.progress(5, stage)
+        with atomic_output(out) as partial:
+            ffmpeg.run(
+                io,
+                [
+                    *inputs,
+                    "-filter_complex",
+                    graph,
+                    "-map",
+                    "[video]",
+                    "-map",
+                    "[audio]",
+                    *video_output_args(size, timeline.total_frames, encoding),
+                    *audio_output_args(),
+                    "-t",
+                    f"{timeline.total_s:.6f}",
+                    "-f",
+                    "mp4",
+                    "-y",
+                    str(partial),
+                ],
+                what=stage,
+                duration_s=timeline.total_s,
+                on_progress=lambda done: io.progress(5 + round(90 * done), stage),
+            )
+
+
+def captions_graph(video: str, panels: list[captions.Panel], first_input: int) -> str:
+    """The joined scenes (an unlabelled graph) with each caption panel overlaid while its cue is
+    spoken; unlabelled at the end. Panel k is input first_input + k."""
+    if not panels:
+        return video
+    parts = [video + "[c0]"]
+    for k, panel in enumerate(panels):
+        window = f"between(t,{panel.cue.start_s:.3f},{panel.cue.end_s:.3f})"
+        parts.append(
+            f"[c{k}][{first_input + k}:v]overlay=x={panel.x}:y={panel.y}:format=yuv420"
+            f":enable='{window}'[c{k + 1}]"
+        )
+    parts[-1] = parts[-1].removesuffix(f"[c{len(panels)}]")
+    return ";".join(parts)
 
 
 def video_graph(
@@ -136,26 +162,6 @@ def xfade_names(transitions: list[str] | None, boundaries: int) -> list[str]:
     if unknown:
         raise InputError(f"unknown transition {unknown[0]!r}: use one of {', '.join(XFADE)}")
     return [XFADE[name] for name in given]
-
-
-def audio_graph(voice: str | None, music: str | None, total_s: float) -> str:
-    """Voice over ducked music, both padded or trimmed to total_s; unlabelled at the end."""
-    fit = (
-        f"aresample={AUDIO_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,"
-        f"apad=whole_dur={total_s:.6f},atrim=end={total_s:.6f},asetpts=PTS-STARTPTS"
-    )
-    if voice is None and music is None:
-        return f"anullsrc=r={AUDIO_RATE}:cl=stereo,atrim=end={total_s:.6f}"
-    if music is None:
-        return f"[{voice}]{fit}"
-    if voice is None:
-        return f"[{music}]{fit},volume={MUSIC_GAIN}"
-    return (
-        f"[{voice}]{fit},asplit=2[voice][voicekey];"
-        f"[{music}]{fit},volume={MUSIC_GAIN}[bed];"
-        f"[bed][voicekey]sidechaincompress={DUCK}[ducked];"
-        f"[ducked][voice]amix=inputs=2:duration=first:normalize=0,alimiter=limit=0.95:level=disabled"
-    )
 
 
 def audio_output_args() -> list[str]:

@@ -9,6 +9,7 @@ RQ's forking worker with our logging and settings and the scheduler on (so Retry
   scheduler does not wait out the dead one's lease;
 - each horse keeps its temporary files in a directory of its own, removed once the horse has ended,
   and at start a worker removes those of horses killed before they could (horse_tempdirs);
+- at start, the voice catalog's samples that are not stored yet are rendered (voice_samples);
 - a worker whose loop ends without being asked to stop (RQ quits on some Redis errors, e.g. Redis
   going away while it starts or between jobs) is replaced by a new one, with backoff, instead of
   leaving the queue without a worker.
@@ -37,7 +38,7 @@ from services.common.telemetry import setup_tracing
 from services.jobs.config import Settings
 from services.jobs.queue import job_types
 from services.jobs.runtime import runtime
-from services.jobs.worker import horse_tempdirs, metrics_dir, scheduler_lock
+from services.jobs.worker import horse_tempdirs, metrics_dir, scheduler_lock, voice_samples
 from services.jobs.worker import tasks as _tasks  # loaded before RQ forks, so no job pays for it
 
 SERVICE = "worker"
@@ -128,6 +129,7 @@ def main() -> None:
     job_types.load_all()  # before RQ forks, so no job pays for importing its handler
     _warm_runtime()
     horse_tempdirs.remove_stale()
+    voice_samples.render_missing_in_child(settings)
     serve_metrics(settings.metrics_port, settings.grpc_bind_host)
     if settings.metrics_port:
         samples = os.environ[metrics_dir.VARIABLE]

@@ -373,9 +373,15 @@ export type GenerationOut = {
      */
     preview_url: string | null;
     /**
+     * Captions Url
+     *
+     * The final video's captions as WebVTT (text/vtt), the cues burned into it, timed to the voiceover; presigned for an hour, once completed, when the voiceover has them.
+     */
+    captions_url: string | null;
+    /**
      * Outputs
      *
-     * Every file the generation stored, once completed: scenes, audio, final video, poster, preview.
+     * Every file the generation stored, once completed: scenes, audio, captions, final video, poster, preview.
      */
     outputs: Array<OutputOut>;
     /**
@@ -662,6 +668,22 @@ export type PageProjectOut = {
      * Items
      */
     items: Array<ProjectOut>;
+    /**
+     * Next Cursor
+     *
+     * Pass as `cursor` for the next page; null on the last.
+     */
+    next_cursor?: string | null;
+};
+
+/**
+ * Page[VoiceOut]
+ */
+export type PageVoiceOut = {
+    /**
+     * Items
+     */
+    items: Array<VoiceOut>;
     /**
      * Next Cursor
      *
@@ -1269,6 +1291,42 @@ export type UserOut = {
      * Created At
      */
     created_at: string;
+};
+
+/**
+ * VoiceOut
+ */
+export type VoiceOut = {
+    /**
+     * Id
+     *
+     * What a project's voice setting takes
+     */
+    id: string;
+    /**
+     * Name
+     *
+     * A name for a voice picker
+     */
+    name: string;
+    /**
+     * Language
+     *
+     * The BCP 47 tag of the language it speaks
+     */
+    language: string;
+    /**
+     * Gender
+     *
+     * female, male or neutral
+     */
+    gender: string;
+    /**
+     * Sample Url
+     *
+     * A short MP3 of this voice (no token needed: an audio element can play it)
+     */
+    sample_url: string;
 };
 
 /**
@@ -3333,6 +3391,89 @@ export type DraftScriptResponses = {
 };
 
 export type DraftScriptResponse = DraftScriptResponses[keyof DraftScriptResponses];
+
+export type ListVoicesData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Cursor
+         */
+        cursor?: string;
+        /**
+         * Language
+         */
+        language?: string;
+    };
+    url: '/api/voices';
+};
+
+export type ListVoicesErrors = {
+    /**
+     * The bearer token is missing, malformed, expired or revoked, or the email or password is wrong.
+     */
+    401: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * A service the request needs, or its database, is down for a moment; `service` names it. Retry after Retry-After seconds.
+     */
+    503: Problem;
+};
+
+export type ListVoicesError = ListVoicesErrors[keyof ListVoicesErrors];
+
+export type ListVoicesResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageVoiceOut;
+};
+
+export type ListVoicesResponse = ListVoicesResponses[keyof ListVoicesResponses];
+
+export type GetVoiceSampleData = {
+    body?: never;
+    path: {
+        /**
+         * Voice Id
+         */
+        voice_id: string;
+    };
+    query?: never;
+    url: '/api/voices/{voice_id}/sample';
+};
+
+export type GetVoiceSampleErrors = {
+    /**
+     * no voice with this id
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
+     */
+    422: Problem;
+    /**
+     * The server is busy (too many requests in flight); retry after Retry-After seconds.
+     */
+    429: Problem;
+    /**
+     * no worker has rendered the sample yet (Retry-After says when to try)
+     */
+    503: Problem;
+};
+
+export type GetVoiceSampleError = GetVoiceSampleErrors[keyof GetVoiceSampleErrors];
 
 export type StartGenerationData = {
     /**

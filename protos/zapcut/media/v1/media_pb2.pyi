@@ -183,6 +183,27 @@ class GenerationFile(_message.Message):
 Global___GenerationFile: _TypeAlias = GenerationFile  # noqa: Y015
 
 @_typing.final
+class VoiceSample(_message.Message):
+    """voice-samples/{name}: a catalog voice's sample (services.common.voices.sample_name); no owner"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VoiceSample: _TypeAlias = VoiceSample  # noqa: Y015
+
+@_typing.final
 class ObjectRef(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -193,6 +214,7 @@ class ObjectRef(_message.Message):
     SCENE_VIDEO_FIELD_NUMBER: _builtins.int
     AUDIO_FIELD_NUMBER: _builtins.int
     GENERATION_FILE_FIELD_NUMBER: _builtins.int
+    VOICE_SAMPLE_FIELD_NUMBER: _builtins.int
     key: _builtins.str
     """An existing key (for example one stored in a row earlier); checked against the layout,
     which also accepts generation outputs of the layout before generation ids.
@@ -209,6 +231,8 @@ class ObjectRef(_message.Message):
     def audio(self) -> Global___AudioTrack: ...
     @_builtins.property
     def generation_file(self) -> Global___GenerationFile: ...
+    @_builtins.property
+    def voice_sample(self) -> Global___VoiceSample: ...
     def __init__(
         self,
         *,
@@ -219,12 +243,13 @@ class ObjectRef(_message.Message):
         scene_video: Global___SceneVideo | None = ...,
         audio: Global___AudioTrack | None = ...,
         generation_file: Global___GenerationFile | None = ...,
+        voice_sample: Global___VoiceSample | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["audio", b"audio", "brand_asset", b"brand_asset", "final_video", b"final_video", "generation_file", b"generation_file", "key", b"key", "product_image", b"product_image", "ref", b"ref", "scene_video", b"scene_video"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["audio", b"audio", "brand_asset", b"brand_asset", "final_video", b"final_video", "generation_file", b"generation_file", "key", b"key", "product_image", b"product_image", "ref", b"ref", "scene_video", b"scene_video", "voice_sample", b"voice_sample"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio", b"audio", "brand_asset", b"brand_asset", "final_video", b"final_video", "generation_file", b"generation_file", "key", b"key", "product_image", b"product_image", "ref", b"ref", "scene_video", b"scene_video"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio", b"audio", "brand_asset", b"brand_asset", "final_video", b"final_video", "generation_file", b"generation_file", "key", b"key", "product_image", b"product_image", "ref", b"ref", "scene_video", b"scene_video", "voice_sample", b"voice_sample"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_ref: _TypeAlias = _typing.Literal["key", "final_video", "product_image", "brand_asset", "scene_video", "audio", "generation_file"]  # noqa: Y015
+    _WhichOneofReturnType_ref: _TypeAlias = _typing.Literal["key", "final_video", "product_image", "brand_asset", "scene_video", "audio", "generation_file", "voice_sample"]  # noqa: Y015
     _WhichOneofArgType_ref: _TypeAlias = _typing.Literal["ref", b"ref"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_ref) -> _WhichOneofReturnType_ref | None: ...
 

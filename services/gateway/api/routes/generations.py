@@ -36,7 +36,7 @@ TERMINAL = {"completed", "failed", "cancelled"}
 EVENTS_POLL_S = 1.0
 EVENTS_HEARTBEAT_S = 15.0
 EVENTS_MAX_S = 3600.0
-SIGNED = {"final_url", "poster_url", "preview_url"}
+SIGNED = {"final_url", "poster_url", "preview_url", "captions_url"}  # signed afresh at each read
 
 
 async def generation_out(media: MediaAsyncStub, g: jobs_pb2.Generation) -> GenerationOut:
@@ -61,6 +61,7 @@ async def generation_out(media: MediaAsyncStub, g: jobs_pb2.Generation) -> Gener
         final_url=urls.get(g.final_key) if g.final_key else None,
         poster_url=first.get("poster"),
         preview_url=first.get("preview"),
+        captions_url=first.get("captions"),
         outputs=[
             OutputOut(kind=o.kind, aspect=o.aspect or None, content_type=o.content_type, url=urls[o.key])
             for o in g.outputs

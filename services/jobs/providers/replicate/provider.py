@@ -9,7 +9,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from services.jobs.media_types import BrandKit, InputError, JobIO, Scene, Size
+from services.jobs.media_types import (
+    BrandKit,
+    InputError,
+    JobIO,
+    MusicSettings,
+    Scene,
+    Size,
+    SpokenWord,
+    VoiceSettings,
+)
 from services.jobs.providers.replicate import media
 from services.jobs.providers.replicate.client import (
     TERMINAL_STATES,
@@ -103,8 +112,16 @@ class ReplicateProvider:
         io.progress(100, "video: done")
 
     def voiceover(
-        self, io: JobIO, scenes: list[Scene], starts_s: list[float], total_s: float, out: Path
-    ) -> None:
+        self,
+        io: JobIO,
+        scenes: list[Scene],
+        starts_s: list[float],
+        total_s: float,
+        out: Path,
+        *,
+        voice: VoiceSettings | None = None,
+    ) -> list[SpokenWord] | None:
+        """The voice model's own voice (`voice` is not passed to it yet); no word timings."""
         io.checkpoint()
         if total_s <= 0:
             raise InputError("the voiceover has no duration")
@@ -136,8 +153,9 @@ class ReplicateProvider:
         io.progress(REMOTE_SHARE + 5, "voiceover: mixing")
         media.mix_voice_clips(clips, total_s, out)
         io.progress(100, "voiceover: done")
+        return None
 
-    def music(self, io: JobIO, total_s: float, out: Path) -> None:
+    def music(self, io: JobIO, total_s: float, out: Path, *, music: MusicSettings | None = None) -> None:
         io.checkpoint()
         if total_s <= 0:
             raise InputError("the music has no duration")

@@ -1,0 +1,79 @@
+"""The voice catalog's samples (services.common.voices), rendered by a worker when it starts: each
+voice speaks its language's sample sentence, stored through media as voice-samples/{name}.mp3,
+which GET /api/voices/{id}/sample hands out. A sample's name changes with whatever changes its
+sound, so only missing ones are rendered: the first worker of a release renders them (about a
+second for the catalog), the others find them stored.
+
+It runs in a child process, which the worker does not wait for: eSpeak NG keeps global state, and
+the worker forks a work horse per job, so its own process never loads the engine. While media is
+unreachable the child tries again with backoff; the route answers 503 meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import tempfile
+import time
+from pathlib import Path
+
+from services.common.voices import VOICES, sample_name, sample_text
+from services.jobs.clients import ServiceCallFailed, ServiceCalls
+from services.jobs.config import Settings
+from services.jobs.media_types import JobIO
+from zapcut.media.v1 import media_pb2
+
+log = logging.getLogger(__name__)
+
+GIVE_UP_S = 600.0  # media not reachable for this long: the next worker start tries again
+RETRY_MIN_S, RETRY_MAX_S = 1.0, 15.0
+UPLOAD_TIMEOUT_S = 30.0
+
+
+def render_missing_in_child(settings: Settings) -> multiprocessing.process.BaseProcess:
+    """Start rendering in a child process and return at once: the worker does not wait for it."""
+    child = multiprocessing.get_context("fork").Process(
+        target=render_missing, args=(settings,), name="voice-samples", daemon=True
+    )
+    child.start()
+    return child
+
+
+def render_missing(settings: Settings) -> None:
+    """Render and store the samples not stored yet, trying again while media is unreachable (a stack
+    starting, media restarting) for up to GIVE_UP_S."""
+    deadline = time.monotonic() + GIVE_UP_S
+    delay_s = RETRY_MIN_S
+    while True:
+        try:
+            _render_missing(settings)
+            return
+        except ServiceCallFailed as exc:
+            if not exc.transient or time.monotonic() + delay_s > deadline:
+                log.warning("worker: voice samples not rendered: %s; the next worker start tries again", exc)
+                return
+            log.info("worker: voice samples wait for media (%s); again in %.0f s", exc, delay_s)
+            time.sleep(delay_s)
+            delay_s = min(delay_s * 2, RETRY_MAX_S)
+
+
+def _render_missing(settings: Settings) -> None:
+    from services.jobs.render import audio, speech  # the renderer, in this child only
+
+    calls = ServiceCalls(settings)
+    try:
+        with tempfile.TemporaryDirectory(prefix="zapcut-voice-samples-") as tmp:
+            io = JobIO(workdir=Path(tmp))
+            rendered = 0
+            for voice_id, voice in VOICES.items():
+                ref = media_pb2.ObjectRef(voice_sample=media_pb2.VoiceSample(name=sample_name(voice_id)))
+                if calls.object_exists(ref):
+                    continue
+                said = speech.synthesize(sample_text(voice_id), voice=voice.engine_voice)
+                out = Path(tmp) / sample_name(voice_id)
+                audio.write_audio(io, audio.level(said.samples)[:, None], said.sample_rate, out)
+                calls.upload_file(ref, out, "audio/mpeg", timeout_s=UPLOAD_TIMEOUT_S)
+                rendered += 1
+            log.info("worker: %d voice samples rendered, %d already stored", rendered, len(VOICES) - rendered)
+    finally:
+        calls.close()
