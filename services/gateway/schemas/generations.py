@@ -78,7 +78,10 @@ class StepOut(BaseModel):
     )
 
     id: str
-    name: str = Field(description="scene_1 ... scene_n, voiceover, music, composite")
+    name: str = Field(
+        description="scene_1 ... scene_n, voiceover, music, composite; another placement's scenes and "
+        "composite carry its aspect: scene_1-16x9, composite-16x9."
+    )
     status: str
     progress: int
     stage: str | None

@@ -1140,7 +1140,7 @@ export type StepOut = {
     /**
      * Name
      *
-     * scene_1 ... scene_n, voiceover, music, composite
+     * scene_1 ... scene_n, voiceover, music, composite; another placement's scenes and composite carry its aspect: scene_1-16x9, composite-16x9.
      */
     name: string;
     /**

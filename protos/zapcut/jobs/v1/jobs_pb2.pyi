@@ -275,8 +275,9 @@ class GenerationStep(_message.Message):
     FINISHED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
-    """scene_1 ... scene_n, voiceover, music, composite"""
+    """scene_1 ... scene_n, voiceover, music, composite (scene_1-16x9,"""
     job_type: _builtins.str
+    """composite-16x9: another placement's)"""
     status: _builtins.str
     progress: _builtins.int
     """0-100"""
