@@ -3667,6 +3667,10 @@ export type CancelGenerationErrors = {
      */
     404: Problem;
     /**
+     * The generation has already ended
+     */
+    409: Problem;
+    /**
      * The request is well-formed but its values are not acceptable; `errors` lists each field (`body.name`, `query.limit`, ...) with the reason.
      */
     422: Problem;

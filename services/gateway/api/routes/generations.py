@@ -220,7 +220,11 @@ async def list_generations(
     )
 
 
-@router.post("/{project_id}/generation/cancel", response_model=GenerationOut)
+@router.post(
+    "/{project_id}/generation/cancel",
+    response_model=GenerationOut,
+    responses={409: {"description": "The generation has already ended"}},
+)
 async def cancel_generation(
     project_id: uuid.UUID, caller: CurrentCaller, jobs: Jobs, media: Media
 ) -> GenerationOut:
