@@ -133,7 +133,7 @@ def step_names(plan: dict) -> list[tuple[str, str, dict]]:
     music once (every placement plays the same), then a composite per placement (each waits on its
     placement's scenes and the audio). The primary's steps carry no suffix and no aspect, as before
     placements: scene_2, composite; another's scene_2-16x9, composite-16x9 with {"aspect": "16:9"}."""
-    primary, *others = [p["aspect"] for p in placements(plan)]
+    others = [p["aspect"] for p in placements(plan)[1:]]
     steps = [(f"scene_{s['n']}", "scene", {"n": s["n"]}) for s in plan["scenes"]]
     for a in others:
         steps += [(f"scene_{s['n']}-{slug(a)}", "scene", {"n": s["n"], "aspect": a}) for s in plan["scenes"]]
