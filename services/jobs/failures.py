@@ -57,10 +57,13 @@ def one_line(exc: BaseException) -> str:
 
 
 def label(name: str | None) -> str:
-    """scene_2 -> "Scene 2"; voiceover -> "The voiceover"; a job without a name -> "The job"."""
-    if name and name.startswith("scene_"):
-        return f"Scene {name.removeprefix('scene_')}"
-    return STEP_LABELS.get(name or "", "The job")
+    """scene_2 -> "Scene 2"; scene_2-16x9 -> "Scene 2 (16:9)"; voiceover -> "The voiceover";
+    composite-1x1 -> "The composite (1:1)"; a job without a name -> "The job"."""
+    base, _, placement = (name or "").partition("-")
+    where = f" ({placement.replace('x', ':')})" if placement else ""
+    if base.startswith("scene_"):
+        return f"Scene {base.removeprefix('scene_')}{where}"
+    return STEP_LABELS[base] + where if base in STEP_LABELS else "The job"
 
 
 def sentence(name: str | None, clause: str) -> str:

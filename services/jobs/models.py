@@ -132,7 +132,8 @@ class GenerationJob(Base):
     generation_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("generations.id", ondelete="CASCADE"), index=True
     )
-    name: Mapped[str | None] = mapped_column(String(30))  # scene_1 ... scene_n, voiceover, music, composite
+    # scene_1 ... scene_n, voiceover, music, composite; another placement's scene_1-16x9, composite-16x9
+    name: Mapped[str | None] = mapped_column(String(30))
     progress: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     stage: Mapped[str | None] = mapped_column(String(100))
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")

@@ -4,7 +4,7 @@
     generated-videos/{project_id}/{generation_id}/{poster.jpg|preview.mp4|captions.vtt|...}
     product-images/{brand_id}/{name}
     brand-assets/{brand_id}/{name}
-    scene-videos/{project_id}/{generation_id}/scene_{n}.mp4
+    scene-videos/{project_id}/{generation_id}/scene_{n}.mp4   (scene_{n}-16x9.mp4: another placement)
     audio/{project_id}/{generation_id}/{type}_{n}.mp3
     voice-samples/{name}.mp3  (the voice catalog's samples: no owner, never deleted by an event)
 
@@ -50,6 +50,7 @@ _NUMBER = r"0|[1-9][0-9]{0,9}"
 # What a generation hands out beside its scenes and audio: each file once per placement (the
 # suffix names the aspect; none for the generation's first aspect, as before placements).
 GENERATION_FILES = {"final_ad": "mp4", "poster": "jpg", "preview": "mp4", "captions": "vtt"}
+ASPECT_SLUGS = {"9:16": "9x16", "1:1": "1x1", "16:9": "16x9"}
 _ASPECT_SUFFIX = r"(?:-(?:9x16|1x1|16x9))?"
 _GENERATION_FILE = (
     "(?:" + "|".join(rf"{stem}{_ASPECT_SUFFIX}\.{ext}" for stem, ext in GENERATION_FILES.items()) + ")"
@@ -103,9 +104,16 @@ def brand_asset(brand_id: str, name: str) -> ObjectKey:
     return ObjectKey(f"{BRAND_ASSETS}{bid}/{_name(name)}", brand_id=bid)
 
 
-def scene_video(project_id: str, generation_id: str, n: int) -> ObjectKey:
+def scene_video(project_id: str, generation_id: str, n: int, aspect: str = "") -> ObjectKey:
+    """`aspect`: "" for the generation's primary placement (no suffix), else "16:9", "1:1" or
+    "9:16", which suffix the name (scene_2-16x9.mp4)."""
     pid, gid = _uuid(project_id, "project_id"), _uuid(generation_id, "generation_id")
-    key = f"{SCENE_VIDEOS}{pid}/{gid}/scene_{_number(n, 'n')}.mp4"
+    suffix = ""
+    if aspect:
+        if aspect not in ASPECT_SLUGS:
+            raise InvalidArgument(f"aspect must be one of {', '.join(ASPECT_SLUGS)}, got {_shown(aspect)}")
+        suffix = f"-{ASPECT_SLUGS[aspect]}"
+    key = f"{SCENE_VIDEOS}{pid}/{gid}/scene_{_number(n, 'n')}{suffix}.mp4"
     return ObjectKey(key, ad_project_id=pid, generation_id=gid)
 
 
@@ -143,8 +151,8 @@ _LAYOUT_RULES = [
     (BRAND_ASSETS, rf"(?P<brand>{_UUID})/{_NAME.pattern}", "{brand_id}/{name}"),
     (
         SCENE_VIDEOS,
-        rf"(?P<project>{_UUID})/{_GENERATION}scene_(?P<n>{_NUMBER})\.mp4",
-        "{project_id}/{generation_id}/scene_{n}.mp4",
+        rf"(?P<project>{_UUID})/{_GENERATION}scene_(?P<n>{_NUMBER}){_ASPECT_SUFFIX}\.mp4",
+        "{project_id}/{generation_id}/scene_{n}[-16x9|-1x1|-9x16].mp4",
     ),
     (
         AUDIO,

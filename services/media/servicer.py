@@ -32,7 +32,7 @@ def object_key(ref: media_pb2.ObjectRef) -> keys.ObjectKey:
         return keys.brand_asset(ref.brand_asset.brand_id, ref.brand_asset.name)
     if which == "scene_video":
         scene = ref.scene_video
-        return keys.scene_video(scene.project_id, scene.generation_id, scene.n)
+        return keys.scene_video(scene.project_id, scene.generation_id, scene.n, scene.aspect)
     if which == "audio":
         return keys.audio_track(ref.audio.project_id, ref.audio.generation_id, ref.audio.type, ref.audio.n)
     if which == "voice_sample":

@@ -253,3 +253,15 @@ def test_only_brand_files_are_staged(ref):
 def test_staging_keys_outside_the_layout_are_invalid_argument(key):
     with pytest.raises(InvalidArgument):
         keys.parse_key(key)
+
+
+def test_a_scene_of_another_placement_carries_its_aspect_and_parses_back():
+    assert keys.scene_video(PID, GID, 2, "").key == f"scene-videos/{PID}/{GID}/scene_2.mp4"
+    assert keys.scene_video(PID, GID, 2, "16:9").key == f"scene-videos/{PID}/{GID}/scene_2-16x9.mp4"
+    for aspect in ("9:16", "1:1", "16:9"):
+        built = keys.scene_video(PID, GID, 2, aspect)
+        assert keys.parse_key(built.key) == built
+    with pytest.raises(InvalidArgument, match="aspect"):
+        keys.scene_video(PID, GID, 2, "4:3")
+    with pytest.raises(InvalidArgument, match="layout"):
+        keys.parse_key(f"scene-videos/{PID}/{GID}/scene_2-4x3.mp4")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from services.gateway.schemas.common import Integer, RequestBody, examples
 
@@ -11,12 +11,37 @@ Aspect = Literal["9:16", "16:9", "1:1"]
 
 
 class GenerationStart(RequestBody):
-    model_config = examples({"aspect": "9:16", "resolution": 1080})
+    model_config = examples({"aspects": ["9:16", "1:1", "16:9"], "resolution": 1080})
 
-    aspect: Aspect = "9:16"
+    aspect: Aspect = Field("9:16", description="The one placement; with `aspects`, absent or its first.")
+    aspects: list[Aspect] | None = Field(
+        None,
+        min_length=1,
+        max_length=3,
+        json_schema_extra={"uniqueItems": True},
+        description="Every placement at once, the primary first: each laid out at its own size, one "
+        "voiceover and music for all, charged as one generation.",
+    )
     resolution: Integer = Field(
         1080, ge=144, le=2160, description="The short side in pixels (even).", multiple_of=2
     )
+
+    @field_validator("aspects")
+    @classmethod
+    def _unique(cls, aspects: list[str] | None) -> list[str] | None:
+        if aspects is not None and len(set(aspects)) != len(aspects):
+            raise ValueError("each placement may be asked for once")
+        return aspects
+
+    @model_validator(mode="after")
+    def _primary(self) -> GenerationStart:
+        if self.aspects and "aspect" in self.model_fields_set and self.aspect != self.aspects[0]:
+            raise ValueError("aspect must be absent or the first of aspects (the primary placement)")
+        return self
+
+    @property
+    def placements(self) -> list[str]:
+        return list(self.aspects) if self.aspects else [self.aspect]
 
 
 class SceneRegenerate(RequestBody):
@@ -53,7 +78,10 @@ class StepOut(BaseModel):
     )
 
     id: str
-    name: str = Field(description="scene_1 ... scene_n, voiceover, music, composite")
+    name: str = Field(
+        description="scene_1 ... scene_n, voiceover, music, composite; another placement's scenes and "
+        "composite carry its aspect: scene_1-16x9, composite-16x9."
+    )
     status: str
     progress: int
     stage: str | None
@@ -86,6 +114,30 @@ class OutputOut(BaseModel):
     url: str = Field(description="Presigned for an hour.")
 
 
+class PlacementOut(BaseModel):
+    model_config = examples(
+        {
+            "aspect": "16:9",
+            "width": 1920,
+            "height": 1080,
+            "final_url": "https://zapcut-adgen.s3.amazonaws.com/generated-videos/.../final_ad-16x9.mp4",
+            "poster_url": "https://zapcut-adgen.s3.amazonaws.com/generated-videos/.../poster-16x9.jpg",
+            "preview_url": "https://zapcut-adgen.s3.amazonaws.com/generated-videos/.../preview-16x9.mp4",
+        }
+    )
+
+    aspect: Aspect
+    width: int
+    height: int
+    final_url: str | None = Field(
+        description="This placement's final video, presigned for an hour, once completed."
+    )
+    poster_url: str | None = Field(description="Its poster (JPEG), presigned for an hour, once completed.")
+    preview_url: str | None = Field(
+        description="Its short silent preview, presigned for an hour, once completed."
+    )
+
+
 class GenerationOut(BaseModel):
     model_config = examples(
         {
@@ -95,6 +147,17 @@ class GenerationOut(BaseModel):
             "aspect": "9:16",
             "width": 1080,
             "height": 1920,
+            "aspects": ["9:16"],
+            "placements": [
+                {
+                    "aspect": "9:16",
+                    "width": 1080,
+                    "height": 1920,
+                    "final_url": None,
+                    "poster_url": None,
+                    "preview_url": None,
+                }
+            ],
             "duration_s": 15.0,
             "provider": "local",
             "charge": "free_video",
@@ -117,9 +180,14 @@ class GenerationOut(BaseModel):
     id: str
     status: Literal["pending", "processing", "completed", "failed", "cancelled"]
     progress: int = Field(description="0-100 over all steps")
-    aspect: Aspect
+    aspect: Aspect = Field(description="The primary placement (the first of `aspects`).")
     width: int
     height: int
+    aspects: list[Aspect] = Field(description="Every placement the generation renders, the primary first.")
+    placements: list[PlacementOut] = Field(
+        description="Each placement's size and, once completed, its final video, poster and preview; "
+        "the first is the primary, whose URLs final_url, poster_url and preview_url repeat."
+    )
     duration_s: float
     provider: str
     charge: str | None = Field(

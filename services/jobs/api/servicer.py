@@ -20,7 +20,7 @@ from services.common.settings import secret_value
 from services.common.timestamps import timestamp
 from services.jobs.config import Settings
 from services.jobs.generation import cancel, queries, regenerate, start
-from services.jobs.generation.plan import overall_progress, step_position
+from services.jobs.generation.plan import overall_progress, placements, step_position
 from services.jobs.lora import api as lora
 from services.jobs.queue import job_records, rq_jobs
 from services.jobs.queue.create_job import create_job
@@ -91,6 +91,7 @@ class JobsServicer(jobs_pb2_grpc.JobsServicer):
                 aspect=request.aspect,
                 resolution=request.resolution,
                 idempotency_key=request.idempotency_key,
+                aspects=list(request.aspects),
             )
         finally:
             # generation.started, or the refund of a start that found its generation ended.
@@ -259,6 +260,9 @@ def generation_message(gen: Row, rows: list[Row], files: list[Row]) -> jobs_pb2.
         updated_at=timestamp(gen.updated_at),
         finished_at=timestamp(gen.finished_at),
     )
+    if plan.get("aspect"):
+        for p in placements(plan):
+            message.placements.add(aspect=p["aspect"], width=p["width"], height=p["height"])
     for r in sorted(rows, key=lambda r: step_position(r.name or r.job_type)):
         message.steps.add(
             id=str(r.id),

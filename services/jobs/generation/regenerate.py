@@ -27,6 +27,7 @@ from services.common.db import table_of
 from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.jobs.config import Settings
 from services.jobs.generation import queries
+from services.jobs.generation.plan import step_names
 from services.jobs.generation.start import MAX_IDEMPOTENCY_KEY, by_key, launch
 from services.jobs.models import Generation
 
@@ -80,7 +81,12 @@ async def regenerate_scene(
     voice_changed = (scene.get("voiceover_text") or "") != (
         _scene_of(earlier.plan, n).get("voiceover_text") or ""
     )
-    again = {f"scene_{n}", "composite"} | ({"voiceover"} if voice_changed else set())
+    # The scene in every placement, and every placement's composite.
+    again = {
+        name
+        for name, job_type, params in step_names(plan)
+        if job_type == "composite" or (job_type == "scene" and params["n"] == n)
+    } | ({"voiceover"} if voice_changed else set())
     reused = {s.name: s for s in earlier_steps if s.name not in again}
     missing = sorted(name for name, s in reused.items() if s.status != "completed" or not s.output_url)
     if missing:
@@ -124,7 +130,7 @@ async def regenerate_scene(
         raise
 
     rows = []
-    for step in sorted(earlier_steps, key=lambda s: s.name == "composite"):  # the composite last
+    for step in sorted(earlier_steps, key=lambda s: s.job_type == "composite"):  # the composites last
         params = {k: v for k, v in (step.input_params or {}).items() if k != "generation_id"}
         row = {"name": step.name, "job_type": step.job_type, "params": params}
         if step.name in reused:

@@ -27,7 +27,7 @@ from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArg
 from services.common.ids import parse_id
 from services.jobs.config import Settings
 from services.jobs.generation import brand_kit, events
-from services.jobs.generation.plan import check_format, make_plan, step_names
+from services.jobs.generation.plan import check_aspects, check_format, make_plan, step_names
 from services.jobs.models import Generation, GenerationJob, LoraModel
 from services.jobs.queue import job_types, rq_jobs
 from zapcut.accounts.v1 import accounts_pb2
@@ -63,10 +63,13 @@ async def start(
     aspect: str,
     resolution: int,
     idempotency_key: str,
+    aspects: list[str] | None = None,
 ) -> uuid.UUID:
+    """`aspects`: every placement, the primary first (one generation, one charge); none: `aspect`."""
     user_id = caller_id()
     project = parse_id(project_id, "ad_project_id")
-    aspect, resolution = check_format(aspect, resolution)
+    aspects = check_aspects(aspect, list(aspects or []))
+    aspect, resolution = check_format(aspects[0], resolution)
     if len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
         raise InvalidArgument(f"the idempotency key is longer than {MAX_IDEMPOTENCY_KEY} characters")
     if idempotency_key and (existing := await by_key(engine, user_id, idempotency_key)) is not None:
@@ -97,6 +100,7 @@ async def start(
         brand=brand_kit.brand_entry(given),
         voice=brand_kit.voice_entry(given),
         music=brand_kit.music_entry(given),
+        aspects=aspects,
     )
     # The brand's approved LoRA, for a provider whose video model takes one (replicate).
     plan["lora"] = await lora_weights(engine, uuid.UUID(given.project.brand_id))
@@ -153,7 +157,7 @@ async def launch(
 ) -> None:
     """From a generation row in status charging to its steps queued: the charge (when `charge`),
     then one transaction marking it pending with its step rows and generation.started, then the
-    steps still to run enqueued (the last row is the composite, which waits on the others).
+    steps still to run enqueued (each composite waits on its placement's scenes and the audio).
 
     A step row is {name, job_type, params} and, for a step whose output an earlier version already
     made (services.jobs.generation.regenerate), the column values of a completed step."""
@@ -213,7 +217,9 @@ async def launch(
             .all()
         )
     to_run = [
-        (str(i), row["job_type"]) for i, row in zip(step_ids, step_rows, strict=True) if "done" not in row
+        (str(i), row["job_type"], row["params"].get("aspect", ""))
+        for i, row in zip(step_ids, step_rows, strict=True)
+        if "done" not in row
     ]
     await enqueue_steps(queue, settings, to_run)
     log.info(
@@ -249,19 +255,22 @@ async def lora_weights(engine: AsyncEngine, brand_id: uuid.UUID) -> str | None:
         )
 
 
-async def enqueue_steps(queue, settings: Settings, step_ids: list[tuple[str, str]]) -> None:
-    """(id, job type) of every step; the last is the composite: it waits (RQ depends_on) on all the
-    others. Redis down: the rows stay pending and the reconciler enqueues them when it is back."""
+async def enqueue_steps(queue, settings: Settings, step_ids: list[tuple[str, str, str]]) -> None:
+    """(id, job type, aspect) of every step to run ("" for the primary placement's, and for the
+    audio every placement shares): the composites are enqueued last, each waiting (RQ depends_on)
+    on its own placement's scenes and the audio. Redis down: the rows stay pending and the
+    reconciler enqueues them when it is back."""
     ttl = settings.rq_failure_ttl_s
-    *others, (composite_id, composite_type) = step_ids
+    others = [s for s in step_ids if s[1] != "composite"]
+    composites = [s for s in step_ids if s[1] == "composite"]
     try:
-        for step_id, job_type in others:
+        for step_id, job_type, _ in others:
             timeout = job_types.job_timeout_s(settings, job_type)
             await asyncio.to_thread(rq_jobs.enqueue, queue, step_id, timeout, ttl)
-        timeout = job_types.job_timeout_s(settings, composite_type)
-        await asyncio.to_thread(
-            rq_jobs.enqueue, queue, composite_id, timeout, ttl, depends_on=[step_id for step_id, _ in others]
-        )
+        for composite_id, composite_type, aspect in composites:
+            timeout = job_types.job_timeout_s(settings, composite_type)
+            waits_on = [i for i, job_type, a in others if a == aspect or job_type != "scene"]
+            await asyncio.to_thread(rq_jobs.enqueue, queue, composite_id, timeout, ttl, depends_on=waits_on)
     except Exception as exc:  # noqa: BLE001 - kept pending; the reconciler enqueues later
         log.warning("generation steps kept pending: could not enqueue (%s)", exc)
 

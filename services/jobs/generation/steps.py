@@ -37,6 +37,7 @@ from services.jobs import failures
 from services.jobs.clients import ServiceCallFailed, ServiceCalls
 from services.jobs.config import Settings
 from services.jobs.generation import outcome, rendering, sound
+from services.jobs.generation.plan import ASPECTS, for_placement, slug
 from services.jobs.media_types import (
     BrandKit,
     Cancelled,
@@ -75,6 +76,8 @@ def validate_params(params: dict) -> dict:
         raise InvalidArgument("generation_id must be a UUID") from None
     if "n" in params and not (isinstance(params["n"], int) and params["n"] >= 1):
         raise InvalidArgument("n must be a positive integer")
+    if "aspect" in params and params["aspect"] not in ASPECTS:
+        raise InvalidArgument(f"aspect must be one of {', '.join(ASPECTS)}")
     return params
 
 
@@ -275,7 +278,8 @@ def _brand_kit(step: Step, plan: dict, workdir: Path) -> BrandKit:
 
 
 def scene_step(step: Step, provider: Provider, params: dict, workdir: Path) -> dict:
-    plan = step.plan
+    # Laid out at its placement's size (params["aspect"]; none: the primary's).
+    plan = for_placement(step.plan, params.get("aspect"))
     if not plan["images"]:
         raise InputError("the brand has no product images; upload at least one before generating")
     step.progress(2, "fetching product images")
@@ -293,7 +297,10 @@ def scene_step(step: Step, provider: Provider, params: dict, workdir: Path) -> d
     step.progress(95, "storing the scene")
     ref = media_pb2.ObjectRef(
         scene_video=media_pb2.SceneVideo(
-            project_id=step.project_id, generation_id=step.generation_id, n=params["n"]
+            project_id=step.project_id,
+            generation_id=step.generation_id,
+            n=params["n"],
+            aspect=_suffixed(step, plan["aspect"]),
         )
     )
     return {"output_key": step.store(ref, out, "video/mp4", kind="scene_video", aspect=plan["aspect"])}
@@ -351,9 +358,12 @@ def _store_audio(step: Step, io: JobIO, wav: Path, track: str) -> dict:
 
 
 def composite_step(step: Step, provider: Provider, params: dict, workdir: Path) -> dict:
-    plan = step.plan
+    # One placement's ad: its own scenes, the audio every placement shares.
+    plan = for_placement(step.plan, params.get("aspect"))
+    suffixed = _suffixed(step, plan["aspect"])
+    suffix = f"-{slug(suffixed)}" if suffixed else ""
     outputs = step.sibling_outputs()
-    names = [f"scene_{s['n']}" for s in plan["scenes"]]
+    names = [f"scene_{s['n']}{suffix}" for s in plan["scenes"]]
     missing = [n for n in [*names, "voiceover", "music"] if n not in outputs]
     if missing:
         raise PermanentProviderError(f"steps without an output: {', '.join(missing)}")
@@ -377,14 +387,23 @@ def composite_step(step: Step, provider: Provider, params: dict, workdir: Path) 
     step.progress(95, "storing the ad")
     aspect = plan["aspect"]
     for name, path, content_type, kind in (
-        ("poster.jpg", still, "image/jpeg", "poster"),
-        ("preview.mp4", clip, "video/mp4", "preview"),
+        (f"poster{suffix}.jpg", still, "image/jpeg", "poster"),
+        (f"preview{suffix}.mp4", clip, "video/mp4", "preview"),
     ):
         step.store(_generation_file(step, name), path, content_type, kind=kind, main=False, aspect=aspect)
+    if suffix:  # another placement's final video; the generation's own (final_key) is the primary's
+        ref = _generation_file(step, f"final_ad{suffix}.mp4")
+        return {"output_key": step.store(ref, out, "video/mp4", kind="final_video", aspect=aspect)}
     ref = media_pb2.ObjectRef(
         final_video=media_pb2.FinalVideo(project_id=step.project_id, generation_id=step.generation_id)
     )
     return {"output_key": step.store(ref, out, "video/mp4", kind="final_video", final=True, aspect=aspect)}
+
+
+def _suffixed(step: Step, aspect: str) -> str:
+    """The aspect a placement's files are suffixed with: "" for the primary's (named as before
+    placements: scene_2.mp4, final_ad.mp4, poster.jpg)."""
+    return "" if aspect == step.plan["aspect"] else aspect
 
 
 def _generation_file(step: Step, name: str) -> media_pb2.ObjectRef:

@@ -52,14 +52,16 @@ async def pending_page(
 ) -> list[Row]:
     """Pending rows created over older_than_s ago, oldest first, after the (created_at, id) cursor."""
     siblings = jobs.alias("siblings")
-    # A generation's composite is enqueued here only once the other steps are done; normally it
-    # was enqueued with RQ depends_on at the start and never shows up here.
+    # A generation's composite is enqueued here only once the steps it reads are done (its
+    # placement's scenes, the audio every placement shares); normally it was enqueued with RQ
+    # depends_on at the start and never shows up here.
     composite_not_ready = (jobs.c.job_type == "composite") & (
         select(siblings.c.id)
         .where(
             siblings.c.generation_id == jobs.c.generation_id,
             siblings.c.job_type != "composite",
             siblings.c.status != "completed",
+            (siblings.c.job_type != "scene") | (_placement(siblings) == _placement(jobs)),
         )
         .exists()
     )
@@ -75,6 +77,11 @@ async def pending_page(
         query = query.where(tuple_(jobs.c.created_at, jobs.c.id) > tuple_(*after))
     async with engine.connect() as conn:
         return list(await conn.execute(query))
+
+
+def _placement(table):
+    """A step's aspect; "" for the primary placement's (whose params name none)."""
+    return func.coalesce(table.c.input_params["aspect"].astext, "")
 
 
 async def processing(engine: AsyncEngine, limit: int) -> list[Row]:

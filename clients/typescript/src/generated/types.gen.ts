@@ -310,6 +310,8 @@ export type GenerationOut = {
     progress: number;
     /**
      * Aspect
+     *
+     * The primary placement (the first of `aspects`).
      */
     aspect: '9:16' | '16:9' | '1:1';
     /**
@@ -320,6 +322,18 @@ export type GenerationOut = {
      * Height
      */
     height: number;
+    /**
+     * Aspects
+     *
+     * Every placement the generation renders, the primary first.
+     */
+    aspects: Array<'9:16' | '16:9' | '1:1'>;
+    /**
+     * Placements
+     *
+     * Each placement's size and, once completed, its final video, poster and preview; the first is the primary, whose URLs final_url, poster_url and preview_url repeat.
+     */
+    placements: Array<PlacementOut>;
     /**
      * Duration S
      */
@@ -408,8 +422,16 @@ export type GenerationOut = {
 export type GenerationStart = {
     /**
      * Aspect
+     *
+     * The one placement; with `aspects`, absent or its first.
      */
     aspect?: '9:16' | '16:9' | '1:1';
+    /**
+     * Aspects
+     *
+     * Every placement at once, the primary first: each laid out at its own size, one voiceover and music for all, charged as one generation.
+     */
+    aspects?: Array<'9:16' | '16:9' | '1:1'> | null;
     /**
      * Resolution
      *
@@ -722,6 +744,42 @@ export type PageWebhookEndpointOut = {
      * Pass as `cursor` for the next page; null on the last.
      */
     next_cursor?: string | null;
+};
+
+/**
+ * PlacementOut
+ */
+export type PlacementOut = {
+    /**
+     * Aspect
+     */
+    aspect: '9:16' | '16:9' | '1:1';
+    /**
+     * Width
+     */
+    width: number;
+    /**
+     * Height
+     */
+    height: number;
+    /**
+     * Final Url
+     *
+     * This placement's final video, presigned for an hour, once completed.
+     */
+    final_url: string | null;
+    /**
+     * Poster Url
+     *
+     * Its poster (JPEG), presigned for an hour, once completed.
+     */
+    poster_url: string | null;
+    /**
+     * Preview Url
+     *
+     * Its short silent preview, presigned for an hour, once completed.
+     */
+    preview_url: string | null;
 };
 
 /**
@@ -1104,7 +1162,7 @@ export type StepOut = {
     /**
      * Name
      *
-     * scene_1 ... scene_n, voiceover, music, composite
+     * scene_1 ... scene_n, voiceover, music, composite; another placement's scenes and composite carry its aspect: scene_1-16x9, composite-16x9.
      */
     name: string;
     /**

@@ -174,6 +174,7 @@ class StartGenerationRequest(_message.Message):
     ASPECT_FIELD_NUMBER: _builtins.int
     RESOLUTION_FIELD_NUMBER: _builtins.int
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    ASPECTS_FIELD_NUMBER: _builtins.int
     ad_project_id: _builtins.str
     aspect: _builtins.str
     """"9:16" (default), "16:9" or "1:1" """
@@ -181,6 +182,12 @@ class StartGenerationRequest(_message.Message):
     """the short side in pixels; 0 means 1080"""
     idempotency_key: _builtins.str
     """a retried request with the same key returns the same generation"""
+    @_builtins.property
+    def aspects(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Every placement at once (1-3, unique), the primary first; aspect is then "" or aspects[0].
+        Empty: aspect alone.
+        """
+
     def __init__(
         self,
         *,
@@ -188,10 +195,11 @@ class StartGenerationRequest(_message.Message):
         aspect: _builtins.str = ...,
         resolution: _builtins.int = ...,
         idempotency_key: _builtins.str = ...,
+        aspects: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ad_project_id", b"ad_project_id", "aspect", b"aspect", "idempotency_key", b"idempotency_key", "resolution", b"resolution"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ad_project_id", b"ad_project_id", "aspect", b"aspect", "aspects", b"aspects", "idempotency_key", b"idempotency_key", "resolution", b"resolution"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -267,8 +275,9 @@ class GenerationStep(_message.Message):
     FINISHED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
-    """scene_1 ... scene_n, voiceover, music, composite"""
+    """scene_1 ... scene_n, voiceover, music, composite (scene_1-16x9,"""
     job_type: _builtins.str
+    """composite-16x9: another placement's)"""
     status: _builtins.str
     progress: _builtins.int
     """0-100"""
@@ -335,6 +344,7 @@ class Generation(_message.Message):
     OUTPUTS_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     REVISES_ID_FIELD_NUMBER: _builtins.int
+    PLACEMENTS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     ad_project_id: _builtins.str
     status: _builtins.str
@@ -371,6 +381,10 @@ class Generation(_message.Message):
         preview), once it has completed.
         """
 
+    @_builtins.property
+    def placements(self) -> _containers.RepeatedCompositeFieldContainer[Global___Placement]:
+        """Every placement the generation renders, the primary (aspect, width, height) first."""
+
     def __init__(
         self,
         *,
@@ -394,14 +408,41 @@ class Generation(_message.Message):
         outputs: _abc.Iterable[Global___GenerationOutput] | None = ...,
         version: _builtins.int = ...,
         revises_id: _builtins.str = ...,
+        placements: _abc.Iterable[Global___Placement] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "finished_at", b"finished_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ad_project_id", b"ad_project_id", "aspect", b"aspect", "charge", b"charge", "created_at", b"created_at", "duration_s", b"duration_s", "error_message", b"error_message", "final_key", b"final_key", "finished_at", b"finished_at", "height", b"height", "id", b"id", "outputs", b"outputs", "progress", b"progress", "provider", b"provider", "refunded", b"refunded", "revises_id", b"revises_id", "status", b"status", "steps", b"steps", "updated_at", b"updated_at", "version", b"version", "width", b"width"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ad_project_id", b"ad_project_id", "aspect", b"aspect", "charge", b"charge", "created_at", b"created_at", "duration_s", b"duration_s", "error_message", b"error_message", "final_key", b"final_key", "finished_at", b"finished_at", "height", b"height", "id", b"id", "outputs", b"outputs", "placements", b"placements", "progress", b"progress", "provider", b"provider", "refunded", b"refunded", "revises_id", b"revises_id", "status", b"status", "steps", b"steps", "updated_at", b"updated_at", "version", b"version", "width", b"width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Generation: _TypeAlias = Generation  # noqa: Y015
+
+@_typing.final
+class Placement(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ASPECT_FIELD_NUMBER: _builtins.int
+    WIDTH_FIELD_NUMBER: _builtins.int
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    aspect: _builtins.str
+    """9:16, 1:1 or 16:9"""
+    width: _builtins.int
+    height: _builtins.int
+    def __init__(
+        self,
+        *,
+        aspect: _builtins.str = ...,
+        width: _builtins.int = ...,
+        height: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aspect", b"aspect", "height", b"height", "width", b"width"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Placement: _TypeAlias = Placement  # noqa: Y015
 
 @_typing.final
 class RegenerateSceneRequest(_message.Message):

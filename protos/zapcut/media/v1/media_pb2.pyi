@@ -97,26 +97,31 @@ Global___BrandAsset: _TypeAlias = BrandAsset  # noqa: Y015
 
 @_typing.final
 class SceneVideo(_message.Message):
-    """scene-videos/{project_id}/{generation_id}/scene_{n}.mp4"""
+    """scene-videos/{project_id}/{generation_id}/scene_{n}.mp4, or scene_{n}-16x9.mp4 for a placement
+    other than the generation's primary one (aspect "16:9"; "" for the primary).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     PROJECT_ID_FIELD_NUMBER: _builtins.int
     GENERATION_ID_FIELD_NUMBER: _builtins.int
     N_FIELD_NUMBER: _builtins.int
+    ASPECT_FIELD_NUMBER: _builtins.int
     project_id: _builtins.str
     generation_id: _builtins.str
     n: _builtins.int
+    aspect: _builtins.str
     def __init__(
         self,
         *,
         project_id: _builtins.str = ...,
         generation_id: _builtins.str = ...,
         n: _builtins.int = ...,
+        aspect: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["generation_id", b"generation_id", "n", b"n", "project_id", b"project_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aspect", b"aspect", "generation_id", b"generation_id", "n", b"n", "project_id", b"project_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

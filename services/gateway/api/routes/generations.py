@@ -23,6 +23,7 @@ from services.gateway.schemas.generations import (
     GenerationOut,
     GenerationStart,
     OutputOut,
+    PlacementOut,
     SceneRegenerate,
     StepOut,
 )
@@ -43,7 +44,26 @@ async def generation_out(media: MediaAsyncStub, g: jobs_pb2.Generation) -> Gener
     keys = ([g.final_key] if g.final_key else []) + [s.output_key for s in g.steps if s.output_key]
     keys += [o.key for o in g.outputs]
     urls = await presigned_urls(media, sorted(set(keys)), URL_EXPIRY_S)
-    first = {o.kind: urls.get(o.key) for o in reversed(g.outputs)}  # the first of each kind
+    # Each placement's final video, poster and preview (the first of each kind): the outputs of
+    # its aspect; a generation from before placements recorded its one's with an aspect or none.
+    files: dict[tuple[str, str], str | None] = {}
+    for o in reversed(g.outputs):
+        files[(o.aspect or g.aspect, o.kind)] = urls.get(o.key)
+    sizes = [(p.aspect, p.width, p.height) for p in g.placements] or [(g.aspect, g.width, g.height)]
+    placements = [
+        PlacementOut(
+            aspect=aspect,
+            width=width,
+            height=height,
+            final_url=(urls.get(g.final_key) if g.final_key else None)
+            if aspect == g.aspect
+            else files.get((aspect, "final_video")),
+            poster_url=files.get((aspect, "poster")),
+            preview_url=files.get((aspect, "preview")),
+        )
+        for aspect, width, height in sizes
+    ]
+    primary = placements[0]
     return GenerationOut(
         id=g.id,
         status=g.status,
@@ -51,6 +71,8 @@ async def generation_out(media: MediaAsyncStub, g: jobs_pb2.Generation) -> Gener
         aspect=g.aspect,
         width=g.width,
         height=g.height,
+        aspects=[p.aspect for p in placements],
+        placements=placements,
         duration_s=g.duration_s,
         provider=g.provider,
         charge=g.charge or None,
@@ -58,10 +80,10 @@ async def generation_out(media: MediaAsyncStub, g: jobs_pb2.Generation) -> Gener
         version=g.version or 1,
         revises_id=g.revises_id or None,
         error_message=g.error_message or None,
-        final_url=urls.get(g.final_key) if g.final_key else None,
-        poster_url=first.get("poster"),
-        preview_url=first.get("preview"),
-        captions_url=first.get("captions"),
+        final_url=primary.final_url,
+        poster_url=primary.poster_url,
+        preview_url=primary.preview_url,
+        captions_url=files.get((g.aspect, "captions")),
         outputs=[
             OutputOut(kind=o.kind, aspect=o.aspect or None, content_type=o.content_type, url=urls[o.key])
             for o in g.outputs
@@ -114,7 +136,8 @@ async def start_generation(
     generation = await jobs.StartGeneration(
         jobs_pb2.StartGenerationRequest(
             ad_project_id=str(project_id),
-            aspect=body.aspect,
+            aspect=body.placements[0],
+            aspects=body.placements if body.aspects else [],
             resolution=body.resolution,
             # Always a key, so the gRPC retry policy may send this call again after UNAVAILABLE
             # (services/common/service_config.py): a retry returns the generation, never a second one.
@@ -234,6 +257,7 @@ async def stream_generation_events(
             fingerprint = json.dumps({k: v for k, v in body.items() if k not in SIGNED} | {
                 "jobs": [{k: v for k, v in j.items() if k != "output_url"} for j in body["jobs"]],
                 "outputs": [{k: v for k, v in o.items() if k != "url"} for o in body["outputs"]],
+                "placements": [{k: v for k, v in p.items() if k not in SIGNED} for p in body["placements"]],
             }, sort_keys=True)  # fmt: skip
             if fingerprint != last:
                 yield f"event: generation\nid: {body['updated_at']}\ndata: {json.dumps(body)}\n\n"
