@@ -73,3 +73,30 @@ class JobIO:
     # Set by the provider when it used a remote job (Replicate's prediction id), for the row.
     remote_job_id: str | None = None
     extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SpokenWord:
+    """A word of the voiceover and when it is heard: in the ad's timeline once placed."""
+
+    text: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """How the voiceover speaks: a voice of services.common.voices and a pace (1.0 is the voice's
+    normal rate)."""
+
+    voice: str
+    language: str
+    rate: float = 1.0
+
+
+@dataclass(frozen=True)
+class MusicSettings:
+    """The generated music bed: a mood of services.jobs.render.music and a tempo (None: the mood's)."""
+
+    mood: str = "upbeat"
+    tempo_bpm: int | None = None

@@ -86,12 +86,38 @@ def render_scene(
 ) -> None:
     """Write scene.duration_s seconds (rounded to whole frames) of `size` at size.fps into `out`."""
     frames = frame_count(scene.duration_s, size.fps)
-    stage = f"rendering scene {scene.n}"
     io.progress(5, f"preparing scene {scene.n}")
     io.checkpoint()
-    with scratch(io, f"scene{scene.n}-") as tmp, atomic_output(out) as partial:
+    with scratch(io, f"scene{scene.n}-") as tmp:
         composition = layouts.compose(scene, brand, image_paths, size, frames / size.fps, tmp)
         io.checkpoint()
+        _animate(io, scene, composition, size, frames, out, encoding)
+
+
+def render_over_footage(
+    io: JobIO,
+    scene: Scene,
+    footage: Path,
+    size: Size,
+    out: Path,
+    *,
+    brand: BrandKit | None = None,
+    encoding: Encoding = SCENE_ENCODING,
+) -> None:
+    """The scene's headline animated over `footage` (a silent video of `size`, scene.duration_s
+    long: a video model's clip), as on a local full_bleed scene, into `out`."""
+    frames = frame_count(scene.duration_s, size.fps)
+    io.checkpoint()
+    with scratch(io, f"scene{scene.n}-") as tmp:
+        composition = layouts.over_footage(scene, brand, footage, size, frames / size.fps, tmp)
+        _animate(io, scene, composition, size, frames, out, encoding)
+
+
+def _animate(
+    io: JobIO, scene: Scene, composition: Composition, size: Size, frames: int, out: Path, encoding: Encoding
+) -> None:
+    stage = f"rendering scene {scene.n}"
+    with atomic_output(out) as partial:
         ffmpeg.run(
             io,
             [
@@ -129,7 +155,10 @@ def scene_graph(
     before it is repeated."""
     to_yuv = "scale=out_color_matrix=bt709:out_range=tv"
     repeat = f"loop=loop={frames - 1}:size=1:start=0,settb=1/{size.fps},setpts=N"
-    chain = f"[{first_input}:v]{to_yuv},format=yuv420p,{repeat}"
+    if composition.moving:
+        chain = f"[{first_input}:v]format=yuv420p,settb=1/{size.fps},setpts=N"
+    else:
+        chain = f"[{first_input}:v]{to_yuv},format=yuv420p,{repeat}"
     if composition.pans:
         chain += f",{motion_filters(motion, size, frames)}"
     parts, below = [], "bg"
