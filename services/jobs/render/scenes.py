@@ -5,7 +5,8 @@ background is decoded once and repeated (panned and zoomed for a full-bleed prod
 per frame between 1x and ZOOM, with a moving crop of the frame size), and each layer is overlaid
 at a position that follows the time (slide in, drift, slide out), fading in and out where it
 should (the headline). Old plans name no layout: their scenes are full_bleed, the product shot
-with its headline.
+with its headline. render_over_footage is the same for a clip made elsewhere (a video model's): the
+clip is the moving background, the full_bleed headline animates over it.
 
 Scene files are intermediates that the composite decodes and encodes again, so by default they are
 encoded with x264's fastest preset at a fixed high quality (SCENE_ENCODING) rather than small: the
