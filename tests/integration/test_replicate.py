@@ -313,6 +313,23 @@ def test_a_replicate_ad_ends_on_the_end_card_with_the_logo(fake, provider, job, 
     assert best_match(grey(last), template, (centre[0] - mark.width // 2, centre[1] - mark.height // 2)) > 0.9
 
 
+def test_voiceover_words_are_timed_in_the_track_for_the_captions(fake, provider, job, tmp_path):
+    """The voice model tells no word times: they come from each clip's energy (1 s of tone here)."""
+    scenes = [
+        Scene(n=1, description="a", duration_s=2, voiceover_text="Meet the mug."),
+        Scene(n=2, description="b", duration_s=2),
+        Scene(n=3, description="c", duration_s=0.5, voiceover_text="Order today."),
+    ]
+
+    words = provider.voiceover(job.io, scenes, [0.0, 2.0, 4.0], 4.5, tmp_path / "voice.wav")
+
+    assert [w.text for w in words] == ["Meet", "the", "mug.", "Order", "today."]
+    assert words[0].start_s == pytest.approx(0.0, abs=0.05) and words[2].end_s == pytest.approx(1.0, abs=0.05)
+    assert words[3].start_s == pytest.approx(4.0, abs=0.05)
+    assert words[4].end_s <= 4.5  # cut with its clip at the end of the ad
+    assert all(a.end_s <= b.start_s for a, b in zip(words, words[1:], strict=False))
+
+
 def test_voiceover_speaks_in_the_projects_voice_language_and_pace(fake, provider, job, tmp_path):
     scenes = [Scene(n=1, description="a", duration_s=2, voiceover_text="Hallo Welt.")]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from services.jobs.media_types import BrandKit, JobIO, Scene, Size
+from services.jobs.media_types import BrandKit, JobIO, MusicSettings, Scene, Size, SpokenWord, VoiceSettings
 
 
 class Provider(Protocol):
@@ -35,10 +35,20 @@ class Provider(Protocol):
         as scene.layout says in the brand's colors, font and logo (None: the default look)."""
 
     def voiceover(
-        self, io: JobIO, scenes: list[Scene], starts_s: list[float], total_s: float, out: Path
-    ) -> None:
+        self,
+        io: JobIO,
+        scenes: list[Scene],
+        starts_s: list[float],
+        total_s: float,
+        out: Path,
+        *,
+        voice: VoiceSettings | None = None,
+    ) -> list[SpokenWord] | None:
         """One audio file of total_s seconds: each scene's voiceover_text spoken from its start
-        (starts_s[i] for scenes[i]); silence elsewhere. WAV or MP3 by `out`'s suffix."""
+        (starts_s[i] for scenes[i]) in `voice` (None: the provider's default); silence elsewhere.
+        WAV or MP3 by `out`'s suffix. Returns the spoken words with their times in the track, which
+        the captions follow, or None when the provider cannot tell them."""
 
-    def music(self, io: JobIO, total_s: float, out: Path) -> None:
-        """Background music of total_s seconds into `out` (WAV or MP3 by suffix)."""
+    def music(self, io: JobIO, total_s: float, out: Path, *, music: MusicSettings | None = None) -> None:
+        """Background music of total_s seconds into `out` (WAV or MP3 by suffix), in the mood and
+        tempo of `music` where the provider can follow them."""

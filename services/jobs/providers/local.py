@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from services.jobs.media_types import BrandKit, JobIO, Scene, Size
+from services.jobs.media_types import BrandKit, JobIO, MusicSettings, Scene, Size, VoiceSettings
 from services.jobs.metrics import timed_render
 from services.jobs.render import audio, speech
 from services.jobs.render import scenes as scene_render
@@ -48,11 +48,20 @@ class LocalProvider:
             scene_render.render_scene(io, scene, images, size, out, brand=brand, encoding=self.scene_encoding)
 
     def voiceover(
-        self, io: JobIO, scenes: list[Scene], starts_s: list[float], total_s: float, out: Path
+        self,
+        io: JobIO,
+        scenes: list[Scene],
+        starts_s: list[float],
+        total_s: float,
+        out: Path,
+        *,
+        voice: VoiceSettings | None = None,
     ) -> None:
+        # Takes the interface's voice and music settings; the local voice and bed follow them with
+        # the sound part of issue 13 (the steps pass them from then on).
         with timed_render("voiceover", total_s):
             audio.voiceover(io, scenes, starts_s, total_s, out, voice=self.voice)
 
-    def music(self, io: JobIO, total_s: float, out: Path) -> None:
+    def music(self, io: JobIO, total_s: float, out: Path, *, music: MusicSettings | None = None) -> None:
         with timed_render("music", total_s):
             audio.music_track(io, total_s, out)

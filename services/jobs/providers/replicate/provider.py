@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from services.jobs.media_types import BrandKit, InputError, JobIO, MusicSettings, Scene, Size, VoiceSettings
+from services.jobs.media_types import (
+    BrandKit,
+    InputError,
+    JobIO,
+    MusicSettings,
+    Scene,
+    Size,
+    SpokenWord,
+    VoiceSettings,
+)
 from services.jobs.providers.replicate import media, prompts
 from services.jobs.providers.replicate.client import (
     TERMINAL_STATES,
@@ -34,7 +43,7 @@ from services.jobs.providers.replicate.inputs import (
     VideoRequest,
     builder_for,
 )
-from services.jobs.render import layouts
+from services.jobs.render import alignment, layouts
 from services.jobs.render import scenes as scene_render
 from services.jobs.replicate_webhooks.mailbox import Mailbox
 
@@ -116,9 +125,10 @@ class ReplicateProvider:
         out: Path,
         *,
         voice: VoiceSettings | None = None,
-    ) -> None:
+    ) -> list[SpokenWord]:
         """`voice` (None: the catalog's default) as the voice model's own voice, language and speed
-        (inputs.py maps our catalog onto each model's voices)."""
+        (inputs.py maps our catalog onto each model's voices). The models tell no word times, so
+        each clip's words are placed by its energy envelope (render/alignment.py) for the captions."""
         io.checkpoint()
         if total_s <= 0:
             raise InputError("the voiceover has no duration")
@@ -128,6 +138,7 @@ class ReplicateProvider:
             if scene.voiceover_text and scene.voiceover_text.strip()
         ]
         clips: list[tuple[Path, float, float]] = []
+        words: list[SpokenWord] = []
         for i, (scene, start) in enumerate(spoken):
             # A line may run on over silent scenes, never into the next spoken one.
             slot_end = spoken[i + 1][1] if i + 1 < len(spoken) else total_s
@@ -147,9 +158,15 @@ class ReplicateProvider:
                     "voiceover of scene %s is %.1fs, its slot %.1fs: cut", scene.n, clip_s, slot_end - start
                 )
             clips.append((clip, start, slot_end - start))
+            words += [
+                SpokenWord(w.text, start + w.start_s, min(start + w.end_s, slot_end))
+                for w in alignment.align(clip, (scene.voiceover_text or "").strip())
+                if start + w.start_s < slot_end  # a word cut with its clip is not captioned
+            ]
         io.progress(REMOTE_SHARE + 5, "voiceover: mixing")
         media.mix_voice_clips(clips, total_s, out)
         io.progress(100, "voiceover: done")
+        return words
 
     def music(self, io: JobIO, total_s: float, out: Path, *, music: MusicSettings | None = None) -> None:
         """The music model's bed in the mood and tempo of `music`, written into its prompt. (A
