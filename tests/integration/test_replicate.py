@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import subprocess
 import wave
+from dataclasses import replace
 from pathlib import Path
 
 import av
@@ -16,14 +17,20 @@ from PIL import Image
 
 from services.jobs.config import Settings
 from services.jobs.media_types import (
+    BrandKit,
     Cancelled,
     JobIO,
+    MusicSettings,
     PermanentProviderError,
     Scene,
     Size,
     TransientProviderError,
+    VoiceSettings,
 )
 from services.jobs.providers.replicate import ReplicateProvider, ReplicateTrainings
+from services.jobs.render import composite, layouts, logos, timeline
+from services.jobs.render.sizes import size_for
+from tests.integration.test_layouts import best_match, frames_of, grey, logo_image, rgb, share_near
 from tests.support.fake_replicate import TOKEN, fake_replicate, fake_replicate_server  # noqa: F401
 
 VIDEO = "wavespeedai/wan-2.1-i2v-480p"
@@ -49,6 +56,8 @@ def media_files(fake_replicate_server):  # noqa: F811 - a fixture, imported abov
     ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=16:duration=2", "-f", "lavfi", "-i",
            "sine=frequency=440:duration=2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
            "-shortest", str(d / "clip.mp4"))  # fmt: skip
+    ffmpeg("-f", "lavfi", "-i", "color=c=gray:size=320x240:rate=16:duration=2", "-pix_fmt", "yuv420p",
+           str(d / "grey.mp4"))  # fmt: skip
     ffmpeg("-f", "lavfi", "-i", "sine=frequency=660:duration=1", "-c:a", "libmp3lame", str(d / "speech.mp3"))
     ffmpeg("-f", "lavfi", "-i", "sine=frequency=220:duration=2", "-ac", "2", str(d / "music.wav"))
     (d / "big.bin").write_bytes(b"\0" * 300_000)
@@ -183,15 +192,158 @@ def test_voiceover_places_each_line_at_its_scene_start(fake, provider, job, tmp_
 
 
 def test_music_runs_a_pinned_version_and_fits_the_length(fake, provider, job, tmp_path):
-    job.io.extra["music_prompt"] = "calm lo-fi"
     out = tmp_path / "music.mp3"
 
-    provider.music(job.io, 5.0, out)
+    provider.music(job.io, 5.0, out, music=MusicSettings(mood="calm", tempo_bpm=70))
 
     assert abs(probe(out)["duration"] - 5.0) < 0.15
     [create] = fake.calls("POST", "/v1/predictions", exact=True)
     assert create.json["version"] == MUSIC_VERSION
-    assert create.json["input"]["prompt"] == "calm lo-fi" and create.json["input"]["duration"] == 5
+    assert create.json["input"]["duration"] == 5
+    # The project's mood and tempo are the prompt.
+    prompt = create.json["input"]["prompt"]
+    assert prompt.startswith("calm") and "70 bpm" in prompt and "no vocals" in prompt
+
+
+def test_music_without_settings_is_the_default_mood_at_its_tempo(fake, provider, job, tmp_path):
+    provider.music(job.io, 2.0, tmp_path / "music.wav")
+    [create] = fake.calls("POST", "/v1/predictions", exact=True)
+    assert create.json["input"]["prompt"].startswith("upbeat") and "120 bpm" in create.json["input"]["prompt"]
+
+
+# --- the brand kit, the voice, and design scenes -----------------------------------------------------
+
+KIT_COLORS = {"primary": "#D62828", "secondary": "#F77F00", "background": "#003049"}
+
+
+def kit(logo: Path | None = None) -> BrandKit:
+    return BrandKit(colors=dict(KIT_COLORS), font="Fredoka One", logo=logo, name="Brewly")
+
+
+def test_the_scene_prompt_carries_the_brand_kit_and_the_scenes_role(
+    fake, provider, job, product_png, tmp_path
+):
+    scene = Scene(
+        n=1,
+        description="A red mug on a desk",
+        duration_s=2.0,
+        on_screen_text="Wake up bold",
+        role="hook",
+        layout="full_bleed",
+    )
+    provider.render_scene(job.io, scene, [product_png], Size(360, 640, 30), tmp_path / "s.mp4", brand=kit())
+
+    [create] = fake.calls("POST", f"/v1/models/{VIDEO}/predictions")
+    sent = create.json["input"]
+    prompt = sent["prompt"]
+    assert prompt.startswith("A red mug on a desk.")
+    assert "Brewly" in prompt
+    for role, hex_color, words in [
+        ("primary", "#D62828", "red"),
+        ("secondary", "#F77F00", "orange"),
+        ("background", "#003049", "deep blue"),
+    ]:
+        assert f"{role} {words} ({hex_color})" in prompt
+    assert "attention-grabbing opening shot" in prompt  # the hook's style
+    assert "Wake up bold" in prompt and "show no text" in prompt
+    # Only the wan model's real inputs, and the product image is still what it animates.
+    assert set(sent) == {"prompt", "image", "num_frames", "frames_per_second", "max_area"}
+    assert base64.b64decode(sent["image"].split(",", 1)[1]) == product_png.read_bytes()
+
+
+def test_the_headline_is_laid_over_the_model_clip_in_the_brand_color(
+    fake, provider, job, product_png, tmp_path
+):
+    fake.script(VIDEO, polls=1, output="grey.mp4")
+    scene = Scene(n=1, description="d", duration_s=2.0, on_screen_text="Wake up bold", layout="full_bleed")
+    size = Size(360, 640, 30)
+    titled, plain = tmp_path / "titled.mp4", tmp_path / "plain.mp4"
+
+    provider.render_scene(job.io, scene, [product_png], size, titled, brand=kit())
+    provider.render_scene(
+        job.io, replace(scene, on_screen_text=None), [product_png], size, plain, brand=kit()
+    )
+
+    middle = len(frames_of(titled)) // 2
+    assert share_near(frames_of(titled)[middle], KIT_COLORS["primary"]) > 0.03  # the headline's panel
+    assert share_near(frames_of(plain)[middle], KIT_COLORS["primary"]) < 0.001  # the grey clip alone
+    info = probe(titled)
+    assert info["size"] == (360, 640) and info["frames"] == 60 and info["audio"] == 0
+
+
+@pytest.mark.parametrize("layout", ["typographic", "end_card"])
+def test_design_scenes_are_drawn_locally_without_a_prediction(
+    fake, provider, job, product_png, tmp_path, layout
+):
+    logo = tmp_path / "logo.png"
+    logo_image().save(logo)
+    scene = Scene(n=4, description="d", duration_s=1.5, on_screen_text="Shop now", role="cta", layout=layout)
+    out = tmp_path / "scene.mp4"
+
+    provider.render_scene(job.io, scene, [product_png], Size(360, 640, 30), out, brand=kit(logo))
+
+    assert fake.calls("POST", "/v1/") == []
+    assert job.io.remote_job_id is None
+    assert probe(out)["frames"] == 45
+
+
+def test_a_replicate_ad_ends_on_the_end_card_with_the_logo(fake, provider, job, product_png, tmp_path):
+    """Footage from the video model, the end card drawn locally, the composite made as for any ad."""
+    size = size_for("9:16", 360)
+    logo = tmp_path / "logo.png"
+    logo_image().save(logo)
+    tl = timeline.plan([1.5, 1.5], transition_s=0.4)
+    files = []
+    for n, (layout, duration) in enumerate(
+        zip(["full_bleed", "end_card"], tl.render_s, strict=True), start=1
+    ):
+        out = tmp_path / f"scene_{n}.mp4"
+        scene = Scene(n, "a red mug", duration, on_screen_text="Shop now", role="cta", layout=layout)
+        provider.render_scene(job.io, scene, [product_png], size, out, brand=kit(logo))
+        files.append(out)
+    ad = tmp_path / "ad.mp4"
+    composite.composite(job.io, files, tl, None, None, size, ad, transitions=["crossfade"])
+
+    assert len(fake.calls("POST", f"/v1/models/{VIDEO}/predictions")) == 1  # the footage scene only
+    last = frames_of(ad)[-1]
+    box, centre = layouts.logo_box(size)
+    mark = logos.load_logo(logo, box)
+    backdrop = Image.new("RGBA", mark.size, (*rgb(KIT_COLORS["background"]).tolist(), 255))
+    template = grey(np.asarray(Image.alpha_composite(backdrop, mark)))
+    assert best_match(grey(last), template, (centre[0] - mark.width // 2, centre[1] - mark.height // 2)) > 0.9
+
+
+def test_voiceover_words_are_timed_in_the_track_for_the_captions(fake, provider, job, tmp_path):
+    """The voice model tells no word times: they come from each clip's energy (1 s of tone here)."""
+    scenes = [
+        Scene(n=1, description="a", duration_s=2, voiceover_text="Meet the mug."),
+        Scene(n=2, description="b", duration_s=2),
+        Scene(n=3, description="c", duration_s=0.5, voiceover_text="Order today."),
+    ]
+
+    words = provider.voiceover(job.io, scenes, [0.0, 2.0, 4.0], 4.5, tmp_path / "voice.wav")
+
+    assert [w.text for w in words] == ["Meet", "the", "mug.", "Order", "today."]
+    assert words[0].start_s == pytest.approx(0.0, abs=0.05) and words[2].end_s == pytest.approx(1.0, abs=0.05)
+    assert words[3].start_s == pytest.approx(4.0, abs=0.05)
+    assert words[4].end_s <= 4.5  # cut with its clip at the end of the ad
+    assert all(a.end_s <= b.start_s for a, b in zip(words, words[1:], strict=False))
+
+
+def test_voiceover_speaks_in_the_projects_voice_language_and_pace(fake, provider, job, tmp_path):
+    scenes = [Scene(n=1, description="a", duration_s=2, voiceover_text="Hallo Welt.")]
+
+    provider.voiceover(
+        job.io, scenes, [0.0], 2.0, tmp_path / "v.wav", voice=VoiceSettings("de-m1", "de", 1.2)
+    )
+
+    [create] = fake.calls("POST", f"/v1/models/{VOICE}/predictions")
+    assert create.json["input"] == {
+        "text": "Hallo Welt.",
+        "voice_id": "Casual_Guy",
+        "speed": 1.2,
+        "language_boost": "German",
+    }
 
 
 # --- failures, deadlines, cancellation ---------------------------------------------------------------

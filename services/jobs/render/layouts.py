@@ -71,11 +71,13 @@ class Layer:
 @dataclass(frozen=True)
 class Composition:
     """A scene's parts: the background (an RGB PPM of the frame size, or ZOOM times it when it
-    pans and zooms) and the layers over it, bottom first."""
+    pans and zooms; or a video of the frame size when `moving`) and the layers over it, bottom
+    first."""
 
     background: Path
     pans: bool
     layers: tuple[Layer, ...]
+    moving: bool = False  # the background is a video of the scene's frames, not a still
 
 
 def image_for(n: int, image_paths: list[Path]) -> Path:
@@ -215,14 +217,26 @@ class _Frame:
 def _full_bleed(f: _Frame) -> Composition:
     canvas = f.workdir / "background.ppm"
     images.prepare_canvas(f.product(canvas_size(f.size)), canvas_size(f.size), canvas)
+    return Composition(canvas, True, tuple(_full_bleed_headline(f)))
+
+
+def _full_bleed_headline(f: _Frame) -> list[Layer]:
     primary = f.color("primary")
     style = text.Style(font=f.brand.font, color=_contrast(primary), panel=(*primary, 235))
     block = f.headline(f.headline_text(), style, round(f.w * 0.84))
-    layers = []
-    if block is not None:
-        y = round(f.h * (0.1 if f.tall else 0.08))
-        layers = f.moving_headline(block, (f.w - block.width) // 2, y, (-round(f.w * 0.08), 0))
-    return Composition(canvas, True, tuple(layers))
+    if block is None:
+        return []
+    y = round(f.h * (0.1 if f.tall else 0.08))
+    return f.moving_headline(block, (f.w - block.width) // 2, y, (-round(f.w * 0.08), 0))
+
+
+def over_footage(
+    scene: Scene, brand: BrandKit | None, footage: Path, size: Size, duration_s: float, workdir: Path
+) -> Composition:
+    """A full_bleed scene whose moving background is footage made elsewhere (a video model's clip,
+    already of the frame size and the scene's length): the same animated headline on its panel."""
+    f = _Frame(scene, brand or DEFAULT_BRAND, [], size, duration_s, workdir)
+    return Composition(footage, False, tuple(_full_bleed_headline(f)), moving=True)
 
 
 def _product_on_color(f: _Frame) -> Composition:

@@ -5,7 +5,8 @@ background is decoded once and repeated (panned and zoomed for a full-bleed prod
 per frame between 1x and ZOOM, with a moving crop of the frame size), and each layer is overlaid
 at a position that follows the time (slide in, drift, slide out), fading in and out where it
 should (the headline). Old plans name no layout: their scenes are full_bleed, the product shot
-with its headline.
+with its headline. render_over_footage is the same for a clip made elsewhere (a video model's): the
+clip is the moving background, the full_bleed headline animates over it.
 
 Scene files are intermediates that the composite decodes and encodes again, so by default they are
 encoded with x264's fastest preset at a fixed high quality (SCENE_ENCODING) rather than small: the
@@ -86,12 +87,38 @@ def render_scene(
 ) -> None:
     """Write scene.duration_s seconds (rounded to whole frames) of `size` at size.fps into `out`."""
     frames = frame_count(scene.duration_s, size.fps)
-    stage = f"rendering scene {scene.n}"
     io.progress(5, f"preparing scene {scene.n}")
     io.checkpoint()
-    with scratch(io, f"scene{scene.n}-") as tmp, atomic_output(out) as partial:
+    with scratch(io, f"scene{scene.n}-") as tmp:
         composition = layouts.compose(scene, brand, image_paths, size, frames / size.fps, tmp)
         io.checkpoint()
+        _animate(io, scene, composition, size, frames, out, encoding)
+
+
+def render_over_footage(
+    io: JobIO,
+    scene: Scene,
+    footage: Path,
+    size: Size,
+    out: Path,
+    *,
+    brand: BrandKit | None = None,
+    encoding: Encoding = SCENE_ENCODING,
+) -> None:
+    """The scene's headline animated over `footage` (a silent video of `size`, scene.duration_s
+    long: a video model's clip), as on a local full_bleed scene, into `out`."""
+    frames = frame_count(scene.duration_s, size.fps)
+    io.checkpoint()
+    with scratch(io, f"scene{scene.n}-") as tmp:
+        composition = layouts.over_footage(scene, brand, footage, size, frames / size.fps, tmp)
+        _animate(io, scene, composition, size, frames, out, encoding)
+
+
+def _animate(
+    io: JobIO, scene: Scene, composition: Composition, size: Size, frames: int, out: Path, encoding: Encoding
+) -> None:
+    stage = f"rendering scene {scene.n}"
+    with atomic_output(out) as partial:
         ffmpeg.run(
             io,
             [
@@ -129,7 +156,10 @@ def scene_graph(
     before it is repeated."""
     to_yuv = "scale=out_color_matrix=bt709:out_range=tv"
     repeat = f"loop=loop={frames - 1}:size=1:start=0,settb=1/{size.fps},setpts=N"
-    chain = f"[{first_input}:v]{to_yuv},format=yuv420p,{repeat}"
+    if composition.moving:
+        chain = f"[{first_input}:v]format=yuv420p,settb=1/{size.fps},setpts=N"
+    else:
+        chain = f"[{first_input}:v]{to_yuv},format=yuv420p,{repeat}"
     if composition.pans:
         chain += f",{motion_filters(motion, size, frames)}"
     parts, below = [], "bg"

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from services.jobs.media_types import InputError, PermanentProviderError, Size
+from services.common.voices import DEFAULT_VOICE, MAX_SPEAKING_RATE, MIN_SPEAKING_RATE, VOICES, Voice
+from services.jobs.media_types import InputError, PermanentProviderError, Size, VoiceSettings
 from services.jobs.providers.replicate.client import ModelRef
 
 
@@ -77,11 +78,62 @@ VIDEO_INPUTS: dict[str, Callable[[VideoRequest], dict]] = {
     "kwaivgi/kling-v2.1": _kling_v21,
 }
 
-# text -> input
-VOICE_INPUTS: dict[str, Callable[[str], dict]] = {
-    "minimax/speech-02-turbo": lambda text: {"text": text, "voice_id": "Friendly_Person", "speed": 1},
-    "minimax/speech-02-hd": lambda text: {"text": text, "voice_id": "Friendly_Person", "speed": 1},
-    "jaaari/kokoro-82m": lambda text: {"text": text, "voice": "af_bella", "speed": 1.0},
+# Our voice catalog (services.common.voices) onto each voice model's own voices: by the voice's
+# gender, and for models whose voices each speak one language, by its language too. The pace is
+# passed as the model's speed (both take a multiple of the normal pace, as ours does).
+MINIMAX_VOICES = {"female": "Friendly_Person", "male": "Casual_Guy", "neutral": "Friendly_Person"}
+# MiniMax speaks any of its languages in any voice; language_boost names the script's language.
+MINIMAX_LANGUAGES = {"en": "English", "es": "Spanish", "fr": "French", "de": "German", "pt": "Portuguese"}
+# Kokoro's voices on Replicate speak American or British English only.
+KOKORO_VOICES = {
+    ("en-US", "female"): "af_bella",
+    ("en-US", "male"): "am_adam",
+    ("en-GB", "female"): "bf_emma",
+    ("en-GB", "male"): "bm_george",
+}
+
+
+def _catalog_voice(voice: VoiceSettings | None) -> Voice:
+    return VOICES.get(voice.voice if voice else DEFAULT_VOICE, VOICES[DEFAULT_VOICE])
+
+
+def _rate(voice: VoiceSettings | None) -> float:
+    rate = voice.rate if voice else 1.0
+    return round(max(MIN_SPEAKING_RATE, min(MAX_SPEAKING_RATE, rate)), 2)
+
+
+def _minimax(text: str, voice: VoiceSettings | None) -> dict:
+    """MiniMax speech-02 (minimax/speech-02-turbo, -hd): voice_id, speed 0.5-2, language_boost."""
+    chosen = _catalog_voice(voice)
+    language = (voice.language if voice else chosen.language).split("-")[0].lower()
+    model_input: dict = {
+        "text": text,
+        "voice_id": MINIMAX_VOICES.get(chosen.gender, MINIMAX_VOICES["female"]),
+        "speed": _rate(voice),
+    }
+    if language in MINIMAX_LANGUAGES:
+        model_input["language_boost"] = MINIMAX_LANGUAGES[language]
+    return model_input
+
+
+def _kokoro(text: str, voice: VoiceSettings | None) -> dict:
+    """Kokoro 82M (jaaari/kokoro-82m): voice (English voices), speed."""
+    chosen = _catalog_voice(voice)
+    language = voice.language if voice else chosen.language
+    engine_voice = KOKORO_VOICES.get((language, chosen.gender)) or KOKORO_VOICES.get((language, "female"))
+    if engine_voice is None:
+        raise PermanentProviderError(
+            f"jaaari/kokoro-82m speaks English only, not {language}: choose an English voice or a"
+            " minimax speech model (REPLICATE_VOICE_MODEL)"
+        )
+    return {"text": text, "voice": engine_voice, "speed": _rate(voice)}
+
+
+# (text, the project's voice or None for the default) -> input
+VOICE_INPUTS: dict[str, Callable[[str, VoiceSettings | None], dict]] = {
+    "minimax/speech-02-turbo": _minimax,
+    "minimax/speech-02-hd": _minimax,
+    "jaaari/kokoro-82m": _kokoro,
 }
 
 # (prompt, seconds) -> input. MusicGen makes at most 30 s well; longer ads loop the bed.

@@ -1,9 +1,17 @@
 """ReplicateProvider: each generation step as a Replicate prediction, its output downloaded at once
 (Replicate deletes API outputs after an hour) and fitted locally to the provider contract. The
-provider's URLs never leave this module: the pipeline stores the files in our bucket."""
+provider's URLs never leave this module: the pipeline stores the files in our bucket.
+
+Scenes that are design rather than footage (the typographic layout, the end card with the logo and
+the call to action) are drawn by the local renderer, with no prediction: a video model cannot draw
+the brand's font, logo and exact colors, and the local layouts do so for free. A footage scene's
+clip becomes the moving background of a full_bleed scene, with the same animated headline in the
+brand's font and colors as a local ad (render/scenes.py), so both providers' ads read alike.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -19,7 +27,7 @@ from services.jobs.media_types import (
     SpokenWord,
     VoiceSettings,
 )
-from services.jobs.providers.replicate import media
+from services.jobs.providers.replicate import media, prompts
 from services.jobs.providers.replicate.client import (
     TERMINAL_STATES,
     ClientOptions,
@@ -35,26 +43,15 @@ from services.jobs.providers.replicate.inputs import (
     VideoRequest,
     builder_for,
 )
+from services.jobs.render import alignment, layouts
+from services.jobs.render import scenes as scene_render
 from services.jobs.replicate_webhooks.mailbox import Mailbox
 
 log = logging.getLogger(__name__)
 
-# Used when the pipeline passes no io.extra["music_prompt"].
-DEFAULT_MUSIC_PROMPT = "upbeat modern instrumental background music for a product advert, no vocals"
 MUSIC_FADE_OUT_S = 1.5
 # Progress share of the remote part of a step; downloading and fitting take the rest.
 REMOTE_SHARE = 90
-
-
-def scene_prompt(scene: Scene) -> str:
-    prompt = scene.description.strip()
-    if scene.on_screen_text:
-        # The caption is composited later; models draw text badly, so keep it out of the frames.
-        prompt += (
-            f' The shot carries the caption "{scene.on_screen_text.strip()}", added afterwards:'
-            " leave room for it and show no text."
-        )
-    return prompt
 
 
 class ReplicateProvider:
@@ -91,13 +88,16 @@ class ReplicateProvider:
         lora: str | None = None,
         brand: BrandKit | None = None,
     ) -> None:
-        # The brand kit does not reach the video model's prompt yet (a later part of issue 13).
         io.checkpoint()
         if scene.duration_s <= 0:
             raise InputError(f"scene {scene.n} has no duration")
-        image = media.image_data_uri(images[0]) if images else None
+        if scene.layout not in layouts.PRODUCT_LAYOUTS:
+            log.info("scene %s: %s is drawn locally, with no prediction", scene.n, scene.layout)
+            scene_render.render_scene(io, scene, images, size, out, brand=brand)
+            return
+        image = media.image_data_uri(layouts.image_for(scene.n, images)) if images else None
         model_input = self._video_input(
-            VideoRequest(scene_prompt(scene), image, size, scene.duration_s, lora)
+            VideoRequest(prompts.scene_prompt(scene, brand), image, size, scene.duration_s, lora)
         )
         raw = self._predict_file(
             io,
@@ -107,8 +107,13 @@ class ReplicateProvider:
             "video",
             (0, REMOTE_SHARE),
         )
-        io.progress(REMOTE_SHARE + 5, "video: fitting")
-        media.fit_video(raw, out, size, scene.duration_s)
+        io.progress(REMOTE_SHARE + 2, "video: fitting")
+        footage = io.workdir / f"replicate-scene-{scene.n}-fitted.mp4"
+        media.fit_video(raw, footage, size, scene.duration_s)
+        io.progress(REMOTE_SHARE + 5, "video: the headline")
+        scene_render.render_over_footage(
+            dataclasses.replace(io, progress=lambda pct, stage: None), scene, footage, size, out, brand=brand
+        )
         io.progress(100, "video: done")
 
     def voiceover(
@@ -120,8 +125,10 @@ class ReplicateProvider:
         out: Path,
         *,
         voice: VoiceSettings | None = None,
-    ) -> list[SpokenWord] | None:
-        """The voice model's own voice (`voice` is not passed to it yet); no word timings."""
+    ) -> list[SpokenWord]:
+        """`voice` (None: the catalog's default) as the voice model's own voice, language and speed
+        (inputs.py maps our catalog onto each model's voices). The models tell no word times, so
+        each clip's words are placed by its energy envelope (render/alignment.py) for the captions."""
         io.checkpoint()
         if total_s <= 0:
             raise InputError("the voiceover has no duration")
@@ -131,11 +138,12 @@ class ReplicateProvider:
             if scene.voiceover_text and scene.voiceover_text.strip()
         ]
         clips: list[tuple[Path, float, float]] = []
+        words: list[SpokenWord] = []
         for i, (scene, start) in enumerate(spoken):
             # A line may run on over silent scenes, never into the next spoken one.
             slot_end = spoken[i + 1][1] if i + 1 < len(spoken) else total_s
             span = (REMOTE_SHARE * i // len(spoken), REMOTE_SHARE * (i + 1) // len(spoken))
-            model_input = self._voice_input((scene.voiceover_text or "").strip())
+            model_input = self._voice_input((scene.voiceover_text or "").strip(), voice)
             clip = self._predict_file(
                 io,
                 self.voice_model,
@@ -150,17 +158,23 @@ class ReplicateProvider:
                     "voiceover of scene %s is %.1fs, its slot %.1fs: cut", scene.n, clip_s, slot_end - start
                 )
             clips.append((clip, start, slot_end - start))
+            words += [
+                SpokenWord(w.text, start + w.start_s, min(start + w.end_s, slot_end))
+                for w in alignment.align(clip, (scene.voiceover_text or "").strip())
+                if start + w.start_s < slot_end  # a word cut with its clip is not captioned
+            ]
         io.progress(REMOTE_SHARE + 5, "voiceover: mixing")
         media.mix_voice_clips(clips, total_s, out)
         io.progress(100, "voiceover: done")
-        return None
+        return words
 
     def music(self, io: JobIO, total_s: float, out: Path, *, music: MusicSettings | None = None) -> None:
+        """The music model's bed in the mood and tempo of `music`, written into its prompt. (A
+        brand's own track never reaches a provider: the music step fits it instead.)"""
         io.checkpoint()
         if total_s <= 0:
             raise InputError("the music has no duration")
-        prompt = io.extra.get("music_prompt") or DEFAULT_MUSIC_PROMPT
-        model_input = self._music_input(prompt, total_s)
+        model_input = self._music_input(prompts.music_prompt(music), total_s)
         raw = self._predict_file(
             io, self.music_model, model_input, io.workdir / "replicate-music", "music", (0, REMOTE_SHARE)
         )
