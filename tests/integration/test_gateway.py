@@ -402,11 +402,13 @@ async def test_a_stopping_service_tells_its_watchers_first_and_serves_while_they
         assert (await watch.read()).status == health_pb2.HealthCheckResponse.NOT_SERVING
         assert await watch.read() is grpc.aio.EOF  # the watch ends rather than hold the grace period
         assert await watch.code() == grpc.StatusCode.OK
-        # Our channels send it nothing more (with one replica, that is UNAVAILABLE at once) ...
-        with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
-        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
-        assert "backend unhealthy" in (refused.value.details() or "")
+        # Our channels send it nothing more (with one replica, that is UNAVAILABLE at once) as soon
+        # as the channel's own watch has heard it too: a stream of its own, which under load may
+        # hear it a moment after ours. Well inside the drain period (SHUTDOWN_DRAIN_S, 1 s), while
+        # the server still answers, as the plain channel below shows.
+        refused = await _refused_within(health, seconds=0.3)
+        assert refused.code() == grpc.StatusCode.UNAVAILABLE
+        assert "backend unhealthy" in (refused.details() or "")
         # ... while it still answers a channel that does not watch its health.
         async with grpc.aio.insecure_channel(stack.grpc_address("media")) as plain:
             reply = await health_pb2_grpc.HealthStub(plain).Check(
@@ -417,3 +419,15 @@ async def test_a_stopping_service_tells_its_watchers_first_and_serves_while_they
         stack.stop_app("media")
         stack.start_app("media")
     await wait_until_healthy(http)  # the gateway's channels back, for the next tests
+
+
+async def _refused_within(health, seconds: float) -> grpc.aio.AioRpcError:
+    """The first failed Check on `health`'s channel, calling every 10 ms for at most `seconds`."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        try:
+            await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+        except grpc.aio.AioRpcError as exc:
+            return exc
+        assert asyncio.get_running_loop().time() < deadline, "the channel still sends to a stopping server"
+        await asyncio.sleep(0.01)

@@ -19,6 +19,7 @@ from PIL import Image
 from tests.support.api import new_brand, new_project, new_user
 from tests.support.generation import (
     TERMINAL,
+    ended_in_history,
     generate,
     history,
     me,
@@ -274,13 +275,7 @@ async def test_cancelling_a_generation_deletes_its_own_files_and_no_other_genera
     reply = await http.post(f"/api/projects/{project['id']}/generation/cancel", headers=user["headers"])
     assert reply.status_code == 200, reply.text
 
-    deadline = time.monotonic() + 120
-    while True:
-        second = (await history(http, user, project["id"]))[second_id]
-        if all(j["status"] in TERMINAL for j in second["jobs"]):
-            break
-        assert time.monotonic() < deadline, second
-        await asyncio.sleep(0.5)
+    second = await ended_in_history(http, user, project["id"], second_id)
     assert second["status"] == "cancelled"
     # The completed one still plays, every file of it the same bytes as before.
     assert await outputs((await history(http, user, project["id"]))[first["id"]]) == first_files

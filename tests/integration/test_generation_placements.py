@@ -20,7 +20,16 @@ from rq.job import Job
 from services.common.db import create_async_db
 from services.jobs.queue import job_records
 from tests.support.api import assert_error_body, new_user
-from tests.support.generation import SCENES, TERMINAL, generate, history, me, ready_project, start
+from tests.support.generation import (
+    SCENES,
+    TERMINAL,
+    ended_in_history,
+    generate,
+    history,
+    me,
+    ready_project,
+    start,
+)
 from zapcut.media.v1 import media_pb2
 
 # The middle scene a benefit, so it gets the split layout (headline beside or above the product).
@@ -170,13 +179,7 @@ async def test_cancelling_a_generation_of_several_placements_deletes_every_place
     reply = await http.post(f"/api/projects/{project['id']}/generation/cancel", headers=user["headers"])
     assert reply.status_code == 200, reply.text
 
-    deadline = time.monotonic() + 120
-    while True:
-        cancelled = (await history(http, user, project["id"]))[generation_id]
-        if all(j["status"] in TERMINAL for j in cancelled["jobs"]):
-            break
-        assert time.monotonic() < deadline, cancelled
-        await asyncio.sleep(0.5)
+    cancelled = await ended_in_history(http, user, project["id"], generation_id)
     assert cancelled["status"] == "cancelled"
     assert all(p["final_url"] is None for p in cancelled["placements"]), cancelled
     for kind in ("scene-videos", "audio", "generated-videos"):

@@ -4,14 +4,13 @@ the earlier version as it was; free for REGENERATE_SCENE_FREE_VERSIONS versions,
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from urllib.parse import urlsplit
 
 from tests.support.api import assert_error_body, new_user
 from tests.support.generation import (
     TERMINAL,
+    ended_in_history,
     generate,
     history,
     me,
@@ -112,13 +111,7 @@ async def test_cancelling_a_version_leaves_the_files_it_reused(http):
     assert reply.status_code == 202, reply.text
     reply = await http.post(f"/api/projects/{project['id']}/generation/cancel", headers=user["headers"])
     assert reply.status_code == 200, reply.text
-    deadline = time.monotonic() + 120
-    while True:
-        version = (await history(http, user, project["id"]))[reply.json()["id"]]
-        if all(j["status"] in TERMINAL for j in version["jobs"]):
-            break
-        assert time.monotonic() < deadline, version
-        await asyncio.sleep(0.5)
+    version = await ended_in_history(http, user, project["id"], reply.json()["id"])
     assert version["status"] == "cancelled"
     # What it borrowed is still there, byte for byte; the earlier version plays.
     assert await outputs((await history(http, user, project["id"]))[first["id"]]) == first_files

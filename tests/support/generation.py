@@ -95,6 +95,18 @@ async def generate(http, user, project_id: str, **body) -> dict:
     return done
 
 
+async def ended_in_history(http, user, project_id: str, generation_id: str, timeout_s: float = 120) -> dict:
+    """The generation as the history shows it once every job of it has ended (a cancelled one's
+    running steps stop at their next checkpoint, a moment after the cancel)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        generation = (await history(http, user, project_id))[generation_id]
+        if all(j["status"] in TERMINAL for j in generation["jobs"]):
+            return generation
+        assert time.monotonic() < deadline, generation
+        await asyncio.sleep(0.5)
+
+
 async def history(http, user, project_id: str) -> dict[str, dict]:
     reply = await http.get(f"/api/projects/{project_id}/generations", headers=user["headers"])
     assert reply.status_code == 200, reply.text
