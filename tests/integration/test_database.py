@@ -20,6 +20,7 @@ TABLES = {
     "jobs": {
         "generations",
         "generation_jobs",
+        "generation_outputs",
         "lora_models",
         "outbox",
         "webhook_endpoints",
