@@ -48,11 +48,19 @@ def render_missing(settings: Settings) -> None:
         try:
             _render_missing(settings)
             return
-        except ServiceCallFailed as exc:
-            if not exc.transient or time.monotonic() + delay_s > deadline:
+        except Exception as exc:  # noqa: BLE001 - a sample is never worth the worker; say why and retry
+            if time.monotonic() + delay_s > deadline:
                 log.warning("worker: voice samples not rendered: %s; the next worker start tries again", exc)
                 return
-            log.info("worker: voice samples wait for media (%s); again in %.0f s", exc, delay_s)
+            # Media restarting is the usual cause; anything else (a failed encode, a reset upload)
+            # is retried the same way rather than leaving the samples missing until a restart.
+            waiting_for_media = isinstance(exc, ServiceCallFailed) and exc.transient
+            log.log(
+                logging.INFO if waiting_for_media else logging.WARNING,
+                "worker: voice samples not rendered yet (%s); again in %.0f s",
+                exc,
+                delay_s,
+            )
             time.sleep(delay_s)
             delay_s = min(delay_s * 2, RETRY_MAX_S)
 
