@@ -49,6 +49,7 @@ IDEMPOTENT_WRITES = {
     "zapcut.jobs.v1.Jobs/RegenerateScene": "the gateway always sends an idempotency key",
     "zapcut.jobs.v1.Jobs/SetLoraApproval": "sets approved to the value given",
     "zapcut.jobs.v1.Jobs/UpdateWebhookEndpoint": "sets the given fields to the given values",
+    "zapcut.jobs.v1.Jobs/RenderVoiceSample": "queues the sample's one render unless it is queued",
     "zapcut.media.v1.Media/ConfirmUpload": "repeated after success it answers the file as recorded",
     "zapcut.media.v1.Media/DeleteObject": "deleting a deleted object deletes nothing",
 }

@@ -1,5 +1,6 @@
 """The voice catalog through the gateway: GET /api/voices, and each voice's sample, rendered by the
-real worker at its start, stored in S3 through media and handed out by a redirect."""
+real worker (at its start, or on demand when found missing), stored in S3 through media and handed
+out by a redirect."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import time
 import av
 import httpx
 
-from services.common.voices import VOICES
+from services.common.voices import VOICES, sample_name
 from tests.support.api import new_user
 
 
@@ -35,18 +36,23 @@ async def test_the_catalog_lists_every_voice_with_its_language_and_a_sample(http
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
 
 
+async def sample_redirect(http, voice_id: str) -> httpx.Response:
+    """The sample's 307, once rendered: a missing sample is 503 (Retry-After) while a worker renders
+    it. Bounded, not a speed check: under a full suite's load the queue may be busy."""
+    deadline = time.monotonic() + 180
+    while (reply := await http.get(f"/api/voices/{voice_id}/sample")).status_code == 503:
+        assert reply.json()["service"] == "worker", reply.text
+        assert reply.headers["retry-after"].isdigit()
+        assert time.monotonic() < deadline, reply.text
+        await asyncio.sleep(0.5)
+    assert reply.status_code == 307, reply.text
+    return reply
+
+
 async def test_each_voice_sample_is_real_speech_of_that_voice(http):
     durations = {}
     for voice_id in VOICES:
-        # Bounded, not a speed check: under a full suite's load the worker may have just restarted
-        # (another module's test) and be waiting out its backoff for media.
-        deadline = time.monotonic() + 180
-        while (reply := await http.get(f"/api/voices/{voice_id}/sample")).status_code == 503:
-            # The worker renders the samples when it starts, possibly after this test began.
-            assert reply.json()["service"] == "worker"
-            assert time.monotonic() < deadline, reply.text
-            await asyncio.sleep(0.5)
-        assert reply.status_code == 307, reply.text
+        reply = await sample_redirect(http, voice_id)
         async with httpx.AsyncClient(timeout=30) as client:
             audio = await client.get(reply.headers["location"])
         assert audio.status_code == 200 and audio.headers["content-type"] == "audio/mpeg"
@@ -64,3 +70,21 @@ async def test_an_unknown_voice_is_a_404_problem(http):
     assert reply.status_code == 404
     assert reply.headers["content-type"].startswith("application/problem+json")
     assert "GET /api/voices" in reply.json()["detail"]
+
+
+async def test_a_sample_lost_from_the_bucket_is_rendered_again_on_demand(http, s3):
+    """The worker renders the samples at its start; one that goes missing later (here deleted from
+    the bucket behind media's back, as a lifecycle rule or a restored bucket would) is queued for
+    rendering by the first request that finds it missing, with no worker restart."""
+    voice_id = next(iter(VOICES))
+    await sample_redirect(http, voice_id)  # stored by the worker's start
+    key = f"voice-samples/{sample_name(voice_id)}"
+    assert s3.delete(key).status_code == 204
+    missing = await http.get(f"/api/voices/{voice_id}/sample")
+    assert missing.status_code == 503, missing.text
+    assert "being rendered" in missing.json()["detail"]
+    reply = await sample_redirect(http, voice_id)
+    async with httpx.AsyncClient(timeout=30) as client:
+        audio = await client.get(reply.headers["location"])
+    assert audio.status_code == 200 and audio.headers["content-type"] == "audio/mpeg"
+    assert len(audio.content) > 10_000

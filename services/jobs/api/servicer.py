@@ -18,6 +18,7 @@ from services.common.outbox import OutboxRelay
 from services.common.probes import DependencyCheck
 from services.common.settings import secret_value
 from services.common.timestamps import timestamp
+from services.common.voices import VOICES
 from services.jobs.config import Settings
 from services.jobs.generation import cancel, queries, regenerate, start
 from services.jobs.generation.plan import overall_progress, placements, step_position
@@ -160,6 +161,14 @@ class JobsServicer(jobs_pb2_grpc.JobsServicer):
         }
         outcome = await asyncio.to_thread(receive.receive, self.redis, self.settings, request.body, headers)
         return jobs_pb2.ReplicateWebhookReceipt(outcome=outcome)
+
+    # --- the voice catalog's samples
+
+    async def RenderVoiceSample(self, request, context):
+        if request.voice_id not in VOICES:
+            raise NotFound(f"no voice {request.voice_id!r}")
+        enqueued = await asyncio.to_thread(rq_jobs.enqueue_voice_sample, self.queue, request.voice_id)
+        return jobs_pb2.RenderVoiceSampleResponse(enqueued=enqueued)
 
     # --- webhook endpoints
 

@@ -32,6 +32,8 @@ RUN_JOB = "services.jobs.worker.tasks.run_job"
 ON_FAILURE = "services.jobs.worker.tasks.on_job_failure"
 RUN_LORA_TRAINING = "services.jobs.worker.tasks.run_lora_training"
 DELIVER_WEBHOOK = "services.jobs.worker.tasks.deliver_webhook"
+RENDER_VOICE_SAMPLE = "services.jobs.worker.tasks.render_voice_sample"
+VOICE_SAMPLE_TIMEOUT_S = 120  # one sentence of eSpeak NG and an MP3 encode: about a second
 LORA_RESULT_TTL_S = 3600
 # RQ statuses after which the job will not run again by itself.
 ENDED = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
@@ -122,6 +124,34 @@ def enqueue_webhook_attempts(q: Queue, due: list[tuple[str, int]], timeout_s: in
             continue
         enqueued.append(job_id)
     return enqueued
+
+
+def enqueue_voice_sample(q: Queue, voice_id: str) -> bool:
+    """Enqueue the render of a voice's sample unless one is queued or running; True if this call
+    enqueued. At the front: it takes a second, and someone is waiting for it with an <audio>
+    element, not behind queued renders. Its record is the stored sample itself: a failed render
+    is enqueued again by the next request that finds the sample missing."""
+    job_id = f"voice-sample-{voice_id}"
+    found = Job.fetch_many([job_id], connection=q.connection)[0]
+    if found is not None:
+        if found.get_status(refresh=False) not in ENDED:
+            return False
+        found.delete()
+    try:
+        q.enqueue(
+            RENDER_VOICE_SAMPLE,
+            voice_id,
+            job_id=job_id,
+            unique=True,
+            at_front=True,
+            job_timeout=VOICE_SAMPLE_TIMEOUT_S,
+            result_ttl=0,
+            failure_ttl=3600,
+            description=f"voice sample {voice_id}",
+        )
+    except DuplicateJobError:
+        return False
+    return True
 
 
 def enqueue_missing(q: Queue, jobs: list[tuple[str, int]], failure_ttl_s: int) -> list[str]:

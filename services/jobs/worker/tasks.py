@@ -1,6 +1,7 @@
 """What RQ runs, by name (services.jobs.queue.rq_jobs): `run_job(job_id)` claims the generation_jobs
 row, runs its job type's handler and writes the outcome back; `run_lora_training(lora_id)` runs the
-LoRA training job type, whose lora_models row the handler settles itself; `on_job_failure` is the
+LoRA training job type, whose lora_models row the handler settles itself; `deliver_webhook` and
+`render_voice_sample` are one webhook attempt and one voice's sample; `on_job_failure` is the
 RQ failure callback that makes the row follow when RQ gives up on a job whose work horse died.
 
 Configuration comes from the environment alone (services.jobs.runtime), so a plain
@@ -32,6 +33,7 @@ from services.jobs.queue import worker_losses
 from services.jobs.queue.job_types import JOB_TYPES, LORA_TRAINING, JobContext, JobType
 from services.jobs.runtime import runtime
 from services.jobs.webhooks import deliver
+from services.jobs.worker import voice_samples
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +115,11 @@ def run_lora_training(lora_id: str) -> None:
 def deliver_webhook(delivery_id: str, attempt: int) -> None:
     """One attempt at a webhook delivery; its row is its record (services.jobs.webhooks.deliver)."""
     deliver.deliver(runtime(), delivery_id, attempt)
+
+
+def render_voice_sample(voice_id: str) -> None:
+    """A voice's sample, found missing by the gateway (services.jobs.worker.voice_samples)."""
+    voice_samples.render_sample(runtime().calls, voice_id)
 
 
 def on_job_failure(job, connection, exc_type, exc_value, traceback) -> None:

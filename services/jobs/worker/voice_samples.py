@@ -1,12 +1,17 @@
-"""The voice catalog's samples (services.common.voices), rendered by a worker when it starts: each
-voice speaks its language's sample sentence, stored through media as voice-samples/{name}.mp3,
-which GET /api/voices/{id}/sample hands out. A sample's name changes with whatever changes its
-sound, so only missing ones are rendered: the first worker of a release renders them (about a
-second for the catalog), the others find them stored.
+"""The voice catalog's samples (services.common.voices): each voice speaks its language's sample
+sentence, stored through media as voice-samples/{name}.mp3, which GET /api/voices/{id}/sample hands
+out. A sample's name changes with whatever changes its sound, so only missing ones are rendered.
 
-It runs in a child process, which the worker does not wait for: eSpeak NG keeps global state, and
-the worker forks a work horse per job, so its own process never loads the engine. While media is
-unreachable the child tries again with backoff; the route answers 503 meanwhile.
+Two ways in, one renderer (`render_sample`):
+- a worker, when it starts, renders the missing ones (about a second for the catalog), so a release's
+  samples are there before anyone asks; the others find them stored. It runs in a child process,
+  which the worker does not wait for: eSpeak NG keeps global state, and the worker forks a work horse
+  per job, so its own process never loads the engine. While media is unreachable the child tries
+  again with backoff.
+- a sample found missing later (the bucket lost it, or every worker started while media was down)
+  is rendered on demand: the gateway asks jobs (RenderVoiceSample), which queues an RQ job
+  (`render_voice_sample` in services.jobs.worker.tasks); the route answers 503 with Retry-After
+  until it is stored.
 """
 
 from __future__ import annotations
@@ -66,22 +71,24 @@ def render_missing(settings: Settings) -> None:
 
 
 def _render_missing(settings: Settings) -> None:
-    from services.jobs.render import audio, speech  # the renderer, in this child only
-
     calls = ServiceCalls(settings)
     try:
-        with tempfile.TemporaryDirectory(prefix="zapcut-voice-samples-") as tmp:
-            io = JobIO(workdir=Path(tmp))
-            rendered = 0
-            for voice_id, voice in VOICES.items():
-                ref = media_pb2.ObjectRef(voice_sample=media_pb2.VoiceSample(name=sample_name(voice_id)))
-                if calls.object_exists(ref):
-                    continue
-                said = speech.synthesize(sample_text(voice_id), voice=voice.engine_voice)
-                out = Path(tmp) / sample_name(voice_id)
-                audio.write_audio(io, audio.level(said.samples)[:, None], said.sample_rate, out)
-                calls.upload_file(ref, out, "audio/mpeg", timeout_s=UPLOAD_TIMEOUT_S)
-                rendered += 1
-            log.info("worker: %d voice samples rendered, %d already stored", rendered, len(VOICES) - rendered)
+        rendered = sum(render_sample(calls, voice_id) for voice_id in VOICES)
+        log.info("worker: %d voice samples rendered, %d already stored", rendered, len(VOICES) - rendered)
     finally:
         calls.close()
+
+
+def render_sample(calls: ServiceCalls, voice_id: str) -> bool:
+    """Render and store the voice's sample unless it is stored; True if this call rendered it."""
+    from services.jobs.render import audio, speech  # the renderer, only where a sample is made
+
+    ref = media_pb2.ObjectRef(voice_sample=media_pb2.VoiceSample(name=sample_name(voice_id)))
+    if calls.object_exists(ref):
+        return False
+    with tempfile.TemporaryDirectory(prefix="zapcut-voice-sample-") as tmp:
+        said = speech.synthesize(sample_text(voice_id), voice=VOICES[voice_id].engine_voice)
+        out = Path(tmp) / sample_name(voice_id)
+        audio.write_audio(JobIO(workdir=Path(tmp)), audio.level(said.samples)[:, None], said.sample_rate, out)
+        calls.upload_file(ref, out, "audio/mpeg", timeout_s=UPLOAD_TIMEOUT_S)
+    return True

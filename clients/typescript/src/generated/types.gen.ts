@@ -3526,7 +3526,7 @@ export type GetVoiceSampleErrors = {
      */
     429: Problem;
     /**
-     * no worker has rendered the sample yet (Retry-After says when to try)
+     * the sample is being rendered (Retry-After says when to try again), or media or jobs is unavailable
      */
     503: Problem;
 };

@@ -1026,3 +1026,42 @@ class ListWebhookDeliveriesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListWebhookDeliveriesResponse: _TypeAlias = ListWebhookDeliveriesResponse  # noqa: Y015
+
+@_typing.final
+class RenderVoiceSampleRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VOICE_ID_FIELD_NUMBER: _builtins.int
+    voice_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        voice_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["voice_id", b"voice_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenderVoiceSampleRequest: _TypeAlias = RenderVoiceSampleRequest  # noqa: Y015
+
+@_typing.final
+class RenderVoiceSampleResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENQUEUED_FIELD_NUMBER: _builtins.int
+    enqueued: _builtins.bool
+    """false: a render of this sample was queued or running already"""
+    def __init__(
+        self,
+        *,
+        enqueued: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["enqueued", b"enqueued"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenderVoiceSampleResponse: _TypeAlias = RenderVoiceSampleResponse  # noqa: Y015

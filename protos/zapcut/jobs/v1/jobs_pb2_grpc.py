@@ -101,6 +101,11 @@ class JobsStub:
                 request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ReplicateWebhook.SerializeToString,
                 response_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ReplicateWebhookReceipt.FromString,
                 _registered_method=True)
+        self.RenderVoiceSample = channel.unary_unary(
+                '/zapcut.jobs.v1.Jobs/RenderVoiceSample',
+                request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.RenderVoiceSampleRequest.SerializeToString,
+                response_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.RenderVoiceSampleResponse.FromString,
+                _registered_method=True)
         self.CreateWebhookEndpoint = channel.unary_unary(
                 '/zapcut.jobs.v1.Jobs/CreateWebhookEndpoint',
                 request_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.CreateWebhookEndpointRequest.SerializeToString,
@@ -236,6 +241,15 @@ class JobsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RenderVoiceSample(self, request, context):
+        """--- the voice catalog's samples (no user). Queues the render of a voice's sample that is not
+        stored (the gateway asks when it finds one missing); a render already queued or running is
+        left alone. NOT_FOUND for a voice not in the catalog.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateWebhookEndpoint(self, request, context):
         """--- webhook endpoints of the user in x-user-id, and their deliveries. Another user's endpoint
         is NOT_FOUND. INVALID_ARGUMENT for a URL that is not https to a public address, an unknown or
@@ -350,6 +364,11 @@ def add_JobsServicer_to_server(servicer, server):
                     servicer.ReceiveReplicateWebhook,
                     request_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ReplicateWebhook.FromString,
                     response_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ReplicateWebhookReceipt.SerializeToString,
+            ),
+            'RenderVoiceSample': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenderVoiceSample,
+                    request_deserializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.RenderVoiceSampleRequest.FromString,
+                    response_serializer=zapcut_dot_jobs_dot_v1_dot_jobs__pb2.RenderVoiceSampleResponse.SerializeToString,
             ),
             'CreateWebhookEndpoint': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateWebhookEndpoint,
@@ -739,6 +758,33 @@ class Jobs:
             '/zapcut.jobs.v1.Jobs/ReceiveReplicateWebhook',
             zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ReplicateWebhook.SerializeToString,
             zapcut_dot_jobs_dot_v1_dot_jobs__pb2.ReplicateWebhookReceipt.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenderVoiceSample(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zapcut.jobs.v1.Jobs/RenderVoiceSample',
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.RenderVoiceSampleRequest.SerializeToString,
+            zapcut_dot_jobs_dot_v1_dot_jobs__pb2.RenderVoiceSampleResponse.FromString,
             options,
             channel_credentials,
             insecure,

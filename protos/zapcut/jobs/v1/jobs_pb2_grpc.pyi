@@ -67,6 +67,11 @@ class JobsStub:
     NOT_FOUND when REPLICATE_WEBHOOK_SECRET is not set; UNAUTHENTICATED for a missing or bad
     signature, a timestamp over 5 minutes off, or a webhook-id seen before.
     """
+    RenderVoiceSample: _grpc.UnaryUnaryMultiCallable[_jobs_pb2.RenderVoiceSampleRequest, _jobs_pb2.RenderVoiceSampleResponse]
+    """--- the voice catalog's samples (no user). Queues the render of a voice's sample that is not
+    stored (the gateway asks when it finds one missing); a render already queued or running is
+    left alone. NOT_FOUND for a voice not in the catalog.
+    """
     CreateWebhookEndpoint: _grpc.UnaryUnaryMultiCallable[_jobs_pb2.CreateWebhookEndpointRequest, _jobs_pb2.WebhookEndpoint]
     """--- webhook endpoints of the user in x-user-id, and their deliveries. Another user's endpoint
     is NOT_FOUND. INVALID_ARGUMENT for a URL that is not https to a public address, an unknown or
@@ -118,6 +123,11 @@ class JobsAsyncStub(JobsStub):
     """--- Replicate's webhook deliveries, passed on by the gateway as they arrived (no user).
     NOT_FOUND when REPLICATE_WEBHOOK_SECRET is not set; UNAUTHENTICATED for a missing or bad
     signature, a timestamp over 5 minutes off, or a webhook-id seen before.
+    """
+    RenderVoiceSample: _aio.UnaryUnaryMultiCallable[_jobs_pb2.RenderVoiceSampleRequest, _jobs_pb2.RenderVoiceSampleResponse]  # type: ignore[assignment]
+    """--- the voice catalog's samples (no user). Queues the render of a voice's sample that is not
+    stored (the gateway asks when it finds one missing); a render already queued or running is
+    left alone. NOT_FOUND for a voice not in the catalog.
     """
     CreateWebhookEndpoint: _aio.UnaryUnaryMultiCallable[_jobs_pb2.CreateWebhookEndpointRequest, _jobs_pb2.WebhookEndpoint]  # type: ignore[assignment]
     """--- webhook endpoints of the user in x-user-id, and their deliveries. Another user's endpoint
@@ -245,6 +255,17 @@ class JobsServicer(metaclass=_abc_1.ABCMeta):
         """--- Replicate's webhook deliveries, passed on by the gateway as they arrived (no user).
         NOT_FOUND when REPLICATE_WEBHOOK_SECRET is not set; UNAUTHENTICATED for a missing or bad
         signature, a timestamp over 5 minutes off, or a webhook-id seen before.
+        """
+
+    @_abc_1.abstractmethod
+    def RenderVoiceSample(
+        self,
+        request: _jobs_pb2.RenderVoiceSampleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_jobs_pb2.RenderVoiceSampleResponse, _abc.Awaitable[_jobs_pb2.RenderVoiceSampleResponse]]:
+        """--- the voice catalog's samples (no user). Queues the render of a voice's sample that is not
+        stored (the gateway asks when it finds one missing); a render already queued or running is
+        left alone. NOT_FOUND for a voice not in the catalog.
         """
 
     @_abc_1.abstractmethod

@@ -2,8 +2,10 @@
 
 The catalog is static (services.common.voices). The samples are MP3s that a jobs worker renders
 when it starts and stores through media (services.jobs.worker.voice_samples); the sample route
-redirects to the stored file, so the audio never passes through the gateway. It needs no token:
-an <audio> element cannot send one, and the samples are the same for everyone.
+redirects to the stored file, so the audio never passes through the gateway. A sample found
+missing is queued for rendering through jobs and answered 503 with Retry-After until it is stored
+(about a second's work on an idle worker). It needs no token: an <audio> element cannot send one,
+and the samples are the same for everyone.
 """
 
 from __future__ import annotations
@@ -13,16 +15,17 @@ from fastapi.responses import RedirectResponse
 
 from services.common.voices import VOICES, sample_name
 from services.gateway.auth import CurrentCaller
-from services.gateway.clients import Media, presigned_urls
+from services.gateway.clients import Jobs, Media, presigned_urls
 from services.gateway.errors import error_response
 from services.gateway.schemas.common import Limit, Page
 from services.gateway.schemas.voices import VoiceOut
+from zapcut.jobs.v1 import jobs_pb2
 from zapcut.media.v1 import media_pb2
 
 router = APIRouter(prefix="/voices", tags=["projects"])
 
 SAMPLE_URL_EXPIRY_S = 3600
-SAMPLE_RETRY_AFTER_S = "5"
+SAMPLE_RETRY_AFTER_S = "2"
 
 
 @router.get(
@@ -72,19 +75,23 @@ async def list_voices(
     responses={
         307: {"description": "Location: the MP3 (audio/mpeg), presigned for an hour"},
         404: {"description": "no voice with this id"},
-        503: {"description": "no worker has rendered the sample yet (Retry-After says when to try)"},
+        503: {
+            "description": "the sample is being rendered (Retry-After says when to try again), or "
+            "media or jobs is unavailable"
+        },
     },
 )
-async def get_voice_sample(voice_id: str, media: Media) -> Response:
+async def get_voice_sample(voice_id: str, media: Media, jobs: Jobs) -> Response:
     if voice_id not in VOICES:
         raise HTTPException(404, f"no voice {voice_id!r}: GET /api/voices lists them")
     ref = media_pb2.ObjectRef(voice_sample=media_pb2.VoiceSample(name=sample_name(voice_id)))
     stored = await media.ObjectExists(media_pb2.ObjectRequest(ref=ref))
     if not stored.exists:
+        await jobs.RenderVoiceSample(jobs_pb2.RenderVoiceSampleRequest(voice_id=voice_id))
         return error_response(
             503,
             "unavailable",
-            "the voice's sample is not rendered yet: a jobs worker renders the samples when it starts",
+            "the voice's sample is being rendered: try again in a few seconds",
             headers={"Retry-After": SAMPLE_RETRY_AFTER_S},
             service="worker",
         )
