@@ -17,26 +17,11 @@ from services.jobs.media_types import BrandKit, InputError, JobIO, Scene, Size
 from services.jobs.providers.local import LocalProvider
 from services.jobs.render import composite, layouts, logos, timeline
 from services.jobs.render.sizes import size_for
+from tests.support.brand_kit import product_shot
 
 SHORT = 360
 PRIMARY = "#E4572E"
 COLORS = {"primary": PRIMARY, "secondary": "#17BEBB", "background": "#1B1B3A"}
-
-
-def product_shot(width: int, height: int, color: tuple[int, int, int]) -> Image.Image:
-    """A lit backdrop and a bottle: smooth, like a product photo."""
-    y = np.linspace(0.55, 1.0, height, dtype=np.float32)[:, None, None]
-    pixels = (y * np.array(color, dtype=np.float32)[None, None, :]).repeat(width, axis=1)
-    image = Image.fromarray(pixels.astype(np.uint8))
-    draw = ImageDraw.Draw(image)
-    cx, cy = width // 2, height // 2
-    draw.rounded_rectangle(
-        (cx - width // 9, cy - height // 4, cx + width // 9, cy + height // 3), 24, "white"
-    )
-    draw.rectangle(
-        (cx - width // 9, cy - height // 16, cx + width // 9, cy + height // 12), fill=(20, 60, 40)
-    )
-    return image
 
 
 def logo_image() -> Image.Image:

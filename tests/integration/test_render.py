@@ -18,7 +18,7 @@ import av
 import numpy as np
 import psutil
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from devstack.stack import ROOT
 from services.jobs.media_types import Cancelled, InputError, JobIO, Scene, TransientProviderError
@@ -26,32 +26,17 @@ from services.jobs.providers.local import LocalProvider
 from services.jobs.render import audio, composite, ffmpeg, images, probe, scenes, text, timeline
 from services.jobs.render.audio import _write_wav
 from services.jobs.render.sizes import size_for
+from tests.support.brand_kit import product_shot
 
 SHORT = 360
-
-
-def product_image(width: int, height: int, color: tuple[int, int, int]) -> Image.Image:
-    """A gradient backdrop and a bottle-like shape: smooth, like a product shot."""
-    y = np.linspace(0.6, 1.0, height, dtype=np.float32)[:, None, None]
-    pixels = (y * np.array(color, dtype=np.float32)[None, None, :]).repeat(width, axis=1)
-    image = Image.fromarray(pixels.astype(np.uint8))
-    draw = ImageDraw.Draw(image)
-    cx, cy = width // 2, height // 2
-    draw.rounded_rectangle(
-        (cx - width // 10, cy - height // 4, cx + width // 10, cy + height // 4), 20, "white"
-    )
-    draw.rectangle(
-        (cx - width // 10, cy - height // 16, cx + width // 10, cy + height // 16), fill=(30, 30, 40)
-    )
-    return image
 
 
 @pytest.fixture(scope="module")
 def image_dir(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("images")
-    product_image(600, 600, (220, 110, 60)).save(path / "square.png")
-    product_image(800, 600, (60, 130, 220)).save(path / "wide.jpg", quality=90)
-    product_image(540, 960, (110, 190, 100)).save(path / "tall.webp", quality=90)
+    product_shot(600, 600, (220, 110, 60)).save(path / "square.png")
+    product_shot(800, 600, (60, 130, 220)).save(path / "wide.jpg", quality=90)
+    product_shot(540, 960, (110, 190, 100)).save(path / "tall.webp", quality=90)
     return path
 
 
@@ -147,7 +132,7 @@ def test_bad_image_fails_the_scene_before_ffmpeg(tmp_path, kind):
     bad = tmp_path / "product.png"
     if kind == "corrupt":
         buffer = tmp_path / "good.png"
-        product_image(400, 400, (200, 100, 50)).save(buffer)
+        product_shot(400, 400, (200, 100, 50)).save(buffer)
         data = buffer.read_bytes()
         bad.write_bytes(data[: len(data) // 2])
     elif kind == "not-an-image":

@@ -1,12 +1,13 @@
-"""Files a brand kit is made of, as tests build them: logos (transparent or opaque PNGs, SVGs with
-and without what a logo must not hold) and short audio tracks."""
+"""Files a brand kit is made of, as tests build them: product shots, logos (transparent or opaque
+PNGs, SVGs with and without what a logo must not hold) and short audio tracks."""
 
 from __future__ import annotations
 
 import io
 import wave
 
-from PIL import Image
+import numpy as np
+from PIL import Image, ImageDraw
 
 SVG_LOGO = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -29,6 +30,22 @@ SVG_WITH_ENTITY = (
     b'<svg xmlns="http://www.w3.org/2000/svg"><text>&x;</text></svg>'
 )
 NOT_SVG = b"<html><body>hello</body></html>"
+
+
+def product_shot(width: int, height: int, color: tuple[int, int, int]) -> Image.Image:
+    """A lit backdrop and a bottle: smooth, like a product photo."""
+    y = np.linspace(0.55, 1.0, height, dtype=np.float32)[:, None, None]
+    pixels = (y * np.array(color, dtype=np.float32)[None, None, :]).repeat(width, axis=1)
+    image = Image.fromarray(pixels.astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    cx, cy = width // 2, height // 2
+    draw.rounded_rectangle(
+        (cx - width // 9, cy - height // 4, cx + width // 9, cy + height // 3), 24, "white"
+    )
+    draw.rectangle(
+        (cx - width // 9, cy - height // 16, cx + width // 9, cy + height // 12), fill=(20, 60, 40)
+    )
+    return image
 
 
 def png(mode: str = "RGBA", size=(64, 32), transparent_palette: bool = False) -> bytes:
