@@ -286,6 +286,31 @@ async def test_cancelling_a_generation_deletes_its_own_files_and_no_other_genera
         assert await listed_keys(media_stub, f"{kind}/{project['id']}/{second_id}/") == []
 
 
+async def test_a_failed_generation_leaves_the_first_ones_files_as_they_were(http, media_stub):
+    user = await new_user(http)
+    project = await ready_project(http, user, images=1)
+    first = await generate(http, user, project["id"])
+    first_files = await outputs(first)
+    first_keys = await listed_keys(media_stub, f"generated-videos/{project['id']}/{first['id']}/")
+
+    # A corrupt image beside the good one: the next generation's scenes meet it, and it fails.
+    brand_id = (await http.get(f"/api/projects/{project['id']}", headers=user["headers"])).json()["brand_id"]
+    reply = await http.post(
+        f"/api/brands/{brand_id}/files?kind=product_image",
+        files={"file": ("corrupt.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 4096, "image/png")},
+        headers=user["headers"],
+    )
+    assert reply.status_code == 201, reply.text
+    reply = await start(http, user, project["id"])
+    assert reply.status_code == 202, reply.text
+    second = await ended_in_history(http, user, project["id"], reply.json()["id"])
+    assert second["status"] == "failed" and "corrupt.png" in second["error_message"], second
+
+    # The completed one still plays, every file the same bytes, none of its keys gone.
+    assert await outputs((await history(http, user, project["id"]))[first["id"]]) == first_files
+    assert await listed_keys(media_stub, f"generated-videos/{project['id']}/{first['id']}/") == first_keys
+
+
 async def _check_poster_and_preview(generation: dict, final_video: bytes) -> None:
     """The poster is the final video's frame of the hook, full size; the preview its first seconds,
     small and silent."""
