@@ -98,12 +98,26 @@ WEAK_SECRETS = [
 @pytest.mark.parametrize(
     ("value", "why"), WEAK_SECRETS, ids=["dev-token", "dev-key", "31-bytes", "30-bytes-utf8"]
 )
-@pytest.mark.parametrize("module", ["services.accounts", "services.media", "services.jobs"])
+@pytest.mark.parametrize(
+    "module", ["services.accounts", "services.media", "services.jobs", "services.jobs.worker"]
+)
 def test_services_refuse_a_weak_internal_token_in_production(module, value, why):
     env = {"DEBUG": "false", "INTERNAL_TOKEN": value}
     env |= {"DATABASE_URL": "postgresql://u@127.0.0.1:1/db", "REDIS_URL": "redis://127.0.0.1:1/0"}
 
     assert_stops_naming(_run(module, env), "INTERNAL_TOKEN", why, value)
+
+
+@pytest.mark.parametrize(
+    ("value", "why"), WEAK_SECRETS, ids=["dev-token", "dev-key", "31-bytes", "30-bytes-utf8"]
+)
+@pytest.mark.parametrize("module", ["services.jobs", "services.jobs.worker"])
+def test_jobs_refuses_a_weak_secret_key_in_production(module, value, why):
+    """jobs and its workers hold SECRET_KEY too: it seals the users' webhook signing secrets."""
+    env = {"DEBUG": "false", "INTERNAL_TOKEN": TOKEN, "SECRET_KEY": value}
+    env |= {"DATABASE_URL": "postgresql://u@127.0.0.1:1/db", "REDIS_URL": "redis://127.0.0.1:1/0"}
+
+    assert_stops_naming(_run(module, env), "SECRET_KEY", why, value)
 
 
 @pytest.mark.parametrize(

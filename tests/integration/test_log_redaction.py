@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from services.common.logging import REDACTED_QUERY
 from tests.support.api import PASSWORD, new_user
 from tests.support.fake_replicate import TOKEN as REPLICATE_TOKEN
 from tests.support.generation import ready_project, start, wait_for
@@ -59,3 +60,12 @@ async def test_no_process_logs_a_credential_through_a_whole_generation(stack, ht
     leaks = credential_lines(stack.log_dir, [*stack_secrets(stack), user["token"], PASSWORD])
 
     assert leaks == []
+    # And the lines that would carry one are there, redacted: without this the test would pass
+    # just as well if those lines were no longer logged at all.
+    redacted = [
+        line
+        for log in stack.log_dir.glob("*.log")
+        for line in log.read_text(errors="replace").splitlines()
+        if "HTTP Request:" in line and REDACTED_QUERY in line
+    ]
+    assert redacted, "no signed URL request was logged (redacted) through a whole generation"
