@@ -50,6 +50,7 @@ class Scene:
     voiceover_text: str | None = None
     role: str = "product"  # hook, product, benefit or cta: its part in the script (generation.plan)
     layout: str = "full_bleed"  # how the renderer lays it out, chosen by the plan
+    image: int | None = None  # which product image it shows (generation.plan); None: (n-1) mod count
 
 
 @dataclass(frozen=True)

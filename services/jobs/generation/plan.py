@@ -6,6 +6,8 @@ Pure functions over plain data, shared by the service (which writes the plan) an
 
 from __future__ import annotations
 
+import re
+
 from services.common.errors import InvalidArgument
 from services.jobs.generation import brand_kit
 from services.jobs.generation.design import design
@@ -90,13 +92,17 @@ def make_plan(
     voice: dict | None = None,
     music: dict | None = None,
     aspects: list[str] | None = None,
+    image_names: list[str] | None = None,
 ) -> dict:
     """`brand`, `voice` and `music` as services.jobs.generation.brand_kit makes them; None: the
-    defaults. `aspects`: every placement, `aspect` (the primary) first; None: `aspect` alone."""
+    defaults. `aspects`: every placement, `aspect` (the primary) first; None: `aspect` alone.
+    `image_names`: the product images' file names, as a script names them (None: the keys' last part)."""
     scenes = sorted(script_scenes, key=lambda s: s["order"])
     width, height = dimensions(aspect, resolution)
     aspects = aspects or [aspect]
     roles, layouts, transitions = design(scenes, has_images=bool(image_keys))
+    names = image_names or [key.rsplit("/", 1)[-1] for key in image_keys]
+    shown = scene_images([s["description"] for s in scenes], names)
     return {
         "aspect": aspect,
         "resolution": resolution,
@@ -117,8 +123,11 @@ def make_plan(
                 "voiceover_text": s.get("voiceover_text"),
                 "role": role,
                 "layout": layout,
+                "image": image,
             }
-            for i, (s, role, layout) in enumerate(zip(scenes, roles, layouts, strict=True), start=1)
+            for i, (s, role, layout, image) in enumerate(
+                zip(scenes, roles, layouts, shown, strict=True), start=1
+            )
         ],
         "transitions": transitions,
         "duration_s": sum(float(s["duration_s"]) for s in scenes),
@@ -126,6 +135,35 @@ def make_plan(
         "voice": voice or brand_kit.default_voice(),
         "music": music or brand_kit.default_music(),
     }
+
+
+def scene_images(descriptions: list[str], names: list[str]) -> list[int | None]:
+    """Which product image (an index into `names`) each scene shows: the one its description names
+    (the drafter writes 'as in the product image "lime.jpg"'), else the next in turn, skipping the
+    image of the scene before and the one the scene after names, so neighbours differ. None: no images."""
+    if not names:
+        return [None] * len(descriptions)
+    named = [_named_image(d, names) for d in descriptions]
+    shown: list[int | None] = []
+    for i, given in enumerate(named):
+        if given is None:
+            avoid = {shown[-1] if shown else None, named[i + 1] if i + 1 < len(named) else None}
+            turn = [(i + k) % len(names) for k in range(len(names))]
+            given = next((j for j in turn if j not in avoid), turn[0])
+        shown.append(given)
+    return shown
+
+
+def _named_image(description: str, names: list[str]) -> int | None:
+    """The image whose file name the description mentions first (whole name, any case)."""
+    found = []
+    for index, name in enumerate(names):
+        if not name:
+            continue
+        hit = re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-]|\.\w)", description, re.IGNORECASE)
+        if hit:
+            found.append((hit.start(), index))
+    return min(found)[1] if found else None
 
 
 def step_names(plan: dict) -> list[tuple[str, str, dict]]:

@@ -101,6 +101,7 @@ async def start(
         voice=brand_kit.voice_entry(given),
         music=brand_kit.music_entry(given),
         aspects=aspects,
+        image_names=[f.filename for f in given.product_images],
     )
     # The brand's approved LoRA, for a provider whose video model takes one (replicate).
     plan["lora"] = await lora_weights(engine, uuid.UUID(given.project.brand_id))

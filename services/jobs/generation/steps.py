@@ -253,6 +253,7 @@ def _scene(s: dict, duration_s: float | None = None) -> Scene:
         # Plans from before the design (generation/design.py) name neither: the product shot.
         role=s.get("role") or "product",
         layout=s.get("layout") or "full_bleed",
+        image=s.get("image"),
     )
 
 

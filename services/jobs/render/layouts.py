@@ -80,11 +80,13 @@ class Composition:
     moving: bool = False  # the background is a video of the scene's frames, not a still
 
 
-def image_for(n: int, image_paths: list[Path]) -> Path:
-    """Scene n shows image (n-1) mod len(images), so consecutive scenes differ when there are several."""
+def image_for(scene: Scene, image_paths: list[Path]) -> Path:
+    """The image the plan chose for the scene; a plan from before that choice: scene n shows image
+    (n-1) mod len(images), so consecutive scenes differ when there are several."""
     if not image_paths:
         raise InputError("a scene needs at least one product image")
-    return image_paths[(n - 1) % len(image_paths)]
+    index = scene.image if scene.image is not None else scene.n - 1
+    return image_paths[index % len(image_paths)]
 
 
 def canvas_size(size: Size) -> tuple[int, int]:
@@ -144,7 +146,7 @@ class _Frame:
 
     def product(self, at_least: tuple[int, int]) -> Image.Image:
         """The scene's product image, decoded no larger than needed for `at_least` pixels."""
-        path = image_for(self.scene.n, self.image_paths)
+        path = image_for(self.scene, self.image_paths)
         return images.load_image(path, at_least)
 
     def save_background(self, image: Image.Image) -> Path:

@@ -95,7 +95,7 @@ class ReplicateProvider:
             log.info("scene %s: %s is drawn locally, with no prediction", scene.n, scene.layout)
             scene_render.render_scene(io, scene, images, size, out, brand=brand)
             return
-        image = media.image_data_uri(layouts.image_for(scene.n, images)) if images else None
+        image = media.image_data_uri(layouts.image_for(scene, images)) if images else None
         model_input = self._video_input(
             VideoRequest(prompts.scene_prompt(scene, brand), image, size, scene.duration_s, lora)
         )
