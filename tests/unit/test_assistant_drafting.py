@@ -100,6 +100,26 @@ def test_template_has_a_hook_a_scene_per_image_a_benefit_and_a_call_to_action():
     assert check_scenes(scenes) == scenes
 
 
+def test_template_headlines_do_not_repeat_and_every_voice_line_is_a_sentence():
+    untagged = ProjectContext(
+        brand_title="Acme Sparkling Water",
+        brand_description="Sparkling water with real fruit and no sugar at all. Made in Leeds.",
+        product_images=("lime.jpg", "mango.jpg"),
+    )
+
+    _, scenes = template_script(untagged, 15)
+
+    headlines = [s["on_screen_text"] for s in scenes if s.get("on_screen_text")]
+    assert len(headlines) == len(set(headlines)), headlines
+    assert scenes[1]["voiceover_text"] == "Sparkling water with real fruit and no sugar at all."
+    assert all(s["voiceover_text"].endswith((".", "!", "?")) for s in scenes if s.get("voiceover_text"))
+    # A pitch short enough to read at a glance is the product scene's headline.
+    short = ProjectContext(
+        brand_title="Acme", brand_description="Real fruit, real fizz", product_images=("a.jpg",)
+    )
+    assert template_script(short, 10)[1][1]["on_screen_text"] == "Real fruit, real fizz"
+
+
 def test_template_is_deterministic():
     assert template_script(CONTEXT, 45) == template_script(CONTEXT, 45)
     assert template_script(CONTEXT, 45, 5) == template_script(CONTEXT, 45, 5)

@@ -17,6 +17,7 @@ from services.accounts.projects import MAX_SCENES
 HOOK, PRODUCT, BENEFIT, CALL = "hook", "product", "benefit", "call"
 WEIGHTS = {HOOK: 2, PRODUCT: 3, BENEFIT: 3, CALL: 2}
 PIECE_CHARS = 200
+HEADLINE_CHARS = 40  # a headline longer than this does not read at a glance
 # ad_details and brand_guidelines keys read, in order of preference.
 PRODUCT_KEYS = ("product", "product_name")
 AUDIENCE_KEYS = ("audience", "target_audience")
@@ -88,7 +89,7 @@ class _Facts:
         return {
             "description": f"Hook: a striking opening that grabs {self.audience or 'the viewer'} in the "
             f"first seconds{tone}, teasing {self.product}.",
-            "on_screen_text": self.tagline or self.brand,
+            "on_screen_text": self.tagline or self.product,
             "voiceover_text": f"Meet {self.product}.",
         }
 
@@ -101,10 +102,19 @@ class _Facts:
         colors = f", in the brand colours ({self.colors})" if self.colors else ""
         scene = {"description": f"{numbered}: {shown}{colors}."}
         if index == 0:
-            scene["on_screen_text"] = self.product
+            # Not the hook's headline again: without a tagline the hook shows the product's name.
+            scene["on_screen_text"] = self.product if self.tagline else self._short(self.pitch)
             maker = "" if self.product == self.brand else f", from {self.brand}"
-            scene["voiceover_text"] = self.pitch or f"This is {self.product}{maker}."
+            scene["voiceover_text"] = (
+                _sentence(self.pitch) if self.pitch else f"This is {self.product}{maker}."
+            )
         return scene
+
+    @staticmethod
+    def _short(text: str) -> str:
+        """A headline from a sentence, if it is short enough to read as one (else none)."""
+        text = text.rstrip(".")
+        return text if len(text) <= HEADLINE_CHARS else ""
 
     def benefit_scene(self) -> dict:
         benefit = f": {self.benefit}" if self.benefit else ""
