@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from PIL import Image
+
 from services.common.voices import DEFAULT_VOICE, MAX_SPEAKING_RATE
-from services.jobs.generation import sound
-from services.jobs.media_types import SpokenWord
-from services.jobs.render import captions, music, vtt
+from services.jobs.generation import rendering, sound
+from services.jobs.media_types import Size, SpokenWord
+from services.jobs.render import captions, layouts, music, vtt
 
 
 def spoken(
@@ -63,3 +65,39 @@ def test_plan_sound_settings_are_read_and_kept_in_range():
     assert settings == sound.MusicSettings("calm", music.MAX_BPM)
     assert sound.music_of({"music": {"mood": "polka"}}).mood == music.DEFAULT_MOOD
     assert sound.track_key({"music": {"track_key": "brand-assets/x/song.mp3"}}) == "brand-assets/x/song.mp3"
+
+
+def test_a_split_scene_has_its_captions_under_its_product_and_no_scene_repeats_its_headline(tmp_path):
+    """Each scene's region: the split layout's (a wide frame) puts the panel under the product, off
+    the headline block's edge; the end card's call to action, also said by the voice, is burned in
+    once (as the button), while the VTT keeps every cue."""
+    size = Size(1280, 720, 30)
+    plan = {
+        "width": size.width,
+        "height": size.height,
+        "scenes": [
+            {"duration_s": 3.0, "layout": "full_bleed", "on_screen_text": "Fizz with real fruit"},
+            {"duration_s": 3.0, "layout": "split", "on_screen_text": "Real fruit, zero sugar"},
+            {"duration_s": 3.0, "layout": "end_card", "on_screen_text": "Grab a can today"},
+        ],
+    }
+    regions = rendering.caption_regions(plan, size)
+    cue_list = [
+        captions.Cue(0.5, 2.0, "Meet Acme."),
+        captions.Cue(3.2, 4.0, "Zero sugar."),  # the headline's words: shown already
+        captions.Cue(4.2, 5.5, "None at all."),
+        captions.Cue(6.5, 8.0, "Grab a can, today!"),
+        captions.Cue(8.0, 8.6, "Grab a can"),  # part of the headline's words, in order: also shown
+    ]
+
+    panels = captions.render_panels(cue_list, size, tmp_path, regions=regions)
+
+    assert [p.cue.text for p in panels] == ["Meet Acme.", "None at all."]
+    hook, split = panels
+    assert abs(hook.x + Image.open(hook.path).width / 2 - size.width / 2) <= 1
+    split_centre = split.x + Image.open(split.path).width / 2
+    assert abs(split_centre - size.width * layouts.SPLIT_PRODUCT_CENTRE_X) <= 1
+    assert split.x > size.width * 0.5  # clear of the headline block on the left
+    # A tall frame's split scene has its product below the headline: captions stay centred.
+    tall = Size(720, 1280, 30)
+    assert rendering.caption_regions(plan | {"width": 720, "height": 1280}, tall)[1].centre == 0.5

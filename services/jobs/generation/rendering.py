@@ -50,7 +50,24 @@ def composite(
         size,
         out,
         cues=cues,
+        caption_regions=caption_regions(plan, size),
         primary=(brand.get("colors") or {}).get("primary"),
         font=brand.get("font"),
         transitions=plan.get("transitions"),
     )
+
+
+def caption_regions(plan: dict, size: Size) -> list:
+    """Each scene's stretch of the ad, where its captions go across the frame (its layout's
+    choice) and the text it shows, which its captions do not repeat (render.captions.Region)."""
+    from services.jobs.render import captions, layouts
+
+    line = timeline_of(plan)
+    regions = []
+    for scene, start_s, end_s in zip(
+        plan["scenes"], line.starts_s, [*line.starts_s[1:], line.total_s], strict=True
+    ):
+        span = layouts.caption_span(scene.get("layout") or layouts.DEFAULT_LAYOUT, size)
+        centre, width = span or (0.5, captions.WIDTH_SHARE)
+        regions.append(captions.Region(start_s, end_s, centre, width, scene.get("on_screen_text") or ""))
+    return regions

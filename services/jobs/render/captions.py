@@ -6,12 +6,17 @@ the voice, so it reads at a glance and changes with the speech. The panel is the
 color, translucent, with white text (dark text when the color is too light for white to read), in
 the brand font when the renderer has it. Its centre sits in the captions band: 75% down a vertical
 frame, 86% down the others, clear of the headline and of the buttons phone apps draw at the bottom.
+
+A scene may ask for its captions elsewhere across the frame (a `Region`: under the product of a
+split layout), and a cue whose words the scene already shows as its headline (the end card's call
+to action, said by the voice) is not burned in twice; the WebVTT keeps every cue.
 """
 
 from __future__ import annotations
 
 import importlib
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +42,19 @@ class Cue:
     start_s: float
     end_s: float
     text: str
+
+
+@dataclass(frozen=True)
+class Region:
+    """A stretch of the ad (a scene) and how its captions go: centred at `centre` of the frame's
+    width, at most `width` of it wide; `shown` is the text the scene shows, which no caption
+    repeats."""
+
+    start_s: float
+    end_s: float
+    centre: float = 0.5
+    width: float = WIDTH_SHARE
+    shown: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,21 +100,29 @@ def centre_y(size: Size) -> int:
 
 
 def render_panels(
-    cue_list: list[Cue], size: Size, folder: Path, *, primary: str | None = None, font: str | None = None
+    cue_list: list[Cue],
+    size: Size,
+    folder: Path,
+    *,
+    primary: str | None = None,
+    font: str | None = None,
+    regions: list[Region] | None = None,
 ) -> list[Panel]:
-    """One PNG panel per cue into `folder`, placed in the captions band of a `size` frame."""
+    """One PNG panel per cue into `folder`, placed in the captions band of a `size` frame (across
+    it as the `regions` say, by the cue's middle; centred elsewhere)."""
     color = _rgb(primary)
     ink = (255, 255, 255, 255) if _luminance(color) < 0.6 else (20, 20, 20, 255)
     short = min(size.width, size.height)
     px = max(10, round(short * FONT_SHARE))
     face = _font(font, px)
     pad_x, pad_y = round(px * 0.6), round(px * 0.35)
-    max_width = int(size.width * WIDTH_SHARE) - 2 * pad_x
     panels = []
     for i, cue in enumerate(cue_list):
         words = text.printable(cue.text).split()
-        if not words:
+        region = _region_of(cue, regions or [])
+        if not words or _words(cue.text) in _words(region.shown):
             continue
+        max_width = int(size.width * region.width) - 2 * pad_x
         lines = _wrap(words, face, max_width)[:MAX_LINES]
         line_h = round(px * 1.2)
         width = min(size.width, round(max(face.getlength(line) for line in lines)) + 2 * pad_x)
@@ -110,10 +136,22 @@ def render_panels(
             draw.text((width / 2, pad_y + line_h * n + line_h / 2), line, font=face, fill=ink, anchor="mm")
         path = folder / f"cue_{i:03d}.png"
         image.save(path)
-        x = (size.width - width) // 2
+        x = max(0, min(size.width - width, round(size.width * region.centre) - width // 2))
         y = max(0, min(size.height - height, centre_y(size) - height // 2))
         panels.append(Panel(cue, path, x, y))
     return panels
+
+
+def _region_of(cue: Cue, regions: list[Region]) -> Region:
+    middle = (cue.start_s + cue.end_s) / 2
+    return next((r for r in regions if r.start_s <= middle < r.end_s), Region(0.0, math.inf))
+
+
+def _words(phrase: str) -> str:
+    """The words of a phrase, lower case, without punctuation, spaced by one space; padded, so
+    that `in` matches whole words only ("" for none, which is in nothing padded)."""
+    found = re.findall(r"\w+", phrase.lower())
+    return f" {' '.join(found)} " if found else "\0"
 
 
 def _wrap(words: list[str], face: ImageFont.FreeTypeFont, max_width: int) -> list[str]:

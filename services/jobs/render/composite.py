@@ -41,12 +41,14 @@ def composite(
     *,
     encoding: Encoding = FINAL_ENCODING,
     cues: Sequence[captions.Cue] = (),
+    caption_regions: Sequence[captions.Region] = (),
     primary: str | None = None,
     font: str | None = None,
     transitions: list[str] | None = None,
 ) -> None:
     """`cues`: the captions, in the ad's timeline, drawn on a panel of the `primary` color in the
-    brand `font` (services.common.brand_kit). `transitions` names one transition per boundary
+    brand `font` (services.common.brand_kit), placed per scene as `caption_regions` say.
+    `transitions` names one transition per boundary
     (XFADE's keys); None: crossfades."""
     if len(scene_files) != len(timeline.scene_frames):
         raise InputError(
@@ -61,7 +63,9 @@ def composite(
         io.progress(2, "mixing the sound")
         mixed = tmp / "mix.wav"
         loudness = mix.mix(io, voiceover, music, timeline.total_s, mixed)
-        panels = captions.render_panels(list(cues), size, tmp, primary=primary, font=font)
+        panels = captions.render_panels(
+            list(cues), size, tmp, primary=primary, font=font, regions=list(caption_regions)
+        )
         inputs: list[str] = []
         for path in scene_files:
             # One decoding thread per scene: decoding is cheap next to the encode, and every input

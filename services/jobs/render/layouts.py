@@ -43,6 +43,8 @@ HEADLINE_SHARE, HEADLINE_MIN_SHARE = 0.085, 0.05  # of the short side
 TITLE_SHARE, TITLE_MIN_SHARE = 0.12, 0.07  # typographic scenes and the brand name on an end card
 CTA_SHARE = 0.068
 SHADOW_ALPHA = 0.45
+# split, in wide and square frames: the product's place, as shares of the frame's width
+SPLIT_PRODUCT_CENTRE_X, SPLIT_PRODUCT_WIDTH = 0.73, 0.44
 
 
 @dataclass(frozen=True)
@@ -299,8 +301,8 @@ def _split(f: _Frame) -> Composition:
         )
         layers = [
             f.product_layer(
-                (round(f.w * 0.44), round(f.h * 0.7)),
-                (round(f.w * 0.73), round(f.h * 0.46)),
+                (round(f.w * SPLIT_PRODUCT_WIDTH), round(f.h * 0.7)),
+                (round(f.w * SPLIT_PRODUCT_CENTRE_X), round(f.h * 0.46)),
                 (round(f.w * 0.06), 0),
             )
         ]
@@ -308,6 +310,15 @@ def _split(f: _Frame) -> Composition:
             y = max(0, round(f.h * 0.42) - block.height // 2)
             layers += f.moving_headline(block, margin, y, (-round(f.w * 0.08), 0))
     return Composition(f.save_background(background), False, tuple(layers))
+
+
+def caption_span(layout: str, size: Size) -> tuple[float, float] | None:
+    """Where the voice captions of a scene of this layout go across the frame, as (centre, width)
+    shares of its width; None: centred, as wide as captions go. A split scene in a wide or square
+    frame has them under its product: centred, they would straddle the headline block's edge."""
+    if layout == "split" and size.height <= size.width:
+        return SPLIT_PRODUCT_CENTRE_X, SPLIT_PRODUCT_WIDTH
+    return None
 
 
 def _typographic(f: _Frame) -> Composition:
