@@ -26,7 +26,11 @@ VOICE = "en-us"
 RATE_WPM = 165  # eSpeak's default is 175; a little slower reads better in an ad
 MIN_RATE_WPM, MAX_RATE_WPM = 80, 450  # what eSpeak accepts
 MAX_TEXT_CHARS = 5000
-SEED = 1  # eSpeak varies some details at random; a fixed seed gives the same audio every time
+# eSpeak varies some details at random; with a fixed seed a process's sequence of calls comes out
+# the same every run. A call still carries state from the calls before it in the process (measured:
+# the same line a few ms longer or shorter after another line, even after re-initializing), so a
+# line is repeatable only at the same place in the same sequence.
+SEED = 1
 SILENCE_THRESHOLD = 0.01  # leading and trailing samples below this are trimmed
 # A little livelier than eSpeak's flat defaults (pitch 50, range 50): ad reads rise and fall more.
 PITCH, PITCH_RANGE = 52, 72
