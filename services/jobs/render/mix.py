@@ -1,10 +1,11 @@
 """The ad's sound: the voiceover over the music, the music ducked under the voice, normalized to the
 loudness the social platforms play at (-14 LUFS integrated, true peak at most -1 dBTP).
 
-Made before the composite's one video encode, in two short audio-only ffmpeg runs (a second or so
-for a minute of audio): the mix, written as 32-bit float so nothing clips before the loudness is
-known, and a measuring pass of EBU R128 loudness (ffmpeg's loudnorm, its statistics into a file).
-The composite then applies loudnorm's second pass with those measurements and linear=true: one
+Made before the composite's one video encode, in one short audio-only ffmpeg run (a second or so
+for a minute of audio) with two outputs: the mix, written as 32-bit float so nothing clips before
+the loudness is known, and, from the same mixed samples, the measuring pass of EBU R128 loudness
+(ffmpeg's loudnorm, its statistics into a file). The composite then applies loudnorm's second pass
+with those measurements and linear=true: one
 gain for the whole ad, so the voice keeps its dynamics (loudnorm falls back to its dynamic mode
 only when one gain would push the true peak over the ceiling).
 """
@@ -77,32 +78,28 @@ def mix(io: JobIO, voice: Path | None, music: Path | None, total_s: float, out: 
             inputs += ["-i", str(path)]
     voice_label = "0:a" if voice is not None else None
     music_label = f"{int(voice is not None)}:a" if music is not None else None
-    graph = audio_graph(voice_label, music_label, total_s) + "[mix]"
+    stats = out.with_name(out.stem + ".loudness.json")
+    # The mix is measured as it is written (a second output), not read back in another run.
+    graph = f"{audio_graph(voice_label, music_label, total_s)},asplit=2[mix][tomeasure];"
+    graph += f"[tomeasure]{measuring(stats)}[measured]"
     ffmpeg.run(
         io,
         [*inputs, "-filter_complex", graph, "-map", "[mix]", "-c:a", "pcm_f32le", "-ar", str(AUDIO_RATE)]
-        + ["-t", f"{total_s:.6f}", "-f", "wav", "-y", str(out)],
+        + ["-t", f"{total_s:.6f}", "-f", "wav", "-y", str(out)]
+        + ["-map", "[measured]", "-f", "null", "-"],
         what="mixing the voiceover and the music",
     )
-    return measure(io, out)
+    return loudness_of(stats)
 
 
-def measure(io: JobIO, path: Path) -> Loudness | None:
-    """EBU R128 loudness of an audio file (loudnorm's first pass); None for silence."""
-    stats = path.with_name(path.stem + ".loudness.json")
-    ffmpeg.run(
-        io,
-        [
-            "-i",
-            str(path),
-            "-map",
-            "0:a:0",
-            "-af",
-            f"{_loudnorm()}:print_format=json:stats_file={_escape(stats)}",
-        ]
-        + ["-f", "null", "-"],
-        what="measuring the loudness",
-    )
+def measuring(stats: Path) -> str:
+    """loudnorm's first pass: a filter that passes the audio on and, at its end, writes what it
+    measured to `stats` (JSON, read by loudness_of)."""
+    return f"{_loudnorm()}:print_format=json:stats_file={_escape(stats)}"
+
+
+def loudness_of(stats: Path) -> Loudness | None:
+    """The measurements a measuring pass wrote; None for silence."""
     found = json.loads(stats.read_text())
     values = {
         k: float(found[k]) for k in ("input_i", "input_tp", "input_lra", "input_thresh", "target_offset")
