@@ -1,16 +1,37 @@
-"""Render benchmark: a 15 s, 1080x1920 ad of 5 scenes made by the local provider (five scene files,
-the voiceover, the music, the composite), beside the floor for this machine: one hand-written
-FFmpeg command that makes the same frames and audio in a single graph and a single encode.
+"""Render benchmark: a 15 s, 1080x1920 ad of 5 scenes with captions, made by the local provider as
+a generation makes one placement, beside the floor for this machine: the same ad, poster and
+preview in the fewest ffmpeg runs there can be.
 
     python -m bench.render [--short-side 1080] [--repeat 2] [--keep DIR]
 
-The ad is laid out as a generation's plan would lay it out (generation/design.py: a layout per
-scene, a transition per boundary, in a brand kit with a logo), and so is the floor. The floor
-starts from what the pipeline hands ffmpeg (each scene's drawn backgrounds and layers, the voiceover
-and music WAVs), made once beforehand and not timed; the pipeline's time
-includes making them. Peak memory is the largest sum of RSS over this process and all its
-children (ffmpeg), sampled every SAMPLE_S. With --repeat, the best wall time of each is compared.
-Needs no stack. Target: the pipeline within 1.3x the floor, and under 1 GiB peak.
+Both sides make the same ad: laid out as a generation's plan lays it out (generation/design.py: a
+layout per scene, a transition per boundary, in a brand kit with colors, font and logo), with the
+voiceover's words as burned-in captions, the music ducked under the voice, the mix brought to -14
+LUFS by loudnorm's two passes, and a poster and a preview.
+
+The pipeline (run_pipeline) is the generation's steps (generation/steps.py) one after another,
+without the bucket: five scene renders (each its own ffmpeg run and near-lossless intermediate
+file); the voiceover, its words as WebVTT cues, and its MP3 (the stored form); the music and its
+MP3; the composite as the composite step calls it (from the MP3s and the WebVTT: the mix and its
+loudness in one audio run, then the one encode with the transitions, the captions and loudnorm's
+second pass); then the poster and the preview, each cut from the final video.
+
+The floor (run_floor) is two ffmpeg runs. The loudness must be measured over the whole mix before
+its gain is applied, so loudnorm's measuring pass (audio only) is a run of its own; everything else
+is one run: the scenes' graphs, the transitions, the caption panels, the mix with loudnorm's second
+pass and one encode, with the poster and the preview as two more outputs of the same frames. It
+starts from what the pipeline hands ffmpeg (each scene's drawn backgrounds and layers, the caption
+panels, the voiceover and music WAVs: Pillow and numpy work, made once beforehand and not timed),
+so it is a fair floor: nothing the ad needs is left out, and nothing is done twice. What the
+pipeline pays beyond it is what its shape costs: a scene file per scene (one more encode and
+decode, so that scenes render in parallel and one scene can be made again), audio stored as MP3,
+the poster and preview decoded from the stored video, and the Python drawing.
+
+Wall time is the best of --repeat rounds (the rounds alternate); the machine may be shared, so the
+CPU time (user + system of this process and its children, less the memory sampler's own) is
+compared too. Peak memory is the largest sum of RSS over this process and all its children
+(ffmpeg), sampled every SAMPLE_S. Needs no stack. Target: the pipeline within 1.3x the floor (wall
+and CPU), and under 1 GiB peak.
 """
 
 from __future__ import annotations

@@ -44,9 +44,10 @@ def preview_size(size: Size) -> tuple[int, int]:
 
 
 def preview_filter(size: Size) -> str:
-    """Frames of a `size` video as the preview's."""
+    """Frames of a `size` video as the preview's: the frames kept at PREVIEW_FPS, then scaled (the
+    same pictures as scaling first, with a fifth fewer frames to scale)."""
     width, height = preview_size(size)
-    return f"scale={width}:{height}:flags=bicubic,fps={PREVIEW_FPS},format=yuv420p"
+    return f"fps={PREVIEW_FPS},scale={width}:{height}:flags=bicubic,format=yuv420p"
 
 
 def poster(io: JobIO, video: Path, at_s: float, out: Path) -> None:
