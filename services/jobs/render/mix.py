@@ -1,11 +1,11 @@
 """The ad's sound: the voiceover over the music, the music ducked under the voice, normalized to the
 loudness the social platforms play at (-14 LUFS integrated, true peak at most -1 dBTP).
 
-Made before the composite's one video encode, in one short audio-only ffmpeg run (a second or so
-for a minute of audio) with two outputs: the mix, written as 32-bit float so nothing clips before
-the loudness is known, and, from the same mixed samples, the measuring pass of EBU R128 loudness
-(ffmpeg's loudnorm, its statistics into a file). The composite then applies loudnorm's second pass
-with those measurements and linear=true: one
+Made before the composite's one video encode, in two short audio-only ffmpeg runs (a second or so
+for a minute of audio): the mix, written as 32-bit float so nothing clips before the loudness is
+known, and a measuring pass of EBU R128 loudness (ffmpeg's loudnorm, its statistics into a file).
+(One run with both as outputs of one graph was measured: it used more CPU, not less.)
+The composite then applies loudnorm's second pass with those measurements and linear=true: one
 gain for the whole ad, so the voice keeps its dynamics (loudnorm falls back to its dynamic mode
 only when one gain would push the true peak over the ceiling).
 """
@@ -78,16 +78,23 @@ def mix(io: JobIO, voice: Path | None, music: Path | None, total_s: float, out: 
             inputs += ["-i", str(path)]
     voice_label = "0:a" if voice is not None else None
     music_label = f"{int(voice is not None)}:a" if music is not None else None
-    stats = out.with_name(out.stem + ".loudness.json")
-    # The mix is measured as it is written (a second output), not read back in another run.
-    graph = f"{audio_graph(voice_label, music_label, total_s)},asplit=2[mix][tomeasure];"
-    graph += f"[tomeasure]{measuring(stats)}[measured]"
+    graph = audio_graph(voice_label, music_label, total_s) + "[mix]"
     ffmpeg.run(
         io,
         [*inputs, "-filter_complex", graph, "-map", "[mix]", "-c:a", "pcm_f32le", "-ar", str(AUDIO_RATE)]
-        + ["-t", f"{total_s:.6f}", "-f", "wav", "-y", str(out)]
-        + ["-map", "[measured]", "-f", "null", "-"],
+        + ["-t", f"{total_s:.6f}", "-f", "wav", "-y", str(out)],
         what="mixing the voiceover and the music",
+    )
+    return measure(io, out)
+
+
+def measure(io: JobIO, path: Path) -> Loudness | None:
+    """EBU R128 loudness of an audio file (loudnorm's first pass); None for silence."""
+    stats = path.with_name(path.stem + ".loudness.json")
+    ffmpeg.run(
+        io,
+        ["-i", str(path), "-map", "0:a:0", "-af", measuring(stats), "-f", "null", "-"],
+        what="measuring the loudness",
     )
     return loudness_of(stats)
 
