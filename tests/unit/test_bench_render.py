@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from bench import render
 
 
@@ -16,3 +18,11 @@ def test_the_cpu_figure_leaves_out_the_memory_sampler(monkeypatch):
     render.timed(measurement, lambda: time.sleep(0.5) or {})
 
     assert measurement.runs[0].cpu_s < 0.1
+
+
+def test_make_bench_can_run_only_the_render_section():
+    from bench.__main__ import parse_args
+
+    assert parse_args(["--render-only", "--render-repeat", "3"]).render_only
+    with pytest.raises(SystemExit):
+        parse_args(["--render-only", "--render-repeat", "0"])
