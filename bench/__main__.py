@@ -238,12 +238,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=1,
         help="rounds of the 15 s 1080x1920 render vs its FFmpeg floor (default 1; 0 skips it)",
     )
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="only the render section (it needs no stack; the same as python -m bench.render)",
+    )
     args = parser.parse_args(argv)
     for name in ("requests", "seconds", "jobs", "throughput_jobs", "s3_rounds", "logins", "time_limit"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive")
     if args.upload_mib < 0:
         parser.error("--upload-mib must be 0 (skip) or positive")
+    if args.render_only and args.render_repeat < 1:
+        parser.error("--render-only needs --render-repeat of at least 1")
     return args
 
 
@@ -251,13 +258,15 @@ def main() -> None:
     args = parse_args()
     started = time.monotonic()
     try:
-        target = resolve(args.gateway)
-        table = asyncio.run(run_with_limit(target, args))
+        table = ""
+        if not args.render_only:
+            target = resolve(args.gateway)
+            table = asyncio.run(run_with_limit(target, args)) + "\n\n"
         if args.render_repeat:
-            # The local provider against one hand-written FFmpeg command, on this machine (no stack).
+            # The local provider against its FFmpeg floor, on this machine (no stack).
             from bench import render
 
-            table += "\n\n" + render.render(render.run(repeat=args.render_repeat, progress=progress))
+            table += render.render(render.run(repeat=args.render_repeat, progress=progress))
     except BenchError as exc:
         print(f"bench: {exc.message}", file=sys.stderr)
         raise SystemExit(1) from None

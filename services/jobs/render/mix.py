@@ -4,6 +4,7 @@ loudness the social platforms play at (-14 LUFS integrated, true peak at most -1
 Made before the composite's one video encode, in two short audio-only ffmpeg runs (a second or so
 for a minute of audio): the mix, written as 32-bit float so nothing clips before the loudness is
 known, and a measuring pass of EBU R128 loudness (ffmpeg's loudnorm, its statistics into a file).
+(One run with both as outputs of one graph was measured: it used more CPU, not less.)
 The composite then applies loudnorm's second pass with those measurements and linear=true: one
 gain for the whole ad, so the voice keeps its dynamics (loudnorm falls back to its dynamic mode
 only when one gain would push the true peak over the ceiling).
@@ -92,17 +93,20 @@ def measure(io: JobIO, path: Path) -> Loudness | None:
     stats = path.with_name(path.stem + ".loudness.json")
     ffmpeg.run(
         io,
-        [
-            "-i",
-            str(path),
-            "-map",
-            "0:a:0",
-            "-af",
-            f"{_loudnorm()}:print_format=json:stats_file={_escape(stats)}",
-        ]
-        + ["-f", "null", "-"],
+        ["-i", str(path), "-map", "0:a:0", "-af", measuring(stats), "-f", "null", "-"],
         what="measuring the loudness",
     )
+    return loudness_of(stats)
+
+
+def measuring(stats: Path) -> str:
+    """loudnorm's first pass: a filter that passes the audio on and, at its end, writes what it
+    measured to `stats` (JSON, read by loudness_of)."""
+    return f"{_loudnorm()}:print_format=json:stats_file={_escape(stats)}"
+
+
+def loudness_of(stats: Path) -> Loudness | None:
+    """The measurements a measuring pass wrote; None for silence."""
     found = json.loads(stats.read_text())
     values = {
         k: float(found[k]) for k in ("input_i", "input_tp", "input_lra", "input_thresh", "target_offset")

@@ -25,6 +25,9 @@ PREVIEW_FPS = 24
 PREVIEW_ENCODING = Encoding("veryfast", crf=30)
 # Where in the hook the poster is taken, as a share of the scene: past the headline's entrance.
 POSTER_AT_SHARE = 0.6
+# JPEG is BT.601 full range (JFIF) to every viewer; the video is BT.709 limited range. Left to
+# itself FFmpeg only stretches the range, and colors shift (a brand's primary color among them).
+POSTER_FILTER = "scale=in_color_matrix=bt709:in_range=tv:out_color_matrix=bt601:out_range=pc,format=yuvj420p"
 
 
 def poster_time_s(hook_s: float) -> float:
@@ -40,6 +43,13 @@ def preview_size(size: Size) -> tuple[int, int]:
     return _even(size.width * scale), _even(size.height * scale)
 
 
+def preview_filter(size: Size) -> str:
+    """Frames of a `size` video as the preview's: the frames kept at PREVIEW_FPS, then scaled (the
+    same pictures as scaling first, with a fifth fewer frames to scale)."""
+    width, height = preview_size(size)
+    return f"fps={PREVIEW_FPS},scale={width}:{height}:flags=bicubic,format=yuv420p"
+
+
 def poster(io: JobIO, video: Path, at_s: float, out: Path) -> None:
     """The frame of `video` at `at_s` seconds as a JPEG."""
     with atomic_output(out) as partial:
@@ -52,11 +62,8 @@ def poster(io: JobIO, video: Path, at_s: float, out: Path) -> None:
                 str(video),
                 "-frames:v",
                 "1",
-                # JPEG is BT.601 full range (JFIF) to every viewer; the video is BT.709 limited range.
-                # Left to itself FFmpeg only stretches the range, and colors shift (a brand's
-                # primary color among them).
                 "-vf",
-                "scale=in_color_matrix=bt709:in_range=tv:out_color_matrix=bt601:out_range=pc,format=yuvj420p",
+                POSTER_FILTER,
                 "-q:v",
                 str(POSTER_QUALITY),
                 "-f",
@@ -72,7 +79,6 @@ def poster(io: JobIO, video: Path, at_s: float, out: Path) -> None:
 
 def preview(io: JobIO, video: Path, size: Size, duration_s: float, out: Path) -> None:
     """The first PREVIEW_MAX_S seconds of `video` (of `size`, lasting duration_s), small and silent."""
-    width, height = preview_size(size)
     seconds = min(duration_s, PREVIEW_MAX_S)
     with atomic_output(out) as partial:
         ffmpeg.run(
@@ -83,7 +89,7 @@ def preview(io: JobIO, video: Path, size: Size, duration_s: float, out: Path) ->
                 "-t",
                 f"{seconds:.3f}",
                 "-vf",
-                f"scale={width}:{height}:flags=bicubic,fps={PREVIEW_FPS},format=yuv420p",
+                preview_filter(size),
                 *PREVIEW_ENCODING.args(),
                 "-threads",
                 str(ffmpeg.encoder_threads()),
