@@ -5,13 +5,21 @@ Besides the samples, the callback receives eSpeak's own events: a word event per
 its character position in the text and its audio position. Those are the word timings the captions
 follow, exact to the sample the word starts at, with no alignment step afterwards.
 
-The library keeps global state and is not thread-safe, so every call holds one lock. A forked
-process (an RQ work horse) initializes its own copy before first use.
+Each line is spoken by an engine that has spoken nothing before: eSpeak NG carries state from one
+utterance to the next (measured: the same line a few ms longer or shorter after another line, even
+after re-initializing it), so a line spoken after others would depend on them. `synthesize` runs
+each call in a process of its own, forked from a server process that never speaks
+(multiprocessing's forkserver, started once per process that asks): a line's audio then depends on
+its text, voice and rate alone, and a scene made again with new words leaves every other line of
+the voiceover as it was, sample for sample. It costs a fork and an engine start per line (a few
+ms), and the server's start once per work horse.
 """
 
 from __future__ import annotations
 
 import ctypes
+import multiprocessing
+import multiprocessing.context
 import os
 import threading
 import unicodedata
@@ -26,11 +34,7 @@ VOICE = "en-us"
 RATE_WPM = 165  # eSpeak's default is 175; a little slower reads better in an ad
 MIN_RATE_WPM, MAX_RATE_WPM = 80, 450  # what eSpeak accepts
 MAX_TEXT_CHARS = 5000
-# eSpeak varies some details at random; with a fixed seed a process's sequence of calls comes out
-# the same every run. A call still carries state from the calls before it in the process (measured:
-# the same line a few ms longer or shorter after another line, even after re-initializing), so a
-# line is repeatable only at the same place in the same sequence.
-SEED = 1
+SEED = 1  # eSpeak varies some details at random; a fixed seed makes a fresh engine's line repeatable
 SILENCE_THRESHOLD = 0.01  # leading and trailing samples below this are trimmed
 # A little livelier than eSpeak's flat defaults (pitch 50, range 50): ad reads rise and fall more.
 PITCH, PITCH_RANGE = 52, 72
@@ -153,7 +157,48 @@ _engine: _Engine | None = None
 
 def synthesize(text: str, *, voice: str = VOICE, rate_wpm: int = RATE_WPM) -> Speech:
     """`text` spoken by eSpeak NG (plain text: nothing in it is read as markup), with the time of
-    each spoken word."""
+    each spoken word; by a fresh engine in a process of its own (see the module's docstring)."""
+    receive, send = _fresh_engines().Pipe(duplex=False)
+    child = _fresh_engines().Process(
+        target=_synthesize_into, args=(send, text, voice, rate_wpm), name="espeak-line", daemon=True
+    )
+    child.start()
+    send.close()
+    try:
+        outcome, value = receive.recv()
+    except EOFError:
+        child.join()
+        raise PermanentProviderError(
+            f"eSpeak NG stopped while speaking (exit code {child.exitcode})"
+        ) from None
+    finally:
+        receive.close()
+    child.join()
+    if outcome == "error":
+        raise value
+    return value
+
+
+def _fresh_engines() -> multiprocessing.context.ForkServerContext:
+    """The forkserver context: its children fork from a process that has never loaded eSpeak."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])  # each child starts with this module imported
+    return context
+
+
+def _synthesize_into(send, text: str, voice: str, rate_wpm: int) -> None:
+    try:
+        outcome: tuple[str, object] = ("ok", synthesize_here(text, voice=voice, rate_wpm=rate_wpm))
+    except (InputError, PermanentProviderError) as exc:
+        outcome = ("error", exc)
+    except Exception as exc:  # noqa: BLE001 - whatever it was, the caller gets it as one sentence
+        outcome = ("error", PermanentProviderError(f"eSpeak NG failed: {exc}"))
+    send.send(outcome)
+    send.close()
+
+
+def synthesize_here(text: str, *, voice: str = VOICE, rate_wpm: int = RATE_WPM) -> Speech:
+    """`synthesize` in this process's own engine: what each fresh process runs."""
     global _engine
     clean = _clean(text)
     rate_wpm = max(MIN_RATE_WPM, min(MAX_RATE_WPM, int(rate_wpm)))
