@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import tempfile
 import time
 import uuid
@@ -119,6 +120,30 @@ async def test_a_generation_makes_a_real_ad(http, db, media_stub):
         text = "".join([chunk async for chunk in events.aiter_text()])
     data = [json.loads(line[5:]) for line in text.splitlines() if line.startswith("data:")]
     assert data and data[-1]["status"] == "completed"
+
+
+async def test_events_follow_a_running_generation_once_per_change(http):
+    """Followed from its start: an event whenever the generation changed, none when it did not,
+    the last one completed, its URLs signed."""
+    user = await new_user(http)
+    project = await ready_project(http, user, images=1)
+    assert (await start(http, user, project["id"])).status_code == 202
+    async with http.stream(
+        "GET", f"/api/projects/{project['id']}/generation/events", headers=user["headers"], timeout=300
+    ) as events:
+        text = "".join([chunk async for chunk in events.aiter_text()])
+    data = [json.loads(line[5:]) for line in text.splitlines() if line.startswith("data:")]
+    assert len(data) >= 2 and data[-1]["status"] == "completed", [d["status"] for d in data]
+    assert data[-1]["final_url"].startswith("http")
+
+    def unsigned(body: dict) -> str:
+        return re.sub(r"https?://[^\"]+", "URL", json.dumps(body, sort_keys=True))
+
+    assert all(unsigned(a) != unsigned(b) for a, b in zip(data, data[1:], strict=False)), (
+        "an event repeated the last"
+    )
+    progress = [d["progress"] for d in data]
+    assert progress == sorted(progress)
 
 
 async def test_generation_needs_an_approved_script_and_something_to_pay_with(http, db):

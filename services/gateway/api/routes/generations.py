@@ -37,7 +37,6 @@ TERMINAL = {"completed", "failed", "cancelled"}
 EVENTS_POLL_S = 1.0
 EVENTS_HEARTBEAT_S = 15.0
 EVENTS_MAX_S = 3600.0
-SIGNED = {"final_url", "poster_url", "preview_url", "captions_url"}  # signed afresh at each read
 
 
 async def generation_out(media: MediaAsyncStub, g: jobs_pb2.Generation) -> GenerationOut:
@@ -250,19 +249,16 @@ async def stream_generation_events(
     first = await jobs.GetGeneration(jobs_pb2.GetGenerationRequest(ad_project_id=str(project_id)))
 
     async def events() -> AsyncIterator[str]:
-        generation, last, since_sent, waited = first, None, 0.0, 0.0
+        generation, last, since_sent, waited = first, b"", 0.0, 0.0
         while True:
-            body = (await generation_out(media, generation)).model_dump(mode="json")
-            # Without the URLs: they are signed afresh on every read.
-            fingerprint = json.dumps({k: v for k, v in body.items() if k not in SIGNED} | {
-                "jobs": [{k: v for k, v in j.items() if k != "output_url"} for j in body["jobs"]],
-                "outputs": [{k: v for k, v in o.items() if k != "url"} for o in body["outputs"]],
-                "placements": [{k: v for k, v in p.items() if k not in SIGNED} for p in body["placements"]],
-            }, sort_keys=True)  # fmt: skip
+            # Compared as jobs sent it, before its URLs are signed (they differ at every signing):
+            # an unchanged generation costs no call to media.
+            fingerprint = generation.SerializeToString(deterministic=True)
             if fingerprint != last:
+                body = (await generation_out(media, generation)).model_dump(mode="json")
                 yield f"event: generation\nid: {body['updated_at']}\ndata: {json.dumps(body)}\n\n"
                 last, since_sent = fingerprint, 0.0
-            if body["status"] in TERMINAL or waited >= EVENTS_MAX_S or await request.is_disconnected():
+            if generation.status in TERMINAL or waited >= EVENTS_MAX_S or await request.is_disconnected():
                 return
             await asyncio.sleep(EVENTS_POLL_S)
             waited += EVENTS_POLL_S
