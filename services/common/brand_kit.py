@@ -14,6 +14,7 @@ font wheels named here, so that only the renderer's image needs them installed.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.common.errors import InvalidArgument
@@ -106,9 +107,30 @@ class BrandLook:
 
 def check_guidelines(guidelines: dict) -> dict:
     """`guidelines` as given, or InvalidArgument naming the field (brand_guidelines.colors.primary,
-    brand_guidelines.font) when a documented field is malformed. Undocumented fields pass."""
-    look_of(guidelines)
+    brand_guidelines.font) when a documented field is malformed: the first of guideline_problems.
+    Undocumented fields pass."""
+    if problems := guideline_problems(guidelines):
+        raise problems[0]
     return guidelines
+
+
+def guideline_problems(guidelines: dict) -> list[GuidelinesError]:
+    """Every malformed documented field, each on its own (each color of the object form, the
+    colors as a whole otherwise, the font), so a 422 can name them all at once."""
+    checks: list[tuple[Callable, object]] = []
+    colors = guidelines.get("colors")
+    if isinstance(colors, dict):
+        checks += [(_colors, {role: color}) for role, color in colors.items()]
+    else:
+        checks.append((_colors, colors))
+    checks.append((_font, guidelines.get("font")))
+    problems = []
+    for check, value in checks:
+        try:
+            check(value)
+        except GuidelinesError as exc:
+            problems.append(exc)
+    return problems
 
 
 def look_of(guidelines: dict) -> BrandLook:

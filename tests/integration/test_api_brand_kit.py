@@ -73,6 +73,22 @@ async def test_a_bad_color_or_font_is_422_naming_the_field_on_create_and_patch(
     assert again.json()["brand_guidelines"] == GUIDELINES
 
 
+async def test_every_bad_documented_field_is_named_at_once(http, owner):
+    brand = await new_brand(http, owner["headers"], brand_guidelines=GUIDELINES)
+    bad = {"colors": {"primary": "green", "secondary": "#F2C14E", "background": "#FFF"}, "font": "Papyrus"}
+
+    patched = await http.patch(
+        f"/api/brands/{brand['id']}", json={"brand_guidelines": bad}, headers=owner["headers"]
+    )
+
+    details = assert_validation_error(patched)
+    assert sorted(d["field"] for d in details) == [
+        "body.brand_guidelines.colors.background",
+        "body.brand_guidelines.colors.primary",
+        "body.brand_guidelines.font",
+    ]
+
+
 async def test_accounts_refuses_bad_guidelines_from_any_caller(accounts_stub, owner):
     as_owner = ((USER_ID_HEADER, owner["id"]),)
     with pytest.raises(grpc.aio.AioRpcError) as err:

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
-from services.common.brand_kit import COLOR_ROLES, FONTS, GuidelinesError, check_guidelines
+from services.common.brand_kit import COLOR_ROLES, FONTS, guideline_problems
 from services.gateway.schemas.common import Integer, JsonObject, RequestBody, examples
 
 FileKind = Literal["product_image", "brand_asset", "logo", "audio"]
@@ -15,17 +15,19 @@ MAX_FILENAME_LENGTH = 255
 
 def _checked_guidelines(value: dict[str, Any]) -> dict[str, Any]:
     """The documented fields checked as accounts checks them, each error at its own place
-    (brand_guidelines.colors.primary), not on the whole object."""
-    try:
-        return check_guidelines(value)
-    except GuidelinesError as exc:
-        where = tuple(exc.field.split(".")[1:])
-        error = InitErrorDetails(
-            type=PydanticCustomError("brand_guidelines", "{reason}", {"reason": exc.reason}),
-            loc=where,
+    (brand_guidelines.colors.primary), not on the whole object, and all of them at once."""
+    problems = guideline_problems(value)
+    if not problems:
+        return value
+    errors = [
+        InitErrorDetails(
+            type=PydanticCustomError("brand_guidelines", "{reason}", {"reason": problem.reason}),
+            loc=tuple(problem.field.split(".")[1:]),
             input=value,
         )
-        raise ValidationError.from_exception_data("brand_guidelines", [error]) from None
+        for problem in problems
+    ]
+    raise ValidationError.from_exception_data("brand_guidelines", errors)
 
 
 _COLOR_SCHEMA = {"type": "string", "pattern": "^#[0-9A-Fa-f]{6}$", "examples": ["#0B6E4F"]}
