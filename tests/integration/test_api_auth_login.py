@@ -9,7 +9,14 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.support.api import PASSWORD, client_ip_headers, log_in, new_user, unique_email
+from tests.support.api import (
+    PASSWORD,
+    assert_validation_error,
+    client_ip_headers,
+    log_in,
+    new_user,
+    unique_email,
+)
 from tests.support.auth import (
     LOGIN,
     LOGOUT,
@@ -18,7 +25,6 @@ from tests.support.auth import (
     assert_rate_limited,
     assert_reveals_nothing,
     assert_unauthorized,
-    assert_validation_error,
     bearer,
     fail_login,
     login_from,

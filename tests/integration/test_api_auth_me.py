@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.api import PASSWORD, assert_error_body, client_ip_headers, log_in, new_user
+from tests.support.api import (
+    PASSWORD,
+    assert_error_body,
+    assert_validation_error,
+    client_ip_headers,
+    log_in,
+    new_user,
+)
 from tests.support.auth import (
     LOGIN,
     ME,
@@ -15,7 +22,6 @@ from tests.support.auth import (
     assert_rate_limited,
     assert_reveals_nothing,
     assert_unauthorized,
-    assert_validation_error,
     bearer,
     login_from,
     login_rate_limit,

@@ -10,8 +10,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.support.api import PASSWORD, assert_error_body, client_ip_headers, new_user, unique_email
-from tests.support.auth import LOGIN, ME, SIGNUP, USER_KEYS, assert_reveals_nothing, assert_validation_error
+from tests.support.api import (
+    PASSWORD,
+    assert_error_body,
+    assert_validation_error,
+    client_ip_headers,
+    new_user,
+    unique_email,
+)
+from tests.support.auth import LOGIN, ME, SIGNUP, USER_KEYS, assert_reveals_nothing
 
 # --- sign-up ------------------------------------------------------------------------------------
 

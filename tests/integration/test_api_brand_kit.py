@@ -13,7 +13,7 @@ from services.common.brand_kit import DEFAULT_COLORS, FONTS
 from services.common.context import USER_ID_HEADER
 from services.common.voices import DEFAULT_VOICE, VOICES
 from tests.support import brand_kit as files
-from tests.support.api import assert_error_body, new_brand, new_project
+from tests.support.api import assert_error_body, assert_validation_error, new_brand, new_project
 from tests.support.brands import (
     ask_upload,
     confirm,
@@ -26,7 +26,6 @@ from tests.support.brands import (
     stored_keys,
 )
 from tests.support.generation import ready_project, start
-from tests.support.projects import assert_validation_error
 from zapcut.accounts.v1 import accounts_pb2 as pb
 
 # A voice other than the default, of another language (the catalog's content may change).

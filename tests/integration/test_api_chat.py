@@ -9,11 +9,10 @@ import uuid
 import grpc
 import pytest
 
-from tests.support.api import assert_error_body
+from tests.support.api import assert_error_body, assert_validation_error
 from tests.support.projects import (
     XSS,
     assert_not_found,
-    assert_validation_error,
     owner_with_project,
     scene,
     walk_pages,

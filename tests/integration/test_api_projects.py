@@ -10,10 +10,9 @@ from datetime import datetime
 import grpc
 import pytest
 
-from tests.support.api import assert_error_body, new_brand, new_project, new_user
+from tests.support.api import assert_error_body, assert_validation_error, new_brand, new_project, new_user
 from tests.support.projects import (
     assert_not_found,
-    assert_validation_error,
     owner_with_project,
     scene,
     walk_pages,

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from tests.support.api import assert_error_body
-from tests.support.projects import XSS, assert_not_found, assert_validation_error, owner_with_project, scene
+from tests.support.api import assert_error_body, assert_validation_error
+from tests.support.projects import XSS, assert_not_found, owner_with_project, scene
 
 
 async def test_script_put_get_approve_and_change(http):

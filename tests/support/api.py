@@ -129,6 +129,17 @@ def assert_error_body(response, status: int, code: str | None = None) -> dict:
     return problem
 
 
+def assert_validation_error(response, field: str | None = None) -> list[dict]:
+    """422 with where and why; `field` is the dotted location that must be among the details."""
+    error = assert_error_body(response, 422)
+    if field is None:
+        return error.get("errors", [])
+    details = error["errors"]
+    assert all(d["message"] for d in details), details
+    assert field in [d["field"] for d in details], details
+    return details
+
+
 async def wait_until(check, what: str, timeout_s: float = 60, every_s: float = 0.2):
     """Until the async check() is truthy (its value); fails naming `what` after timeout_s."""
     deadline = time.monotonic() + timeout_s

@@ -29,17 +29,6 @@ def assert_unauthorized(response) -> dict:
     return error
 
 
-def assert_validation_error(response, field: str | None = None) -> list[dict]:
-    """422 with where and why; `field` is the dotted location that must be among the details."""
-    error = assert_error_body(response, 422)
-    if field is None:
-        return error.get("errors", [])
-    details = error["errors"]
-    assert all(d["message"] for d in details), details
-    assert field in [d["field"] for d in details], details
-    return details
-
-
 def assert_reveals_nothing(response, *secrets: str) -> None:
     text = response.text
     for secret in secrets:

@@ -8,14 +8,6 @@ from tests.support.api import assert_error_body, new_brand, new_user
 XSS = "<script>alert(1)</script>"
 
 
-def assert_validation_error(response, field: str | None = None) -> list[dict]:
-    error = assert_error_body(response, 422)
-    details = error.get("errors", [])
-    if field is not None:
-        assert field in [d["field"] for d in details], details
-    return details
-
-
 def assert_not_found(response) -> dict:
     return assert_error_body(response, 404, "not_found")
 
