@@ -111,7 +111,7 @@ def render_panels(
     """One PNG panel per cue into `folder`, placed in the captions band of a `size` frame (across
     it as the `regions` say, by the cue's middle; centred elsewhere)."""
     color = _rgb(primary)
-    ink = (255, 255, 255, 255) if _luminance(color) < 0.6 else (20, 20, 20, 255)
+    ink = (255, 255, 255, 255) if text.luminance(color) < 0.6 else (20, 20, 20, 255)
     short = min(size.width, size.height)
     px = max(10, round(short * FONT_SHARE))
     face = _font(font, px)
@@ -123,7 +123,7 @@ def render_panels(
         if not words or _words(cue.text) in _words(region.shown):
             continue
         max_width = int(size.width * region.width) - 2 * pad_x
-        lines = _wrap(words, face, max_width)[:MAX_LINES]
+        lines = text.wrap(words, face, max_width)[:MAX_LINES]
         line_h = round(px * 1.2)
         width = min(size.width, round(max(face.getlength(line) for line in lines)) + 2 * pad_x)
         height = line_h * len(lines) + 2 * pad_y
@@ -154,19 +154,6 @@ def _words(phrase: str) -> str:
     return f" {' '.join(found)} " if found else "\0"
 
 
-def _wrap(words: list[str], face: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
-    lines: list[str] = []
-    line = ""
-    for word in words:
-        candidate = f"{line} {word}" if line else word
-        if face.getlength(candidate) <= max_width or not line:
-            line = candidate
-        else:
-            lines.append(line)
-            line = word
-    return [*lines, line] if line else lines
-
-
 def _font(name: str | None, px: int) -> ImageFont.FreeTypeFont:
     """The brand font through the renderer's font module where it is installed, else Pillow's own."""
     try:
@@ -187,14 +174,3 @@ def _rgb(color: str | None) -> tuple[int, int, int]:
     except ValueError:
         r, g, b = ImageColor.getrgb(DEFAULT_COLORS["primary"])[:3]
     return r, g, b
-
-
-def _luminance(rgb: tuple[int, int, int]) -> float:
-    """Relative luminance (WCAG), 0 for black to 1 for white."""
-
-    def linear(c: int) -> float:
-        v = c / 255
-        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (linear(c) for c in rgb)
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b

@@ -498,19 +498,8 @@ def _mix(a: tuple[int, int, int], b: tuple[int, int, int], share: float) -> tupl
     return tuple(round(x + (y - x) * share) for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
 
 
-def _luminance(color: tuple[int, int, int]) -> float:
-    """WCAG relative luminance."""
-
-    def linear(c: int) -> float:
-        v = c / 255
-        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (linear(c) for c in color)
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
 def _contrast_ratio(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
-    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    la, lb = sorted((text.luminance(a), text.luminance(b)), reverse=True)
     return (la + 0.05) / (lb + 0.05)
 
 

@@ -61,7 +61,7 @@ def text_block(
     px, min_px = max(8, px), max(8, min(px, min_px))
     while True:
         font = font_at(px)
-        lines = _wrap(words, font, max_width)
+        lines = wrap(words, font, max_width)
         if len(lines) <= max_lines or px <= min_px:
             break
         px = max(min_px, int(px * 0.9))
@@ -124,7 +124,7 @@ def _missing_glyph_mask() -> bytes:
     return bytes(fonts.fallback(24).getmask("\ue000"))  # a private-use code point: no font draws it
 
 
-def _wrap(words: list[str], font: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
+def wrap(words: list[str], font: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
     """Greedy word wrap; a word wider than a line is split between characters."""
     lines: list[str] = []
     line = ""
@@ -159,3 +159,14 @@ def _ellipsize(text: str, font: ImageFont.FreeTypeFont, max_width: int) -> str:
 
 def _even(value: float) -> int:
     return int(value) - int(value) % 2
+
+
+def luminance(rgb: tuple[int, int, int]) -> float:
+    """WCAG relative luminance, 0 for black to 1 for white: which ink reads on a color."""
+
+    def linear(c: int) -> float:
+        v = c / 255
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
