@@ -19,7 +19,7 @@ from PIL import Image
 
 from tests.support.api import new_brand, new_project, new_user
 from tests.support.generation import (
-    TERMINAL,
+    cancel_once,
     ended_in_history,
     generate,
     history,
@@ -289,16 +289,14 @@ async def test_cancelling_a_generation_deletes_its_own_files_and_no_other_genera
     reply = await start(http, user, project["id"])
     assert reply.status_code == 202, reply.text
     second_id = reply.json()["id"]
-    deadline = time.monotonic() + 120
-    while True:
-        body = (await http.get(f"/api/projects/{project['id']}/generation", headers=user["headers"])).json()
-        assert body["id"] == second_id and body["status"] not in TERMINAL, body
-        if any(j["name"].startswith("scene_") and j["status"] == "completed" for j in body["jobs"]):
-            break
-        assert time.monotonic() < deadline, body
-        await asyncio.sleep(0.3)
-    reply = await http.post(f"/api/projects/{project['id']}/generation/cancel", headers=user["headers"])
-    assert reply.status_code == 200, reply.text
+    await cancel_once(
+        http,
+        user,
+        project["id"],
+        lambda j: j["name"].startswith("scene_"),
+        timeout_s=120,
+        generation_id=second_id,
+    )
 
     second = await ended_in_history(http, user, project["id"], second_id)
     assert second["status"] == "cancelled"

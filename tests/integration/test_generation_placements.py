@@ -23,6 +23,7 @@ from tests.support.api import assert_error_body, new_user
 from tests.support.generation import (
     SCENES,
     TERMINAL,
+    cancel_once,
     ended_in_history,
     generate,
     history,
@@ -168,16 +169,7 @@ async def test_cancelling_a_generation_of_several_placements_deletes_every_place
     assert reply.status_code == 202, reply.text
     generation_id = reply.json()["id"]
     # Cancelled once a scene of the second placement is stored.
-    deadline = time.monotonic() + 180
-    while True:
-        body = (await http.get(f"/api/projects/{project['id']}/generation", headers=user["headers"])).json()
-        assert body["status"] not in TERMINAL, body
-        if any(j["name"].endswith("-16x9") and j["status"] == "completed" for j in body["jobs"]):
-            break
-        assert time.monotonic() < deadline, body
-        await asyncio.sleep(0.3)
-    reply = await http.post(f"/api/projects/{project['id']}/generation/cancel", headers=user["headers"])
-    assert reply.status_code == 200, reply.text
+    await cancel_once(http, user, project["id"], lambda j: j["name"].endswith("-16x9"))
 
     cancelled = await ended_in_history(http, user, project["id"], generation_id)
     assert cancelled["status"] == "cancelled"

@@ -95,6 +95,23 @@ async def generate(http, user, project_id: str, **body) -> dict:
     return done
 
 
+async def cancel_once(
+    http, user, project_id: str, step_done, timeout_s: float = 180, generation_id: str | None = None
+) -> None:
+    """Cancel the project's running generation (which must be `generation_id`, when given) as soon
+    as a step `step_done(job)` accepts has completed (so some of its files are stored, some not)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        body = (await http.get(f"/api/projects/{project_id}/generation", headers=user["headers"])).json()
+        assert body["status"] not in TERMINAL and body["id"] == (generation_id or body["id"]), body
+        if any(step_done(j) and j["status"] == "completed" for j in body["jobs"]):
+            break
+        assert time.monotonic() < deadline, body
+        await asyncio.sleep(0.3)
+    reply = await http.post(f"/api/projects/{project_id}/generation/cancel", headers=user["headers"])
+    assert reply.status_code == 200, reply.text
+
+
 async def ended_in_history(http, user, project_id: str, generation_id: str, timeout_s: float = 120) -> dict:
     """The generation as the history shows it once every job of it has ended (a cancelled one's
     running steps stop at their next checkpoint, a moment after the cancel)."""
