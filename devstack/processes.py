@@ -86,6 +86,20 @@ def free_port(taken: set[int] | frozenset[int] = frozenset()) -> int:
 # picked from inside it may find its port taken, when it restarts, by a connection made meanwhile
 # (or one in TIME_WAIT); the suite restarts servers on their ports all the time.
 PICK_PORTS_FROM = range(20000, 32768)
+# "LOW-HIGH" (inclusive): pick only there. The test suite gives each of its parallel processes a
+# part of PICK_PORTS_FROM of its own (tests/conftest.py), inherited by the processes they start: a
+# port one of them frees while a test has its server stopped is never picked by another meanwhile.
+PORT_RANGE_VARIABLE = "DEVSTACK_PORT_RANGE"
+
+
+def pick_ports_from() -> range:
+    low, sep, high = os.environ.get(PORT_RANGE_VARIABLE, "").partition("-")
+    if not sep:
+        return PICK_PORTS_FROM
+    try:
+        return range(int(low), int(high) + 1)
+    except ValueError:
+        raise RuntimeError(f"{PORT_RANGE_VARIABLE} must be LOW-HIGH, not {low}{sep}{high!r}") from None
 
 
 def _ephemeral_ports() -> range:
@@ -100,7 +114,8 @@ def free_ports(count: int, taken: set[int] | frozenset[int] = frozenset()) -> li
     """`count` distinct free ports outside the ephemeral range: all held open at once while
     picking, so none is handed out twice; none of `taken` (ports given out but maybe not bound yet)."""
     ephemeral = _ephemeral_ports()
-    candidates = [p for p in PICK_PORTS_FROM if p not in ephemeral and p not in taken]
+    pick_from = pick_ports_from()
+    candidates = [p for p in pick_from if p not in ephemeral and p not in taken]
     random.shuffle(candidates)
     held: list[socket.socket] = []
     try:
@@ -121,7 +136,7 @@ def free_ports(count: int, taken: set[int] | frozenset[int] = frozenset()) -> li
                 continue
             held.extend(pair)
         if len(held) < count * (2 if grpc_loopback_host() == "::1" else 1):
-            raise RuntimeError(f"fewer than {count} free ports in {PICK_PORTS_FROM}")
+            raise RuntimeError(f"fewer than {count} free ports in {pick_from}")
         return [s.getsockname()[1] for s in held if s.family == socket.AF_INET]
     finally:
         for s in held:

@@ -16,6 +16,16 @@ os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 import shutil
 import tempfile
 
+from devstack.processes import PICK_PORTS_FROM, PORT_RANGE_VARIABLE
+
+# Each pytest-xdist worker picks its servers' ports from a part of devstack's range of its own (and
+# so do the processes it starts): tests stop a server and start it again on its port, and another
+# worker starting a server meanwhile must not take that port.
+if (worker := os.environ.get("PYTEST_XDIST_WORKER", "")).startswith("gw"):
+    _share = len(PICK_PORTS_FROM) // max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    _low = PICK_PORTS_FROM.start + int(worker[2:]) * _share
+    os.environ[PORT_RANGE_VARIABLE] = f"{_low}-{_low + _share - 1}"
+
 RUN_DIR_VARIABLE = "ZAPCUT_TEST_RUN_DIR"
 # make test gives each pytest-xdist worker whole modules (--dist loadfile: a module's fixtures are
 # set up once), in collection order. These tests/integration modules take the longest (most of a minute each, from
